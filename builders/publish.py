@@ -1,0 +1,189 @@
+"""Write a built config: parquet shards for ``load_dataset`` and webdataset tars for streaming.
+
+Layout (DESIGN.md): ``data/<config>/<split>-XXXXX-of-YYYYY.parquet`` and
+``wds/<config>/<split>-XXXXXX.tar``. A config is written into a staging directory and swapped
+into place at the end, so an interrupted build never leaves a half-written config behind and a
+rebuild replaces the old files whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features, List
+
+from builders.schema import SPLITS, array_columns
+
+DEFAULT_ROWS_PER_SHARD = 200
+
+
+def _vector_array(values: list, field: pa.DataType) -> pa.Array:
+    """Column of [T_i, D] arrays -> list<fixed_size_list<float>[D]> without a Python float loop."""
+    inner = field.value_type  # fixed_size_list<float>[D]
+    dim = inner.list_size
+    np_dtype = inner.value_type.to_pandas_dtype()
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    flat = []
+    for i, v in enumerate(values):
+        a = np.asarray(v, dtype=np_dtype).reshape(-1, dim) if len(v) else np.zeros((0, dim), np_dtype)
+        offsets[i + 1] = offsets[i] + a.shape[0]
+        flat.append(a.reshape(-1))
+    flat_arr = pa.array(np.concatenate(flat) if flat else np.zeros(0, np_dtype), type=inner.value_type)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.FixedSizeListArray.from_arrays(flat_arr, dim), type=field)
+
+
+def rows_to_table(rows: list[dict], features: Features) -> pa.Table:
+    """Rows (numpy arrays allowed) -> an Arrow table with the features' schema and HF metadata."""
+    schema = features.arrow_schema
+    missing = [name for name in features if rows and name not in rows[0]]
+    if missing:
+        raise KeyError(f"rows lack columns {missing}")
+    columns = []
+    for field in schema:
+        values = [r[field.name] for r in rows]
+        t = field.type
+        if pa.types.is_list(t) and pa.types.is_fixed_size_list(t.value_type):
+            columns.append(_vector_array(values, t))
+        else:
+            values = [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
+            columns.append(pa.array(values, type=t))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _wds_sample(row: dict, arrays: set[str], features: Features) -> dict:
+    sample = {"__key__": row["id"]}
+    meta = {}
+    for name, value in row.items():
+        if name in arrays:
+            f = features[name]
+            if isinstance(f.feature, List):  # vectors
+                dtype = f.feature.feature.dtype
+                sample[f"{name}.npy"] = np.asarray(value, dtype=dtype).reshape(-1, f.feature.length)
+            else:
+                sample[f"{name}.npy"] = np.asarray(value, dtype=f.feature.dtype)
+        else:
+            meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    sample["json"] = meta
+    return sample
+
+
+class ConfigWriter:
+    """Streams rows of one config into parquet shards and webdataset tars (bounded memory)."""
+
+    def __init__(self, out_dir: str | os.PathLike, config: str, features: Features,
+                 rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, write_wds: bool = True):
+        import webdataset as wds
+
+        self.out_dir, self.config, self.features = Path(out_dir), config, features
+        self.rows_per_shard = rows_per_shard
+        self.stage = self.out_dir / f".staging-{config}"
+        if self.stage.exists():
+            shutil.rmtree(self.stage)
+        (self.stage / "data").mkdir(parents=True)
+        (self.stage / "wds").mkdir(parents=True)
+        self.arrays = set(array_columns(features))
+        self._buffers: dict[str, list[dict]] = {}
+        self._shards: dict[str, list[Path]] = {}
+        self._counts: dict[str, int] = {}
+        self._wds = {}
+        self._wds_module = wds if write_wds else None
+
+    def add(self, split: str, row: dict) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        self._buffers.setdefault(split, []).append(row)
+        self._counts[split] = self._counts.get(split, 0) + 1
+        if self._wds_module is not None:
+            if split not in self._wds:
+                pattern = str(self.stage / "wds" / f"{split}-%06d.tar")
+                self._wds[split] = self._wds_module.ShardWriter(pattern, maxcount=self.rows_per_shard, verbose=0)
+            self._wds[split].write(_wds_sample(row, self.arrays, self.features))
+        if len(self._buffers[split]) >= self.rows_per_shard:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        rows = self._buffers.pop(split, [])
+        if not rows:
+            return
+        shards = self._shards.setdefault(split, [])
+        path = self.stage / "data" / f"{split}-{len(shards):05d}.parquet.part"
+        pq.write_table(rows_to_table(rows, self.features), path)
+        shards.append(path)
+
+    def __enter__(self) -> "ConfigWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On success publish the config; on an error leave the old config untouched."""
+        if exc_type is None:
+            self.close()
+        else:
+            for w in self._wds.values():
+                w.close()
+            shutil.rmtree(self.stage, ignore_errors=True)
+
+    def close(self) -> dict:
+        """Finish every split, swap the config into place; returns (and keeps in .facts) per-split facts."""
+        for split in list(self._buffers):
+            self._flush(split)
+        for w in self._wds.values():
+            w.close()
+        facts = {}
+        for split in [s for s in SPLITS if s in self._shards]:
+            shards = self._shards[split]
+            n = len(shards)
+            names = []
+            for i, part in enumerate(shards):
+                final = part.with_name(f"{split}-{i:05d}-of-{n:05d}.parquet")
+                part.rename(final)
+                names.append(final.name)
+            wds_files = sorted(p.name for p in (self.stage / "wds").glob(f"{split}-*.tar"))
+            facts[split] = {
+                "num_examples": self._counts[split],
+                "num_bytes": sum((self.stage / "data" / f).stat().st_size for f in names),
+                "parquet": [f"data/{self.config}/{f}" for f in names],
+                "wds": [f"wds/{self.config}/{f}" for f in wds_files],
+            }
+        for kind in ("data", "wds"):
+            final = self.out_dir / kind / self.config
+            if final.exists():
+                shutil.rmtree(final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.stage / kind, final)
+        shutil.rmtree(self.stage)
+        self.facts = facts
+        return facts
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """JSON written under a temporary name and renamed: readers never see half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def update_build_record(out_dir: str | os.PathLike, dataset: str, config: str, record: dict, **top) -> dict:
+    """Merge one config's record into build.json (other configs of the dataset are kept);
+    ``top`` sets dataset-level keys (the card's facts, the tool)."""
+    path = Path(out_dir) / "build.json"
+    build = json.loads(path.read_text()) if path.exists() else {}
+    build.update(top, dataset=dataset)
+    build.setdefault("configs", {})[config] = record
+    write_json(path, build)
+    return build

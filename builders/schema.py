@@ -1,0 +1,76 @@
+"""The Hugging Face schema of published examples. Column names mean the same in every dataset.
+
+Vectors are ``List(List(float32, length=D))`` (not Array2D), so any parquet reader sees plain
+nested lists and ``datasets`` gives ``[T][D]`` per row. All times are seconds from the start of
+the example (the clip); ``clip_start`` places the clip in its source video.
+"""
+
+from __future__ import annotations
+
+from datasets import Features, List, Value
+
+SPLITS = ("train", "validation", "test")
+
+SENTENCE = {"start": Value("float64"), "end": Value("float64"), "text": Value("string")}
+
+
+def vectors(dim: int, dtype: str = "float32") -> List:
+    return List(List(Value(dtype), length=dim))
+
+
+def frames_column(visual: str) -> str:
+    return f"frames_{visual}"
+
+
+def sentences_column(text: str) -> str:
+    return f"sentences_{text}"
+
+
+def keyframe_column(visual: str) -> str:
+    return f"keyframe_{visual}"
+
+
+def thumbnail_column(visual: str) -> str:
+    return f"thumbnail_{visual}"
+
+
+def config_name(visual: str, text: str) -> str:
+    return f"{visual}-{text}"
+
+
+def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Features:
+    """Columns of a BLiSS-style example (one 5-minute clip of a livestream)."""
+    return Features(
+        {
+            "id": Value("string"),  # <video_id>_<clip_index:03d>; the released clip id for --source a2summ
+            "video_id": Value("string"),
+            "clip_index": Value("int32"),
+            "clip_start": Value("float64"),  # seconds into the source video
+            "clip_end": Value("float64"),
+            "duration": Value("float64"),  # clip_end - clip_start
+            "title": Value("string"),
+            "description": Value("string"),
+            "streamer": Value("string"),
+            "creative_fields": List(Value("string")),
+            "tools": List(Value("string")),
+            "frame_times": List(Value("float64")),  # [T] step centres, 1 fps: 0.5, 1.5, ...
+            frames_column(visual): vectors(visual_dim),  # [T, D]
+            "sentences": List(SENTENCE),  # [N], times inside [0, duration]
+            sentences_column(text): vectors(text_dim),  # [N, D]
+            "frame_labels": List(Value("int8")),  # [T] 1 = keyframe
+            "sentence_labels": List(Value("int8")),  # [N] 1 = key sentence
+            keyframe_column(visual): List(Value("int32")),  # sorted distinct frame indices
+            thumbnail_column(visual): vectors(visual_dim),  # [K, D] thumbnail-animation frames
+            "summary": Value("string"),
+            "keywords": List(Value("string")),
+        }
+    )
+
+
+# Columns stored as .npy arrays in webdataset samples; everything else goes into <key>.json.
+def array_columns(features: Features) -> list[str]:
+    return [
+        name
+        for name, f in features.items()
+        if isinstance(f, List) and (isinstance(f.feature, List) or (isinstance(f.feature, Value) and f.feature.dtype != "string"))
+    ]

@@ -1,0 +1,153 @@
+"""The one contract every extractor follows: ``extract(item) -> FeatureTrack(times, values, meta)``.
+
+Extractors know models and media decoding, nothing about datasets or labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+class UnknownExtractorError(ValueError):
+    pass
+
+
+class MissingWeightsError(RuntimeError):
+    """Weights could not be found locally and could not be downloaded; the message names the flag."""
+
+
+@dataclasses.dataclass
+class FeatureTrack:
+    """Features of one item: ``values[i]`` describes the step centred at ``times[i]`` seconds."""
+
+    times: np.ndarray  # float64 [T]
+    values: np.ndarray  # float32 or float16 [T, D]
+    meta: dict
+
+    def __post_init__(self):
+        self.times = np.asarray(self.times, dtype=np.float64).reshape(-1)
+        self.values = np.asarray(self.values)
+        if self.values.dtype not in (np.float16, np.float32):
+            self.values = self.values.astype(np.float32)
+        if self.values.ndim != 2 or self.values.shape[0] != self.times.shape[0]:
+            raise ValueError(
+                f"FeatureTrack needs values [T, D] with T == len(times); got values {self.values.shape}, times {self.times.shape}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.values.shape[1])
+
+
+def library_versions(*dists: str) -> dict[str, str]:
+    out = {}
+    for d in dists:
+        try:
+            out[d] = importlib.metadata.version(d)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def config_hash(config: dict) -> str:
+    """Short stable hash of an extractor config: a changed config never mixes with an old one."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+class Extractor:
+    """Base of all extractors. Subclasses set ``name``, ``modality`` and implement ``extract``."""
+
+    name: str = ""
+    modality: str = ""  # "visual" | "text"
+
+    def config(self) -> dict:
+        """Everything that changes the output values (model, weights checksum, rate, ...)."""
+        raise NotImplementedError
+
+    def meta(self) -> dict:
+        """config() plus provenance: library versions."""
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def extract(self, item) -> FeatureTrack:
+        raise NotImplementedError
+
+
+class VisualExtractor(Extractor):
+    """Frames in, one vector per frame out. ``extract`` streams the item's video at ``fps``."""
+
+    modality = "visual"
+    fps: float = 1.0
+    batch_size: int = 32
+    # Size the decoder should scale frames to (w, h), or None for native; preprocessing does the rest.
+    decode_size: tuple[int, int] | None = None
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 RGB frames [B, H, W, 3] -> float32 [B, D]."""
+        raise NotImplementedError
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Images of any sizes (e.g. thumbnail-animation frames) -> [K, D]."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.concatenate([self.encode_frames(img[None]) for img in images], axis=0)
+
+    def extract(self, item) -> FeatureTrack:
+        from collectors.records import ItemError
+        from extractors.decode import DecodeError, iter_frame_batches
+
+        video = item.media.get("video")
+        if not video:
+            raise ItemError("no_video", "item has no media['video']", item.id)
+        times, chunks = [], []
+        try:
+            for t, frames in iter_frame_batches(video, fps=self.fps, batch_size=self.batch_size, size=self.decode_size):
+                times.append(t)
+                chunks.append(self.encode_frames(frames))
+        except DecodeError as e:
+            raise ItemError("bad_media", f"{video}: {e}", item.id) from e
+        if not chunks:
+            raise ItemError("bad_media", f"{video}: no frames could be decoded", item.id)
+        return FeatureTrack(np.concatenate(times), np.concatenate(chunks), self.meta())
+
+
+class TextExtractor(Extractor):
+    """Sentences in, one vector per sentence out; times are the sentences' centres."""
+
+    modality = "text"
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """list of N strings -> float32 [N, D]; N == 0 gives [0, D]."""
+        raise NotImplementedError
+
+    def extract(self, item) -> FeatureTrack:
+        sentences = item.transcript
+        times = np.array([(s["start"] + s["end"]) / 2 for s in sentences], dtype=np.float64)
+        values = self.encode_texts([s["text"] for s in sentences])
+        return FeatureTrack(times, values, self.meta())
+
+
+def batched(seq: Sequence, n: int) -> Iterable[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]

@@ -1,0 +1,53 @@
+"""FeatureTracks on disk: ``<root>/<extractor>/<config_hash>/<item_id>.<track>.parquet``.
+
+One row per (item, track). The config hash keeps features of a changed extractor config apart
+from old ones; files are written under a temporary name and renamed, so a file that exists is
+complete and a rerun skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from extractors.base import FeatureTrack
+
+
+def track_path(root: str | os.PathLike, extractor: str, cfg_hash: str, item_id: str, track: str = "video") -> Path:
+    return Path(root) / extractor / cfg_hash / f"{item_id}.{track}.parquet"
+
+
+def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = np.ascontiguousarray(track.values)
+    dim = values.shape[1]
+    flat = pa.array(values.reshape(-1))
+    table = pa.table({
+        "id": [item_id],
+        "config_hash": [cfg_hash],
+        "times": pa.array([track.times], type=pa.list_(pa.float64())),
+        "values": pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()),
+                                           pa.FixedSizeListArray.from_arrays(flat, dim)),
+        "dim": [dim],
+        "meta": [json.dumps(track.meta, sort_keys=True, default=str)],
+    })
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def load_track(path: Path) -> FeatureTrack:
+    table = pq.read_table(path)
+    dim = table["dim"][0].as_py()
+    values_col = table["values"].combine_chunks()
+    flat = values_col.flatten().flatten().to_numpy(zero_copy_only=False)
+    return FeatureTrack(
+        times=np.asarray(table["times"][0].as_py(), dtype=np.float64),
+        values=flat.reshape(-1, dim),
+        meta=json.loads(table["meta"][0].as_py()),
+    )
