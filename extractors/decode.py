@@ -110,7 +110,7 @@ def iter_sampled_frames(
 
 
 def iter_frame_batches(
-    path: str | os.PathLike, fps: float = 1.0, batch_size: int = 32, size: tuple[int, int] | None = None
+    path: str | os.PathLike, fps: float = 1.0, batch_size: int = 32, size: tuple[int | None, int | None] | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (times float64 [B], frames uint8 [B, H, W, 3]) batches of :func:`iter_sampled_frames`."""
     times, frames = [], []
