@@ -1,0 +1,323 @@
+"""Import the BLiSS files released with A2Summ (CVPR 2023) into the ``clip-roberta`` examples.
+
+Release layout (``--source a2summ --input DIR``)::
+
+    DIR/annotation/{train,test}.json         {clip_id: {video_id, num_frame, num_keyframe, num_sentence,
+                                               sentence, sentence_time, text_label, video_label, highlight}}
+    DIR/feature/video_clip_{split}.npy       {clip_id: [num_frame, 512]}    CLIP, 1 frame per second
+    DIR/feature/text_roberta_{split}.npy     {clip_id: [num_sentence, 768]} RoBERTa, one row per sentence
+    DIR/feature/video_summ_clip_{split}.npy  {clip_id: [num_keyframe, 512]} CLIP of the keyframes
+
+Each file is looked for in ``DIR/<subdir>/`` first, then directly in ``DIR/``. The ``.npy`` files are
+pickled dicts; they are read with ``builders.safe_pickle.load_npy_dict``, never with plain pickle.
+
+Mapping to ``bliss_features("clip", 512, "roberta", 768)`` (frames are 1 fps, so frame i covers
+seconds [i, i + 1)):
+
+- ``duration = num_frame`` s; ``frame_times[i] = i + 0.5`` (step centre);
+- ``sentences[j] = {start: sentence_time[j][0], end: sentence_time[j][1], text: sentence[j]}`` in
+  seconds (a frame index is a second; the end index is exclusive, so it is the end second);
+- ``frames_clip`` = video_clip, ``sentences_roberta`` = text_roberta, ``thumbnail_clip`` =
+  video_summ_clip, all as float32 (exact float32 values, so a round trip compares equal);
+- ``frame_labels`` = video_label, ``sentence_labels`` = text_label,
+  ``keyframe_clip`` = sorted i with video_label[i] == 1, ``summary`` = highlight;
+- not released, left empty: ``keywords``, ``creative_fields``, ``tools`` = [],
+  ``title``, ``description``, ``streamer`` = "";
+- ``clip_index``: per video, the trailing integer of each clip id (``<video_id>_<n>``) when every clip
+  of that video has one and they are distinct; otherwise each clip's rank among the video's clip ids
+  (sorted as strings, train and test together). ``clip_start = 300 * clip_index`` (BLiSS clips are
+  5 minutes), ``clip_end = clip_start + duration``;
+- ``id`` = the clip id with every character outside ``[A-Za-z0-9_-]`` replaced by ``_``; two clips
+  that end up with the same id: the later one (train before test, file order) is a failure.
+
+Splits: ``test`` is the released test split. ``validation`` is carved from the released train split
+BY VIDEO (see ``VALIDATION_RULE``), so no video has clips in both train and validation.
+
+A clip whose annotation or features are inconsistent is recorded as a failure
+``{"id", "kind", "message"}`` (kind ``bad_annotation`` or ``bad_media``) and every other clip is
+still imported. A missing or unsafe file stops the whole import: that is not one clip's problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from builders.safe_pickle import load_npy_dict
+from builders.schema import SPLITS, bliss_features, frames_column, keyframe_column, sentences_column, thumbnail_column
+
+VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768
+FEATURES = bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
+RELEASE_SPLITS = ("train", "test")
+CLIP_SECONDS = 300
+# release feature file stem -> (example column, width)
+FEATURE_FILES = {
+    "video_clip": (frames_column(VISUAL), VISUAL_DIM),
+    "text_roberta": (sentences_column(TEXT), TEXT_DIM),
+    "video_summ_clip": (thumbnail_column(VISUAL), VISUAL_DIM),
+}
+ANNOTATION_KEYS = (
+    "video_id", "num_frame", "num_keyframe", "num_sentence", "sentence",
+    "sentence_time", "text_label", "video_label", "highlight",
+)  # fmt: skip
+VALIDATION_RULE = (
+    "validation = the first max(1, floor(f * n + 0.5)) of the n released-train videos that are not also "
+    "in the released test split, ordered by (sha1(video_id utf-8) hex, video_id); never all of them "
+    "(at most n - 1), none when f == 0 or n < 2"
+)
+
+
+class ClipError(ValueError):
+    """One clip is inconsistent; ``kind`` is ``bad_annotation`` or ``bad_media``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def find_release_file(root: Path, subdir: str, name: str) -> Path:
+    """``root/subdir/name`` or ``root/name``; the error lists both so a wrong --input is obvious."""
+    tried = [root / subdir / name, root / name]
+    for path in tried:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"A2Summ release file {name} not found; tried: {', '.join(map(str, tried))}")
+
+
+def read_annotation(root: Path, split: str) -> dict[str, object]:
+    path = find_release_file(root, "annotation", f"{split}.json")
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object keyed by clip id, found {type(data).__name__}")
+    return data
+
+
+def validation_videos(train_videos: Iterable[str], fraction: float, exclude: Iterable[str] = ()) -> set[str]:
+    """The train videos moved to validation, by ``VALIDATION_RULE``: stable across runs and machines."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {fraction}")
+    excluded = set(exclude)
+    videos = sorted(set(train_videos) - excluded, key=lambda v: (hashlib.sha1(v.encode("utf-8")).hexdigest(), v))
+    n = len(videos)
+    if fraction == 0 or n < 2:
+        return set()
+    take = min(max(1, math.floor(fraction * n + 0.5)), n - 1)
+    return set(videos[:take])
+
+
+def safe_id(clip_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", clip_id) or "_"
+
+
+def _trailing_int(clip_id: str, video_id: str) -> int | None:
+    rest = clip_id[len(video_id) :] if clip_id.startswith(video_id) else clip_id
+    m = re.search(r"(?:^|[_.-])(\d+)$", rest)
+    return int(m.group(1)) if m else None
+
+
+def clip_indices(annotations: Mapping[str, Mapping[str, object]]) -> dict[str, int]:
+    """clip id -> clip_index, decided per video over all release splits (see the module docstring)."""
+    by_video: dict[str, set[str]] = defaultdict(set)
+    for clips in annotations.values():
+        for clip_id, ann in clips.items():
+            if isinstance(ann, dict) and isinstance(ann.get("video_id"), str):
+                by_video[ann["video_id"]].add(clip_id)
+    index: dict[str, int] = {}
+    for video_id, clip_ids in by_video.items():
+        numbers = {c: _trailing_int(c, video_id) for c in clip_ids}
+        if None not in numbers.values() and len(set(numbers.values())) == len(numbers):
+            index.update(numbers)
+        else:
+            index.update({c: rank for rank, c in enumerate(sorted(clip_ids))})
+    return index
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _bad(message: str) -> ClipError:
+    return ClipError("bad_annotation", message)
+
+
+def _labels(values: object, n: int, name: str) -> list[int]:
+    if not isinstance(values, list) or len(values) != n:
+        got = len(values) if isinstance(values, list) else type(values).__name__
+        raise _bad(f"{name} has {got} entries, expected {n}")
+    if any(not _is_int(v) or v not in (0, 1) for v in values):
+        raise _bad(f"{name} must hold only 0/1 integers")
+    return list(values)
+
+
+def _check_annotation(ann: object) -> dict:
+    """Raise ``bad_annotation`` unless the counts, lists and times agree with each other."""
+    if not isinstance(ann, dict):
+        raise _bad(f"annotation is a {type(ann).__name__}, expected an object")
+    missing = [k for k in ANNOTATION_KEYS if k not in ann]
+    if missing:
+        raise _bad(f"annotation lacks {', '.join(missing)}")
+    if not isinstance(ann["video_id"], str) or not ann["video_id"]:
+        raise _bad("video_id must be a non-empty string")
+    t, k, n = ann["num_frame"], ann["num_keyframe"], ann["num_sentence"]
+    if not (_is_int(t) and t > 0 and _is_int(k) and k >= 0 and _is_int(n) and n >= 0):
+        raise _bad(f"num_frame={t!r} must be a positive integer, num_keyframe={k!r} and num_sentence={n!r} >= 0")
+    sentences, times = ann["sentence"], ann["sentence_time"]
+    if not isinstance(sentences, list) or len(sentences) != n or not all(isinstance(s, str) for s in sentences):
+        raise _bad(f"sentence must be a list of num_sentence={n} strings")
+    if not isinstance(times, list) or len(times) != n:
+        raise _bad(f"sentence_time must have num_sentence={n} entries")
+    for j, span in enumerate(times):
+        if not (isinstance(span, list) and len(span) == 2 and all(map(_is_int, span))):
+            raise _bad(f"sentence_time[{j}]={span!r} is not a [start, end] pair of frame indices")
+        if not 0 <= span[0] < span[1] <= t:
+            raise _bad(f"sentence_time[{j}]={span!r} is empty or outside [0, num_frame={t}]")
+    _labels(ann["text_label"], n, "text_label")
+    video_label = _labels(ann["video_label"], t, "video_label")
+    if sum(video_label) != k:
+        raise _bad(f"video_label marks {sum(video_label)} keyframes, num_keyframe={k}")
+    if not isinstance(ann["highlight"], str):
+        raise _bad("highlight must be a string")
+    return ann
+
+
+def _vectors(features: Mapping[str, np.ndarray], clip_id: str, stem: str, rows: int, dim: int, arrays: bool):
+    """float32 rows of one clip, or ``bad_media`` if they are missing, mis-shaped or not finite."""
+    if clip_id not in features:
+        raise ClipError("bad_media", f"no {stem} features for this clip")
+    arr = features[clip_id]
+    if rows == 0 and arr.size == 0:
+        arr = np.zeros((0, dim), np.float32)
+    if arr.shape != (rows, dim) or arr.dtype.kind not in "fiu":
+        raise ClipError("bad_media", f"{stem} features are {arr.dtype}{list(arr.shape)}, expected [{rows}, {dim}] numbers")
+    values = arr.astype(np.float32, copy=False)
+    if not np.isfinite(values).all():
+        raise ClipError("bad_media", f"{stem} features hold NaN or infinite values (as float32)")
+    return values if arrays else values.tolist()
+
+
+def build_example(
+    clip_id: str, ann: object, features: Mapping[str, Mapping[str, np.ndarray]], clip_index: int, arrays: bool = False
+) -> dict:
+    """One example in ``FEATURES`` column order; raises ``ClipError`` for an inconsistent clip.
+
+    ``arrays=True`` gives the vector columns as float32 ``[rows, dim]`` arrays instead of lists.
+    """
+    ann = _check_annotation(ann)
+    rows = {"video_clip": ann["num_frame"], "text_roberta": ann["num_sentence"], "video_summ_clip": ann["num_keyframe"]}
+    vectors = {
+        column: _vectors(features[stem], clip_id, stem, rows[stem], dim, arrays) for stem, (column, dim) in FEATURE_FILES.items()
+    }
+    duration = float(ann["num_frame"])
+    clip_start = float(CLIP_SECONDS * clip_index)
+    example = {
+        "id": safe_id(clip_id),
+        "video_id": ann["video_id"],
+        "clip_index": clip_index,
+        "clip_start": clip_start,
+        "clip_end": clip_start + duration,
+        "duration": duration,
+        "title": "",
+        "description": "",
+        "streamer": "",
+        "creative_fields": [],
+        "tools": [],
+        "frame_times": [i + 0.5 for i in range(ann["num_frame"])],
+        "sentences": [
+            {"start": float(s), "end": float(e), "text": text} for (s, e), text in zip(ann["sentence_time"], ann["sentence"])
+        ],
+        "frame_labels": list(ann["video_label"]),
+        "sentence_labels": list(ann["text_label"]),
+        keyframe_column(VISUAL): [i for i, v in enumerate(ann["video_label"]) if v == 1],
+        "summary": ann["highlight"],
+        "keywords": [],
+        **vectors,
+    }
+    return {name: example[name] for name in FEATURES}
+
+
+def iter_a2summ(
+    input_dir: str | Path, validation_fraction: float = 0.1, failures: list[dict] | None = None, arrays: bool = False
+) -> Iterator[tuple[str, dict]]:
+    """Yield ``(split, example)`` one clip at a time, appending bad clips to ``failures``.
+
+    Streaming keeps only one release split's feature dicts in memory (the real train split holds
+    gigabytes of arrays; as Python lists it would not fit). ``arrays=True`` yields the vector columns
+    as float32 arrays, which ``builders.publish`` accepts, to skip the list round trip. All files are
+    located before the first example so a wrong ``--input`` fails at once.
+    """
+    root = Path(input_dir)
+    failures = [] if failures is None else failures
+    annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
+    paths = {
+        split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
+        for split in RELEASE_SPLITS
+    }
+    videos = {
+        split: {a["video_id"] for a in clips.values() if isinstance(a, dict) and isinstance(a.get("video_id"), str)}
+        for split, clips in annotations.items()
+    }
+    held_out = validation_videos(videos["train"], validation_fraction, exclude=videos["test"])
+    index = clip_indices(annotations)
+    taken: dict[str, str] = {}  # safe id -> clip id that has it
+    for split in RELEASE_SPLITS:
+        features = {stem: load_npy_dict(path) for stem, path in paths[split].items()}
+        for clip_id, ann in annotations[split].items():
+            try:
+                if clip_id not in index:  # no usable video_id, so no index either
+                    _check_annotation(ann)
+                example = build_example(clip_id, ann, features, index[clip_id], arrays)
+                if example["id"] in taken:
+                    raise _bad(f"id {example['id']!r} collides with clip {taken[example['id']]!r}")
+            except ClipError as exc:
+                failures.append({"id": clip_id, "kind": exc.kind, "message": f"[{split}] {exc}"})
+                continue
+            taken[example["id"]] = clip_id
+            out_split = "validation" if split == "train" and example["video_id"] in held_out else split
+            yield out_split, example
+        del features
+
+
+def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tuple[dict[str, list[dict]], list[dict]]:
+    """All examples by split (train, validation, test) and the failed clips. Small releases only."""
+    failures: list[dict] = []
+    examples: dict[str, list[dict]] = {split: [] for split in SPLITS}
+    for split, example in iter_a2summ(input_dir, validation_fraction, failures):
+        examples[split].append(example)
+    return examples, failures
+
+
+def a2summ_facts(
+    examples: Mapping[str, Iterable[Mapping]], failures: list[dict], validation_fraction: float | None = None
+) -> dict:
+    """Counts for build.json and the card; rows need only ``video_id`` and ``duration``."""
+    clips, seconds = Counter(), Counter()
+    videos: dict[str, set[str]] = {split: set() for split in SPLITS}
+    for split, rows in examples.items():
+        for row in rows:
+            clips[split] += 1
+            seconds[split] += row["duration"]
+            videos.setdefault(split, set()).add(row["video_id"])
+    per_video = Counter(v for vs in videos.values() for v in vs)
+    facts = {
+        "source": "a2summ",
+        "config": f"{VISUAL}-{TEXT}",
+        "clips": {split: clips[split] for split in videos},
+        "videos": {split: len(vs) for split, vs in videos.items()},
+        "videos_total": len(per_video),
+        "videos_in_several_splits": sum(1 for n in per_video.values() if n > 1),
+        "duration_seconds": {split: float(seconds[split]) for split in videos},
+        "failures": len(failures),
+        "failures_by_kind": dict(Counter(f["kind"] for f in failures)),
+        "validation_rule": VALIDATION_RULE,
+    }
+    if validation_fraction is not None:
+        facts["validation_fraction"] = validation_fraction
+    return facts
