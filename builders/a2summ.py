@@ -44,7 +44,7 @@ import hashlib
 import json
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -293,31 +293,3 @@ def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tupl
         examples[split].append(example)
     return examples, failures
 
-
-def a2summ_facts(
-    examples: Mapping[str, Iterable[Mapping]], failures: list[dict], validation_fraction: float | None = None
-) -> dict:
-    """Counts for build.json and the card; rows need only ``video_id`` and ``duration``."""
-    clips, seconds = Counter(), Counter()
-    videos: dict[str, set[str]] = {split: set() for split in SPLITS}
-    for split, rows in examples.items():
-        for row in rows:
-            clips[split] += 1
-            seconds[split] += row["duration"]
-            videos.setdefault(split, set()).add(row["video_id"])
-    per_video = Counter(v for vs in videos.values() for v in vs)
-    facts = {
-        "source": "a2summ",
-        "config": f"{VISUAL}-{TEXT}",
-        "clips": {split: clips[split] for split in videos},
-        "videos": {split: len(vs) for split, vs in videos.items()},
-        "videos_total": len(per_video),
-        "videos_in_several_splits": sum(1 for n in per_video.values() if n > 1),
-        "duration_seconds": {split: float(seconds[split]) for split in videos},
-        "failures": len(failures),
-        "failures_by_kind": dict(Counter(f["kind"] for f in failures)),
-        "validation_rule": VALIDATION_RULE,
-    }
-    if validation_fraction is not None:
-        facts["validation_fraction"] = validation_fraction
-    return facts

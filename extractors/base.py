@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -147,7 +147,3 @@ class TextExtractor(Extractor):
         values = self.encode_texts([s["text"] for s in sentences])
         return FeatureTrack(times, values, self.meta())
 
-
-def batched(seq: Sequence, n: int) -> Iterable[Sequence]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]

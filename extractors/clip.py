@@ -7,7 +7,6 @@ instead of PIL images. Features are the image tower's output (not normalised).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -42,8 +41,6 @@ class ClipImage(VisualExtractor):
         self.model = net.to(self.device).eval()
         self.size = int(self.model.visual.image_size[0] if isinstance(self.model.visual.image_size, (tuple, list)) else self.model.visual.image_size)
         self._sha = weights_checksum(path) if path else None
-        # Decode near the model's size: resizing on the decoder thread is much cheaper than on 720p tensors.
-        self.decode_size = None
 
     @property
     def dim(self) -> int:

@@ -6,7 +6,6 @@ mask applied, <s> and </s> included), not normalised, 768-d.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np

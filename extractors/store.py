@@ -1,8 +1,8 @@
 """FeatureTracks on disk: ``<root>/<extractor>/<config_hash>/<item_id>.<track>.parquet``.
 
 One row per (item, track). The config hash keeps features of a changed extractor config apart
-from old ones; files are written under a temporary name and renamed, so a file that exists is
-complete and a rerun skips it.
+from old ones, and the stored input fingerprint tells when the item's media or transcript changed
+since. Files are written under a temporary name and renamed, so a file that exists is complete.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def track_path(root: str | os.PathLike, extractor: str, cfg_hash: str, item_id: 
     return Path(root) / extractor / cfg_hash / f"{item_id}.{track}.parquet"
 
 
-def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str) -> None:
+def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str, fingerprint: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     values = np.ascontiguousarray(track.values)
     dim = values.shape[1]
@@ -30,6 +30,7 @@ def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str) -> 
     table = pa.table({
         "id": [item_id],
         "config_hash": [cfg_hash],
+        "input_fingerprint": [fingerprint],
         "times": pa.array([track.times], type=pa.list_(pa.float64())),
         "values": pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()),
                                            pa.FixedSizeListArray.from_arrays(flat, dim)),
@@ -39,6 +40,14 @@ def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str) -> 
     tmp = path.with_name(path.name + ".part")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
+
+
+def stored_fingerprint(path: Path) -> str | None:
+    """The input fingerprint a cached track was computed from (None if absent or unreadable)."""
+    try:
+        return pq.read_table(path, columns=["input_fingerprint"])["input_fingerprint"][0].as_py()
+    except (OSError, KeyError, pa.ArrowException):
+        return None
 
 
 def load_track(path: Path) -> FeatureTrack:

@@ -16,7 +16,6 @@ from numpy.lib import format as npy_format
 
 from builders.a2summ import (
     FEATURES,
-    a2summ_facts,
     clip_indices,
     iter_a2summ,
     read_a2summ,
@@ -188,7 +187,7 @@ def test_mapping_of_times_labels_and_text(release):
     root, written = release
     examples, _ = read_a2summ(root)
     anns = {k: v for c in written.values() for k, v in c["annotation"].items()}
-    for split, ex in _by_id(examples).values():
+    for _split, ex in _by_id(examples).values():
         assert list(ex) == list(FEATURES)
         ann = anns[ex["id"]]
         t = ann["num_frame"]
@@ -334,7 +333,7 @@ def test_float16_features_become_exact_float32(tmp_path):
     written = write_a2summ_release(tmp_path, np.random.default_rng(2), train_videos=2, test_videos=1, dtype=np.float16)
     examples, failures = read_a2summ(tmp_path)
     assert failures == []
-    for split, ex in _by_id(examples).values():
+    for _split, ex in _by_id(examples).values():
         src = next(c for c in written.values() if ex["id"] in c["annotation"])
         assert np.array_equal(np.asarray(ex["frames_clip"], np.float32), src["video_clip"][ex["id"]].astype(np.float32))
 
@@ -349,14 +348,3 @@ def test_malicious_feature_file_is_refused(release):
         read_a2summ(root)
     assert not marker.exists()
 
-
-def test_facts_for_the_build_record(release):
-    root, written = release
-    examples, failures = read_a2summ(root, validation_fraction=0.2)
-    facts = a2summ_facts(examples, failures, validation_fraction=0.2)
-    assert facts["clips"] == {split: len(rows) for split, rows in examples.items()}
-    assert facts["videos"]["validation"] == 1 and facts["videos"]["test"] == 2
-    assert facts["videos_total"] == 7 and facts["videos_in_several_splits"] == 0
-    assert facts["failures"] == 0 and facts["failures_by_kind"] == {}
-    frames = sum(a["num_frame"] for c in written.values() for a in c["annotation"].values())
-    assert sum(facts["duration_seconds"].values()) == frames

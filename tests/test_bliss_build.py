@@ -281,3 +281,29 @@ def test_a2summ_import_round_trips(tmp_path):
             seen += 1
     assert seen == sum(len(release[s]["annotation"]) for s in ("train", "test"))
     assert "validation" in ds
+    record = json.loads((out / "build.json").read_text())["configs"]["clip-roberta"]
+    for split in ds:
+        assert record["stats"][split]["examples"] == ds[split].num_rows
+        assert record["stats"][split]["videos"] == len(set(ds[split]["video_id"]))
+        assert record["stats"][split]["seconds"] == sum(ds[split]["duration"])
+    frames = sum(a["num_frame"] for c in release.values() for a in c["annotation"].values())
+    assert sum(s["frames"] for s in record["stats"].values()) == frames
+
+
+def test_changed_transcript_is_re_encoded_not_served_from_the_cache(tmp_path):
+    raw = tmp_path / "raw"
+    d = write_raw_video(raw, "v", thumbnails=[np.full((8, 8, 3), 90, np.uint8)])
+    args = ["--source", "raw", "--input", str(raw), "--visual", "colorhist", "--text", "minilm"]
+    assert run_build(tmp_path, *args)[0] == 0
+    transcript = json.loads((d / "transcript.json").read_text())
+    transcript[1]["text"] = "A completely different sentence about red paint."
+    (d / "transcript.json").write_text(json.dumps(transcript))
+    code, out, _ = run_build(tmp_path, *args)
+    assert code == 0
+    ex = load_dataset(str(out), "colorhist-minilm", split="train")[0]
+    assert ex["sentences"][1]["text"].startswith("A completely different")
+    from extractors.registry import get_extractor
+
+    expected = get_extractor("minilm").encode_texts([s["text"] for s in ex["sentences"]])
+    assert np.allclose(np.array(ex["sentences_minilm"], np.float32), expected, atol=1e-5)
+    assert ex["sentence_labels"] == [1, 1]
