@@ -59,7 +59,7 @@ class ClipImage(VisualExtractor):
         import torch
         import torchvision.transforms.v2.functional as F
 
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        x = torch.from_numpy(np.require(frames, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"])).permute(0, 3, 1, 2)
         x = F.resize(x, self.size, interpolation=F.InterpolationMode.BICUBIC, antialias=True)
         x = F.center_crop(x, [self.size, self.size])
         x = x.float().div_(255).clamp_(0, 1)
