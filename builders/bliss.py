@@ -118,6 +118,7 @@ def card_facts(source: str) -> dict:
         "tags": ["video-summarization", "multimodal-summarization", "livestream"],
         "citation": CITATION,
         "columns": COLUMNS,
+        "usage_columns": ["frame_times", "frames_*", "sentences", "sentences_*", "sentence_labels", "frame_labels", "summary"],
     }
 
 

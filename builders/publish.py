@@ -61,9 +61,10 @@ def _wds_sample(row: dict, arrays: set[str], features: Features) -> dict:
     for name, value in row.items():
         if name in arrays:
             f = features[name]
-            if isinstance(f.feature, List):  # vectors
-                dtype = f.feature.feature.dtype
-                sample[f"{name}.npy"] = np.asarray(value, dtype=dtype).reshape(-1, f.feature.length)
+            if isinstance(f.feature, List):  # [N, D] vectors or a rectangular [U, N] matrix
+                array = np.asarray(value, dtype=f.feature.feature.dtype)
+                length = f.feature.length
+                sample[f"{name}.npy"] = array.reshape(-1, length) if length not in (None, -1) else array.reshape(len(array), -1)
             else:
                 sample[f"{name}.npy"] = np.asarray(value, dtype=f.feature.dtype)
         else:

@@ -74,3 +74,37 @@ def array_columns(features: Features) -> list[str]:
         for name, f in features.items()
         if isinstance(f, List) and (isinstance(f.feature, List) or (isinstance(f.feature, Value) and f.feature.dtype != "string"))
     ]
+
+
+def frame_score_features(visual: str | None = None, visual_dim: int | None = None,
+                         user_scores: bool = True) -> Features:
+    """Columns of a frame-importance dataset (TVSum, SumMe and the eccv16 h5 files).
+
+    Frame indices refer to the original video's frames; ``picks`` are the sampled frames that
+    ``frame_times``, ``frame_scores`` and ``frames_<visual>`` describe (every 15th frame in the
+    eccv16 convention). ``change_points`` rows are inclusive frame ranges covering 0..n_frames-1.
+    """
+    cols = {
+        "id": Value("string"),
+        "video_id": Value("string"),
+        "title": Value("string"),
+        "category": Value("string"),
+        "n_frames": Value("int32"),
+        "fps": Value("float64"),
+        "duration": Value("float64"),
+        "picks": List(Value("int32")),  # [T] sampled frame indices
+        "frame_times": List(Value("float64")),  # [T] picks / fps
+        "frame_scores": List(Value("float32")),  # [T] ground-truth importance at picks, 0..1
+    }
+    if visual:
+        cols[frames_column(visual)] = vectors(visual_dim)  # [T, D]
+    cols.update({
+        "change_points": List(List(Value("int32"), length=2)),  # [S, 2] shots, inclusive frame ranges
+        "n_frame_per_seg": List(Value("int32")),  # [S]
+        "user_summary": List(List(Value("int8"))),  # [U, n_frames] each annotator's keyshot summary
+    })
+    if user_scores:
+        cols["user_scores"] = List(List(Value("float32")))  # [U, n_frames] each annotator's raw scores
+        cols["gt_score"] = List(Value("float32"))  # [n_frames] mean annotator score, as in the source
+        cols["shot_grid"] = List(List(Value("int32"), length=2))  # [G, 2] the annotation shots
+    return Features(cols)

@@ -90,9 +90,9 @@ def render_card(build: dict, load_path: str | None = None) -> str:
         })
         for col, typ in Features.from_dict(rec["features"]).items():
             columns.setdefault(col, {"name": col, "type": _type_name(typ), "meaning": _meaning(col, card.get("columns", {}))})
-    first = build["configs"][configs[0]["name"]]["columns"]
-    usage = [f'example["{first["visual"]}"]   # [T][D]: one vector per frame step, times in example["frame_times"]',
-             f'example["{first["text"]}"]   # [N][D]: one vector per sentence of example["sentences"]']
+    first = Features.from_dict(build["configs"][configs[0]["name"]]["features"])
+    usage = [f'example["{col}"]   # {_meaning(col, card.get("columns", {}))}'
+             for pattern in card.get("usage_columns", []) for col in first if fnmatch.fnmatchcase(col, pattern)]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("dataset_card.md.j2").render(

@@ -1,0 +1,286 @@
+"""TVSum (Song et al., CVPR 2015) from the released annotation file ``ydata-tvsum50.mat``.
+
+    python -m builders.tvsum --annotations PATH/ydata-tvsum50.mat [--videos DIR] [--out DIR]
+
+Without videos: the ``annotations`` config. Per video: id, title, category, n_frames, fps, each of
+the 20 annotators' importance scores per frame (1..5, given per 2-second shot), their mean
+(``gt_score``, as in the file), the 2-second shot grid, and each annotator's keyshot summary
+(knapsack at 15% of the frames on the shot grid). ``picks`` / ``frame_scores`` follow the eccv16
+convention: every 15th frame, mean score at those frames rescaled to 0..1 by (s - 1) / 4.
+
+With videos (``DIR/<video_id>.mp4``): the ``googlenet`` config adds GoogLeNet pool5 features
+every 15th frame, KTS change points on them, and the per-annotator keyshot summaries on those
+KTS shots (the eccv16 recipe). The shot grid is derived from the annotations themselves: a
+boundary wherever any annotator's score changes (98% of the grid's shots are exactly 2 s; shots
+that all 20 annotators scored alike merge).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from builders.keyshots import keyshot_summary
+from builders.kts import segment
+from builders.publish import ConfigWriter, update_build_record
+from builders.schema import frame_score_features
+from cards.render import write_card
+
+log = logging.getLogger("builders.tvsum")
+
+STEP = 15  # eccv16: features and picks every 15th frame
+CATEGORIES = {
+    "VT": "changing Vehicle Tire", "VU": "getting Vehicle Unstuck", "GA": "Grooming an Animal",
+    "MS": "Making Sandwich", "PK": "ParKour", "PR": "PaRade", "FM": "Flash Mob gathering",
+    "BK": "BeeKeeping", "BT": "attempting Bike Tricks", "DS": "Dog Show",
+}
+CITATION = """@inproceedings{song2015tvsum,
+  title     = {TVSum: Summarizing Web Videos Using Titles},
+  author    = {Song, Yale and Vallmitjana, Jordi and Stent, Amanda and Jaimes, Alejandro},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2015}
+}"""
+
+
+@dataclass
+class TVSumVideo:
+    video_id: str
+    title: str
+    category: str
+    n_frames: int
+    duration: float
+    user_anno: np.ndarray  # [20, n_frames] 1..5
+    gt_score: np.ndarray  # [n_frames]
+
+    @property
+    def fps(self) -> float:
+        return self.n_frames / self.duration
+
+
+def read_tvsum_mat(path: str | Path) -> list[TVSumVideo]:
+    """The 50 videos of ydata-tvsum50.mat (MATLAB 7.3 = HDF5), with clear errors for other files."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"TVSum annotation file not found: {path}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError(f"{path} is not a MATLAB 7.3 (HDF5) file such as ydata-tvsum50.mat: {e}") from e
+    with f:
+        if "tvsum50" not in f:
+            raise ValueError(f"{path} has no 'tvsum50' struct (found: {', '.join(f.keys())})")
+        t = f["tvsum50"]
+        fields = ("video", "category", "title", "nframes", "length", "user_anno", "gt_score")
+        missing = [k for k in fields if k not in t]
+        if missing:
+            raise ValueError(f"{path}: tvsum50 lacks fields {missing}")
+
+        def text(field, i):
+            return "".join(chr(c) for c in f[t[field][i, 0]][()].flatten())
+
+        def value(field, i):
+            return f[t[field][i, 0]][()]
+
+        videos = []
+        for i in range(t["video"].shape[0]):
+            anno = np.asarray(value("user_anno", i), dtype=np.float32)
+            n = int(value("nframes", i).item())
+            if anno.shape[1] != n:
+                raise ValueError(f"{path}: video {i} has user_anno {anno.shape} but nframes {n}")
+            videos.append(TVSumVideo(text("video", i), text("title", i), text("category", i), n,
+                                     float(value("length", i).item()), anno,
+                                     np.asarray(value("gt_score", i), dtype=np.float32).reshape(-1)))
+    return videos
+
+
+def annotation_grid(user_anno: np.ndarray) -> np.ndarray:
+    """The annotation shots [S, 2] (inclusive frame ranges): boundaries where any annotator's score changes."""
+    n = user_anno.shape[1]
+    starts = np.concatenate([[0], np.flatnonzero((np.diff(user_anno, axis=1) != 0).any(axis=0)) + 1])
+    ends = np.concatenate([starts[1:] - 1, [n - 1]])
+    return np.stack([starts, ends], axis=1).astype(np.int32)
+
+
+def user_summaries(user_anno: np.ndarray, change_points: np.ndarray, proportion: float = 0.15) -> np.ndarray:
+    """Each annotator's keyshot summary [U, n_frames]: knapsack on their shot scores (eccv16)."""
+    n = user_anno.shape[1]
+    every_frame = np.arange(n)
+    return np.stack([keyshot_summary(u, change_points, n, every_frame, proportion) for u in user_anno]).astype(np.int8)
+
+
+def example(video: TVSumVideo, change_points: np.ndarray, picks: np.ndarray, proportion: float,
+            features: tuple[str, np.ndarray] | None = None) -> dict:
+    picks = np.asarray(picks, dtype=np.int64)
+    row = {
+        "id": video.video_id, "video_id": video.video_id, "title": video.title,
+        "category": video.category, "n_frames": video.n_frames, "fps": video.fps, "duration": video.duration,
+        "picks": picks.astype(np.int32),
+        "frame_times": picks / video.fps,
+        "frame_scores": ((video.gt_score[picks] - 1.0) / 4.0).astype(np.float32),
+    }
+    if features:
+        row[features[0]] = features[1]
+    row.update({
+        "change_points": change_points,
+        "n_frame_per_seg": (change_points[:, 1] - change_points[:, 0] + 1).astype(np.int32),
+        "user_summary": user_summaries(video.user_anno, change_points, proportion),
+        "user_scores": video.user_anno,
+        "gt_score": video.gt_score,
+        "shot_grid": annotation_grid(video.user_anno),
+    })
+    return row
+
+
+def card_facts() -> dict:
+    return {
+        "pretty_name": "TVSum: Summarizing Web Videos Using Titles",
+        "summary": "50 YouTube videos in 10 categories, each frame scored 1-5 by 20 annotators (per 2-second "
+                   "shot), with keyshot summaries derived by the eccv16 recipe for F1 evaluation.",
+        "sources": "The annotation file `ydata-tvsum50.mat` released with TVSum (Song et al., CVPR 2015); "
+                   "videos, when given, from the TVSum release (CC BY 3.0).",
+        "labels": (
+            "- `user_scores`: the 20 annotators' scores per frame (1..5), `gt_score` their mean, as released.\n"
+            "- `shot_grid`: the annotation shots, a boundary wherever any annotator's score changes (2 s).\n"
+            "- `change_points`: the 2-second grid (config `annotations`) or KTS on GoogLeNet features "
+            "(config `googlenet`), inclusive frame ranges.\n"
+            "- `user_summary`: per annotator, the shots chosen by 0/1 knapsack on the annotator's mean shot "
+            "score with the shot lengths as weights and floor(15% of the frames) as budget.\n"
+            "- `picks` every 15th frame; `frame_scores` = (gt_score at picks - 1) / 4."
+        ),
+        "license": "cc-by-3.0",
+        "license_text": "TVSum videos are under CC BY 3.0 (see the TVSum release); cite the paper.",
+        "task_categories": ["summarization", "video-classification"],
+        "tags": ["video-summarization", "tvsum"],
+        "citation": CITATION,
+        "usage_columns": ["picks", "frames_*", "frame_scores", "change_points", "user_summary", "user_scores"],
+        "columns": {
+            "category": "TVSum category code (VT, VU, GA, MS, PK, PR, FM, BK, BT, DS)",
+            "picks": "[T] sampled frame indices (every 15th frame)",
+            "frame_times": "[T] picks / fps (s)",
+            "frame_scores": "[T] mean annotator score at picks, (s - 1) / 4",
+            "frames_*": "[T, D] visual features at picks (see Encoders)",
+            "change_points": "[S, 2] shots, inclusive frame ranges",
+            "n_frame_per_seg": "[S] frames per shot",
+            "user_summary": "[U, n_frames] each annotator's keyshot summary (knapsack, 15%)",
+            "user_scores": "[U, n_frames] each annotator's scores, 1..5",
+            "gt_score": "[n_frames] mean annotator score, 1..5 (as released)",
+            "shot_grid": "[G, 2] the 2-second annotation shots, inclusive frame ranges",
+        },
+    }
+
+
+def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, proportion: float,
+          visual_weights=None, device: str = "cpu", progress: bool = True) -> tuple[str, dict]:
+    from tqdm import tqdm
+
+    t0 = time.time()
+    videos = read_tvsum_mat(annotations)
+    failures, extractor, cache = [], None, None
+    if videos_dir is not None:
+        from builders.extraction import CachedExtraction
+        from extractors.registry import get_extractor
+
+        extractor = get_extractor("googlenet", "visual", weights=visual_weights, device=device, every_nth=STEP)
+        cache = CachedExtraction(work / "features", extractor)
+        config, features = "googlenet", frame_score_features("googlenet", extractor.dim)
+    else:
+        config, features = "annotations", frame_score_features()
+    stats = Counter()
+    with ConfigWriter(out, config, features) as writer:
+        for video in tqdm(videos, desc=f"tvsum {config}", unit="video", disable=not progress, file=sys.stderr):
+            row = _video_row(video, videos_dir, cache, proportion, failures)
+            if row is None:
+                continue
+            writer.add("train", row)
+            stats["examples"] += 1
+            stats["videos"] += 1
+            stats["frames"] += video.n_frames
+            stats["seconds"] += video.duration
+    record = {
+        "features": features.to_dict(),
+        "columns": {"visual": "frames_googlenet"} if extractor else {},
+        "extractors": {"visual": extractor.meta()} if extractor else {},
+        "splits": writer.facts,
+        "stats": {"train": dict(stats)},
+        "items": {"total": len(videos), "ok": len(videos) - len(failures), "failed": len(failures)},
+        "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
+        "proportion": proportion,
+        "timings": {"total": round(time.time() - t0, 3)},
+        "source": "tvsum", "input": str(annotations),
+        "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return config, record
+
+
+def _video_row(video: TVSumVideo, videos_dir, cache, proportion: float, failures: list) -> dict | None:
+    from collectors.records import ItemError, RawItem
+
+    if cache is None:
+        grid = annotation_grid(video.user_anno)
+        return example(video, grid, np.arange(0, video.n_frames, STEP), proportion)
+    path = videos_dir / f"{video.video_id}.mp4"
+    try:
+        if not path.is_file():
+            raise ItemError("unavailable", f"video file not found: {path}", video.video_id)
+        track = cache.video(RawItem(id=video.video_id, source="tvsum", media={"video": str(path)}))
+    except ItemError as e:
+        failures.append({"id": video.video_id, "kind": e.kind, "message": e.message})
+        log.warning("%s failed: %s: %s", video.video_id, e.kind, e.message)
+        return None
+    picks = np.asarray(track.meta["picks"], dtype=np.int64)
+    keep = picks < video.n_frames  # a decoder may see a frame more or less than the annotation count
+    picks, values = picks[keep], track.values[keep]
+    change_points, _ = segment(values, n_frames=video.n_frames, step=STEP)
+    return example(video, change_points, picks, proportion, ("frames_googlenet", values))
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog="python -m builders.tvsum", description=__doc__.split("\n\n")[0])
+    p.add_argument("--annotations", type=Path, required=True, help="ydata-tvsum50.mat")
+    p.add_argument("--videos", type=Path, help="directory of <video_id>.mp4 (adds GoogLeNet features and KTS shots)")
+    p.add_argument("--out", type=Path, default=Path("hub/tvsum"), help="output directory (default hub/tvsum)")
+    p.add_argument("--work", type=Path, default=Path("work/tvsum"), help="feature cache (default work/tvsum)")
+    p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
+    p.add_argument("--visual-weights", type=Path, help="local torchvision GoogLeNet state_dict")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    if not 0 < args.proportion < 1:
+        print(f"error: --proportion must be in (0, 1), got {args.proportion}", file=sys.stderr)
+        return 2
+    if args.videos is not None and not args.videos.is_dir():
+        print(f"error: --videos {args.videos} is not a directory", file=sys.stderr)
+        return 2
+    from extractors.base import MissingWeightsError
+
+    t0 = time.time()
+    try:
+        config, record = build(args.annotations, args.out, args.videos, args.work, args.proportion,
+                               args.visual_weights, args.device, not args.no_progress)
+    except (FileNotFoundError, ValueError, MissingWeightsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    update_build_record(args.out, "tvsum", config, record, card=card_facts(), tool="vsumhub builders.tvsum")
+    write_card(args.out, load_path=str(args.out))
+    n = record["splits"].get("train", {}).get("num_examples", 0)
+    print(f"built {args.out} config {config}: {n} videos in {time.time() - t0:.1f} s")
+    for f in record["failures"]["items"]:
+        print(f"  FAILED {f['id']}: {f['kind']}: {f['message']}")
+    if n == 0:
+        return 1
+    return 3 if record["failures"]["items"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
