@@ -1,0 +1,97 @@
+"""TVSum from the real ydata-tvsum50.mat (../shared/data), plus bad annotation files."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from builders import tvsum
+
+MAT = Path(__file__).resolve().parents[2] / "shared/data/tvsum/ydata-tvsum50.mat"
+needs_mat = pytest.mark.skipif(not MAT.exists(), reason=f"{MAT} absent (the ../shared/data folder is not here)")
+
+
+@pytest.fixture(scope="module")
+def videos():
+    if not MAT.exists():
+        pytest.skip(f"{MAT} absent")
+    return tvsum.read_tvsum_mat(MAT)
+
+
+@needs_mat
+def test_reads_all_fifty_videos(videos):
+    assert len(videos) == 50
+    v = videos[0]
+    assert (v.video_id, v.category, v.n_frames) == ("AwmHb44_ouw", "VT", 10597)
+    assert v.title.startswith("#1306 How to change tires")
+    assert v.user_anno.shape == (20, 10597) and set(np.unique(v.user_anno)) <= {1, 2, 3, 4, 5}
+    assert np.allclose(v.user_anno.mean(0), v.gt_score, atol=1e-5)
+    assert {x.category for x in videos} == set(tvsum.CATEGORIES)
+    assert all(29.9 < x.fps < 30.01 or 23.9 < x.fps < 25.01 for x in videos)
+
+
+@needs_mat
+def test_annotation_grid_is_the_two_second_shots(videos):
+    for v in videos:
+        grid = tvsum.annotation_grid(v.user_anno)
+        assert grid[0, 0] == 0 and grid[-1, 1] == v.n_frames - 1
+        assert np.all(grid[1:, 0] == grid[:-1, 1] + 1)  # contiguous, covers every frame once
+        seconds = (grid[:, 1] - grid[:, 0] + 1) / v.fps
+        assert np.median(seconds) == pytest.approx(2.0, abs=0.05) and seconds.min() > 1.9
+        for start, end in grid:  # every annotator's score is constant inside a shot
+            assert np.all(v.user_anno[:, start:end + 1] == v.user_anno[:, start:start + 1])
+
+
+@needs_mat
+def test_user_summaries_respect_the_budget_and_prefer_high_scores(videos):
+    v = videos[1]
+    grid = tvsum.annotation_grid(v.user_anno)
+    summaries = tvsum.user_summaries(v.user_anno, grid, 0.15)
+    assert summaries.shape == v.user_anno.shape
+    budget = int(np.floor(0.15 * v.n_frames))
+    for user, summary in zip(v.user_anno, summaries):
+        assert 0.8 * budget < summary.sum() <= budget
+        assert user[summary == 1].mean() > user[summary == 0].mean() + 0.5
+
+
+@needs_mat
+def test_build_annotations_config_loads_offline(tmp_path, videos):
+    code = tvsum.main(["--annotations", str(MAT), "--out", str(tmp_path / "hub"), "--no-progress"])
+    assert code == 0
+    ds = load_dataset(str(tmp_path / "hub"), "annotations", split="train")
+    assert ds.num_rows == 50
+    ex = ds[0]
+    v = videos[0]
+    assert ex["picks"][:3] == [0, 15, 30] and len(ex["picks"]) == len(range(0, v.n_frames, 15))
+    assert np.allclose(ex["frame_times"][1], 15 / v.fps)
+    assert np.allclose(ex["frame_scores"], (v.gt_score[::15] - 1) / 4, atol=1e-6)
+    assert np.array(ex["user_scores"]).shape == (20, v.n_frames)
+    assert np.array(ex["user_summary"]).shape == (20, v.n_frames)
+    assert ex["change_points"] == ex["shot_grid"]
+    assert sum(ex["n_frame_per_seg"]) == v.n_frames
+    card = (tmp_path / "hub/README.md").read_text()
+    assert "config_name: annotations" in card and "song2015tvsum" in card
+
+
+def test_not_a_mat_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "notes.mat"
+    bad.write_text("this is not HDF5")
+    assert tvsum.main(["--annotations", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "not a MATLAB 7.3 (HDF5) file" in capsys.readouterr().err
+
+
+def test_hdf5_without_tvsum50_names_what_it_found(tmp_path, capsys):
+    bad = tmp_path / "other.mat"
+    with h5py.File(bad, "w") as f:
+        f["something"] = np.zeros(3)
+    assert tvsum.main(["--annotations", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "no 'tvsum50' struct (found: something)" in capsys.readouterr().err
+
+
+def test_missing_file_and_bad_proportion(tmp_path, capsys):
+    assert tvsum.main(["--annotations", str(tmp_path / "nope.mat")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert tvsum.main(["--annotations", str(tmp_path / "nope.mat"), "--proportion", "1.5"]) == 2
+    assert "--proportion" in capsys.readouterr().err
