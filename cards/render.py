@@ -81,8 +81,8 @@ def render_card(build: dict, load_path: str | None = None) -> str:
         ex = rec.get("extractors", {})
         configs.append({
             "name": name, "splits": splits, "first_split": next(iter(rec["splits"]), "train"),
-            "visual": ex.get("visual", {}).get("extractor", "provided"),
-            "text": ex.get("text", {}).get("extractor", "provided"),
+            "visual": _extractor_label(ex, "visual"),
+            "text": _extractor_label(ex, "text"),
             "source": rec["source"], "input": rec.get("input"), "built_at": rec["built_at"],
             "items_ok": rec["items"]["ok"], "items_total": rec["items"]["total"],
             "failures": rec["failures"]["by_kind"],
@@ -99,6 +99,14 @@ def render_card(build: dict, load_path: str | None = None) -> str:
         yaml=_yaml(build, card).strip(), card=card, build=build, configs=configs, usage_lines=usage,
         columns=list(columns.values()), load_path=load_path or f"hub/{build['dataset']}",
     )
+
+
+def _extractor_label(extractors: dict, kind: str) -> str:
+    """Which extractor made a config's features: its name, "as released" for imported ones, "-" for none."""
+    meta = extractors.get(kind)
+    if not meta:
+        return "-"
+    return "as released" if meta.get("extractor") == "provided" else meta.get("extractor", "?")
 
 
 def _meaning(column: str, meanings: dict) -> str:

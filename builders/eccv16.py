@@ -1,0 +1,572 @@
+"""Import the eccv16 h5 files (Zhang et al., ECCV 2016) and their split files into the hub schema.
+
+    python -m builders.eccv16 --h5 FILE [--splits FILE] [--out DIR] [--name NAME] [--fps F]
+
+``eccv16_dataset_{tvsum,summe,ovp,youtube}_google_pool5.h5``, as redistributed by VASNet, DSNet and
+PGL-SUM, hold one group per video (``video_1``, ...) with ``features`` [T, 1024] (GoogLeNet pool5 at
+``picks``, every 15th frame), ``gtscore`` [T], ``gtsummary`` [T], ``user_summary`` [U, n_frames],
+``change_points`` [S, 2], ``n_frame_per_seg`` [S], ``n_frames``, ``picks`` [T], ``n_steps`` and, for
+SumMe, ``video_name``. OVP and YouTube hold only ``features``, ``gtscore`` and ``gtsummary``.
+
+Mapping to ``frame_score_features("googlenet", 1024, user_scores=False)`` plus ``frame_labels``:
+
+- ``id`` / ``video_id`` = the group key (``id`` with characters outside ``[A-Za-z0-9_-]`` replaced
+  by ``_``, so webdataset keys stay intact; the released files need no change); ``title`` =
+  ``video_name`` when present, else ""; ``category`` = "";
+- ``frames_googlenet`` = features, ``frame_scores`` = gtscore (float32, values as stored: eccv16's
+  own normalisation, not rescaled here; DSNet, for one, min-max rescales each video when it loads
+  them), ``frame_labels`` = gtsummary (int8, 1 = step in the eccv16 ground-truth summary);
+- ``n_frames``, ``picks``, ``change_points``, ``n_frame_per_seg``, ``user_summary`` (int8) as stored.
+
+Column set (a variant of the schema, the same for every config of one file):
+
+- A key the file lacks gives no column: OVP / YouTube files publish no ``n_frames``, ``picks``,
+  ``change_points``, ``n_frame_per_seg`` or ``user_summary``. The every-15th-frame convention is not
+  assumed for them: without ``n_frames`` nobody knows where the steps lie.
+- The h5 has no frame rate, so ``fps``, ``frame_times`` and ``duration`` are published only with
+  ``--fps F``: ``fps = F``, ``frame_times = picks / F`` (needs picks), ``duration = n_frames / F``
+  (needs n_frames). F is one rate for every video of the file.
+- Every video of a file must carry the same keys. A key that most videos carry is a column, and a
+  video without it is a ``bad_annotation`` failure; a key that half or fewer carry is an error.
+
+A video missing a required key or with inconsistent shapes is a recorded failure of kind
+``bad_annotation`` naming the key; every other video is still imported. ``n_steps`` (when present)
+must equal the number of feature steps; it is checked, not published (it is ``len(frame_scores)``).
+
+Configs: ``googlenet`` (every video, in ``train``) and, with ``--splits``, ``googlenet-split{i}`` per
+fold (see ``FOLD_RULE``). Split files are JSON (VASNet, PGL-SUM: plain keys) or YAML (DSNet: keys
+like ``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_1``): ``[{train_keys, test_keys}, ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+from datasets import Features, List, Value
+
+from builders.publish import ConfigWriter, update_build_record, write_json
+from builders.schema import frame_score_features, frames_column
+from builders.tvsum import CITATION as TVSUM_CITATION
+from cards.render import write_card
+
+log = logging.getLogger("builders.eccv16")
+
+VISUAL, DIM = "googlenet", 1024
+CONFIG = VISUAL
+REQUIRED = ("features", "gtscore", "gtsummary")
+OPTIONAL = ("n_frames", "picks", "change_points", "n_frame_per_seg", "user_summary")  # one column each
+CHECKED = ("n_steps", "video_name")  # read and checked, not columns of their own
+ALWAYS = ("id", "video_id", "title", "category", "frame_scores", frames_column(VISUAL))
+FOLD_RULE = (
+    "googlenet-split{i} is fold i (0-based, in file order) of the --splits file: train = its train_keys, "
+    "test = its test_keys; a key is the text after its last '/' (DSNet writes '<dir>/<file>.h5/video_1'); "
+    "keys must name videos of this h5, no key may be in both lists; videos that failed to import are left out"
+)
+CITATION = """@inproceedings{zhang2016video,
+  title     = {Video Summarization with Long Short-term Memory},
+  author    = {Zhang, Ke and Chao, Wei-Lun and Sha, Fei and Grauman, Kristen},
+  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
+  year      = {2016}
+}"""
+SUMME_CITATION = """@inproceedings{gygli2014creating,
+  title     = {Creating Summaries from User Videos},
+  author    = {Gygli, Michael and Grabner, Helmut and Riemenschneider, Hayko and Van Gool, Luc},
+  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
+  year      = {2014}
+}"""
+VSUMM_CITATION = """@article{deavila2011vsumm,
+  title   = {VSUMM: A Mechanism Designed to Produce Static Video Summaries and a Novel Evaluation Method},
+  author  = {de Avila, Sandra Eliza Fontes and Lopes, Ana Paula Brand{\\~a}o and da Luz Jr., Antonio
+             and de Albuquerque Ara{\\'u}jo, Arnaldo},
+  journal = {Pattern Recognition Letters},
+  volume  = {32},
+  number  = {1},
+  pages   = {56--68},
+  year    = {2011}
+}"""
+SOURCES = {  # dataset in the file name -> (pretty name, its own citation)
+    "tvsum": ("TVSum", TVSUM_CITATION),
+    "summe": ("SumMe", SUMME_CITATION),
+    "ovp": ("OVP (Open Video Project, VSUMM)", VSUMM_CITATION),
+    "youtube": ("YouTube (VSUMM)", VSUMM_CITATION),
+}
+
+
+class InputError(ValueError):
+    """The input as a whole is unusable (exit 2): not an eccv16 h5, bad split file."""
+
+
+class BadVideo(ValueError):
+    """One video group is inconsistent; ``key`` names the h5 key at fault."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def file_stem(path: str | Path) -> str:
+    """File name without ``.h5`` / ``.hdf5`` (and DSNet's ``.custom``), as split keys name it."""
+    name = Path(str(path)).name
+    for suffix in (".custom", ".h5", ".hdf5"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def default_name(h5: str | Path) -> str:
+    """``eccv16_dataset_tvsum_google_pool5.h5`` -> ``tvsum-eccv16``; any other file: its slug + ``-eccv16``."""
+    stem = file_stem(h5)
+    m = re.fullmatch(r"eccv16_dataset_(.+?)_google_pool5", stem)
+    slug = re.sub(r"[^a-z0-9]+", "-", (m.group(1) if m else stem).lower()).strip("-")
+    return f"{slug or 'dataset'}-eccv16"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def open_h5(path: Path):
+    import h5py
+
+    if not path.is_file():
+        raise InputError(f"h5 file not found: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes), not an eccv16 h5 file")
+    if not h5py.is_hdf5(path):
+        raise InputError(f"{path} is not an HDF5 file (expected e.g. eccv16_dataset_tvsum_google_pool5.h5)")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"{path} cannot be read as HDF5: {e}") from e
+
+
+def _natural(key: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key)]
+
+
+def video_keys(f, path: Path) -> list[str]:
+    """The video groups in natural order (video_2 before video_10)."""
+    import h5py
+
+    keys = sorted((k for k, v in f.items() if isinstance(v, h5py.Group)), key=_natural)
+    if not keys:
+        raise InputError(f"{path} has no video groups (expected one group per video: video_1, video_2, ...)")
+    if not any(k in f[v] for v in keys for k in REQUIRED):
+        raise InputError(f"{path} is not an eccv16 file: no group holds {', '.join(REQUIRED)} "
+                         f"(groups: {_some(keys)})")
+    return keys
+
+
+def _some(names, n: int = 8) -> str:
+    names = list(names)
+    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+def column_keys(f, keys: list[str]) -> tuple[str, ...]:
+    """The optional keys that become columns: those most videos carry (a video without one then fails)."""
+    columns = []
+    for key in OPTIONAL:
+        holders = [v for v in keys if key in f[v]]
+        if holders and 2 * len(holders) <= len(keys):
+            raise InputError(f"videos disagree on key {key!r}: only {len(holders)} of {len(keys)} have it "
+                             f"({_some(holders)}); every video of an eccv16 file carries the same keys")
+        if holders:
+            columns.append(key)
+    return tuple(columns)
+
+
+def eccv16_features(columns: tuple[str, ...], fps: bool) -> Features:
+    """The schema variant of one file: the frame-score columns it can fill, plus ``frame_labels``."""
+    keep = set(ALWAYS) | set(columns)
+    if fps:
+        keep.add("fps")
+        keep |= {"frame_times"} if "picks" in columns else set()
+        keep |= {"duration"} if "n_frames" in columns else set()
+    cols = {}
+    for name, feature in frame_score_features(VISUAL, DIM, user_scores=False).items():
+        if name in keep:
+            cols[name] = feature
+        if name == "frame_scores":
+            cols["frame_labels"] = List(Value("int8"))  # [T] as in bliss_features: 1 = step in the summary
+    return Features(cols)
+
+
+def _read(group, key: str) -> np.ndarray:
+    import h5py
+
+    node = group[key]
+    if not isinstance(node, h5py.Dataset):
+        raise BadVideo(key, "is a group, expected an array")
+    try:
+        return np.asarray(node[()])
+    except (OSError, TypeError, ValueError) as e:
+        raise BadVideo(key, f"cannot be read: {e}") from e
+
+
+def _ints(a: np.ndarray, key: str) -> np.ndarray:
+    """int32 values; integral floats pass (some files store indices as floats)."""
+    if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        a = a.astype(np.int64)
+    if a.dtype.kind not in "iu":
+        raise BadVideo(key, f"must hold integers, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() > np.iinfo(np.int32).max):
+        raise BadVideo(key, "holds negative or too large values")
+    return a.astype(np.int32)
+
+
+def _binary(a: np.ndarray, key: str) -> np.ndarray:
+    if a.dtype.kind not in "biuf" or not np.isin(a, (0, 1)).all():
+        raise BadVideo(key, f"must hold only 0 and 1 (dtype {a.dtype})")
+    return a.astype(np.int8)
+
+
+def _shape(a: np.ndarray, key: str, shape: tuple, meaning: str) -> None:
+    """``shape`` entries: an int to match, None for any length."""
+    if a.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
+        raise BadVideo(key, f"has shape {a.shape}, expected {meaning}")
+
+
+def _text(a: np.ndarray, key: str) -> str:
+    value = a.item() if a.size == 1 else None
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadVideo(key, f"is not UTF-8 text: {e}") from e
+    if isinstance(value, str):
+        return value
+    raise BadVideo(key, f"expected one string, got dtype {a.dtype} shape {a.shape}")
+
+
+def video_row(group, key: str, columns: tuple[str, ...], fps: float | None) -> dict:
+    """One example from one video group; raises BadVideo naming the key at fault."""
+    for k in REQUIRED + columns:
+        if k not in group:
+            raise BadVideo(k, "missing" + (" (the other videos of the file have it)" if k in columns else ""))
+    features = _read(group, "features")
+    _shape(features, "features", (None, DIM), f"[n_steps, {DIM}] (GoogLeNet pool5)")
+    if features.dtype.kind != "f":
+        raise BadVideo("features", f"must be floats, got dtype {features.dtype}")
+    t = len(features)
+    if t == 0:
+        raise BadVideo("features", "has no steps")
+    gtscore, gtsummary = _read(group, "gtscore"), _read(group, "gtsummary")
+    _shape(gtscore, "gtscore", (t,), f"[{t}] (one score per feature step)")
+    if gtscore.dtype.kind not in "iuf":
+        raise BadVideo("gtscore", f"must be numbers, got dtype {gtscore.dtype}")
+    _shape(gtsummary, "gtsummary", (t,), f"[{t}] (one label per feature step)")
+    row = {
+        "id": re.sub(r"[^A-Za-z0-9_-]", "_", key), "video_id": key, "title": "", "category": "",
+        "frame_scores": gtscore.astype(np.float32), "frame_labels": _binary(gtsummary, "gtsummary"),
+        frames_column(VISUAL): features.astype(np.float32),
+    }
+    if "video_name" in group:
+        row["title"] = _text(_read(group, "video_name"), "video_name")
+    if "n_steps" in group:
+        n_steps = _ints(_read(group, "n_steps"), "n_steps")
+        if n_steps.size != 1 or int(n_steps.item()) != t:
+            raise BadVideo("n_steps", f"is {n_steps.tolist()}, but features have {t} steps")
+    n_frames = None
+    if "n_frames" in columns:
+        n = _ints(_read(group, "n_frames"), "n_frames")
+        if n.size != 1 or n.item() < 1:
+            raise BadVideo("n_frames", f"expected one count >= 1, got {n.tolist()}")
+        n_frames = row["n_frames"] = int(n.item())
+    if "picks" in columns:
+        picks = _ints(_read(group, "picks"), "picks")
+        _shape(picks, "picks", (t,), f"[{t}] (one frame index per feature step)")
+        if np.any(np.diff(picks) <= 0) or (n_frames is not None and picks[-1] >= n_frames):
+            below = f" below n_frames = {n_frames}" if n_frames is not None else ""
+            raise BadVideo("picks", f"must be increasing frame indices{below}")
+        row["picks"] = picks
+    if "change_points" in columns:
+        cps = _ints(_read(group, "change_points"), "change_points")
+        _shape(cps, "change_points", (None, 2), "[n_segments, 2] (inclusive frame ranges)")
+        row["change_points"] = cps
+    if "n_frame_per_seg" in columns:
+        nfps = _ints(_read(group, "n_frame_per_seg"), "n_frame_per_seg")
+        segments = len(row["change_points"]) if "change_points" in row else None
+        _shape(nfps, "n_frame_per_seg", (segments,), f"[{segments}] (one count per change_points row)")
+        row["n_frame_per_seg"] = nfps
+    if "user_summary" in columns:
+        users = _read(group, "user_summary")
+        _shape(users, "user_summary", (None, n_frames), f"[n_users, n_frames = {n_frames}]")
+        row["user_summary"] = _binary(users, "user_summary")
+    if fps is not None:
+        row["fps"] = fps
+        if "picks" in row:
+            row["frame_times"] = row["picks"] / fps
+        if n_frames is not None:
+            row["duration"] = n_frames / fps
+    return row
+
+
+def _load_folds(path: Path) -> list[dict[str, list[str]]]:
+    """The split file's folds as {train: [entries], test: [entries]}, structure checked."""
+    if not path.is_file():
+        raise InputError(f"splits file not found: {path}")
+    try:
+        if path.suffix.lower() in (".yml", ".yaml"):
+            import yaml
+
+            folds = yaml.safe_load(path.read_text())
+        else:
+            folds = json.loads(path.read_text())
+    except Exception as e:  # json / yaml / unicode errors all mean the same: not a split file
+        raise InputError(f"{path} is not a valid split file: {e}") from e
+    if not isinstance(folds, list) or not folds:
+        raise InputError(f"{path}: expected a non-empty list of folds [{{'train_keys': [...], 'test_keys': [...]}}]")
+    out = []
+    for i, fold in enumerate(folds):
+        if not isinstance(fold, dict) or not {"train_keys", "test_keys"} <= set(fold):
+            raise InputError(f"{path}: fold {i} is not an object with train_keys and test_keys")
+        extra = sorted(set(fold) - {"train_keys", "test_keys"})
+        if extra:
+            raise InputError(f"{path}: fold {i} has fields {extra} besides train_keys / test_keys; "
+                             "this importer publishes train and test only")
+        for split in ("train", "test"):
+            entries = fold[f"{split}_keys"]
+            if not isinstance(entries, list) or not all(isinstance(k, str) for k in entries):
+                raise InputError(f"{path}: fold {i} {split}_keys must be a list of strings")
+        out.append({"train": fold["train_keys"], "test": fold["test_keys"]})
+    return out
+
+
+def read_splits(path: Path, keys: list[str], h5: Path) -> list[dict[str, list[str]]]:
+    """Folds [{train: [...], test: [...]}] naming videos of this h5; InputError on anything doubtful."""
+    folds = _load_folds(path)
+    files = {file_stem(e.rpartition("/")[0]) if "/" in e else file_stem(h5)
+             for fold in folds for entries in fold.values() for e in entries}
+    if len(files) > 1:  # checked first: the same video_N of two files would pass every check below
+        raise InputError(f"{path} names videos of several files ({_some(sorted(files))}): augmented / transfer "
+                         f"splits mix datasets, and this importer publishes one h5 file ({h5.name})")
+    if files and files != {file_stem(h5)}:
+        log.warning("%s names the file %s, not %s: taken as the same file renamed", path, files.pop(), h5.name)
+    known, unknown, out = set(keys), {}, []
+    for i, fold in enumerate(folds):
+        parsed = {s: [e.rpartition("/")[2] for e in entries] for s, entries in fold.items()}
+        for split, names in parsed.items():
+            dup = sorted((k for k, c in Counter(names).items() if c > 1), key=_natural)
+            if dup:
+                raise InputError(f"{path}: fold {i} lists {_some(dup)} more than once in {split}_keys")
+            for name in names:
+                if name not in known:
+                    unknown.setdefault(name, i)
+        both = sorted(set(parsed["train"]) & set(parsed["test"]), key=_natural)
+        if both:
+            raise InputError(f"{path}: fold {i} has {_some(both)} in both train_keys and test_keys")
+        out.append(parsed)
+    if unknown:
+        raise InputError(f"{path} names videos that are not in {h5.name}: "
+                         + _some(f"{k} (fold {unknown[k]})" for k in sorted(unknown, key=_natural)))
+    return out
+
+
+def card_facts(name: str, columns: tuple[str, ...], fps: float | None) -> dict:
+    dataset = next((k for k in SOURCES if k in name), None)
+    pretty, citation = SOURCES.get(dataset, (name, None))
+    missing = [k for k in OPTIONAL if k not in columns]
+    return {
+        "pretty_name": f"{pretty} (eccv16 GoogLeNet features)",
+        "summary": f"{pretty} as in the widely used eccv16 h5 file (Zhang et al., ECCV 2016): GoogLeNet pool5 "
+                   "features, ground-truth scores and summaries per video, with the split folds the papers "
+                   "report on, so existing work moves over unchanged.",
+        "sources": "The file `eccv16_dataset_*_google_pool5.h5` of Zhang et al. (ECCV 2016), redistributed by "
+                   "VASNet, DSNet and PGL-SUM; split folds, when given, from the split file named in build.json. "
+                   "The sha256 of both files is in build.json.",
+        "labels": (
+            "Copied from the h5 file, not recomputed:\n"
+            "- `frame_scores` = `gtscore`: importance per feature step, values as stored (eccv16's own "
+            "normalisation; not rescaled here: DSNet, for one, min-max rescales each video at load time).\n"
+            "- `frame_labels` = `gtsummary`: 1 = step in the eccv16 ground-truth summary.\n"
+            "- `user_summary`, `change_points` (KTS shots, inclusive frame ranges), `n_frame_per_seg`, "
+            "`picks`, `n_frames`: as stored.\n"
+            + (f"- Not in this file, so not published: {', '.join(f'`{k}`' for k in missing)} "
+               "(frame counts in the table above are 0 without `n_frames`).\n" if missing else "")
+            + (f"- `fps` = {fps} for every video (given with --fps, not in the file); `frame_times` = picks / fps, "
+               "`duration` = n_frames / fps." if fps is not None else
+               "- No `fps`, `frame_times` or `duration`: the h5 has no frame rate (rebuild with --fps F to add them).")
+        ),
+        "license": "unknown",
+        "license_text": "The eccv16 h5 files carry no license of their own. They are derived from the original "
+                        "datasets (TVSum: CC BY 3.0; SumMe, OVP, YouTube: see their releases): follow the license "
+                        "of the original dataset and cite it together with Zhang et al. 2016.",
+        "task_categories": ["summarization"],
+        "tags": ["video-summarization", "eccv16"] + ([dataset] if dataset else []),
+        "citation": CITATION + (f"\n\n{citation}" if citation else ""),
+        "usage_columns": ["picks", "frames_*", "frame_scores", "frame_labels", "change_points", "user_summary"],
+        "columns": {
+            "id": "the h5 group key (video_1, ...)",
+            "video_id": "the h5 group key",
+            "title": "`video_name` (SumMe), else empty",
+            "category": "empty (not in the h5)",
+            "n_frames": "frames in the original video",
+            "fps": "frame rate given with --fps (not in the h5)",
+            "duration": "n_frames / fps (s)",
+            "picks": "[T] frame index of each feature step (every 15th frame)",
+            "frame_times": "[T] picks / fps (s)",
+            "frame_scores": "[T] gtscore as stored",
+            "frame_labels": "[T] gtsummary: 1 = step in the ground-truth summary",
+            "frames_*": "[T, 1024] GoogLeNet pool5 features as released",
+            "change_points": "[S, 2] KTS shots, inclusive frame ranges",
+            "n_frame_per_seg": "[S] frames per shot, as stored",
+            "user_summary": "[U, n_frames] each annotator's keyshot summary (0/1)",
+        },
+    }
+
+
+def build(h5: Path, out: Path, splits: Path | None, fps: float | None) -> tuple[dict[str, dict], tuple]:
+    """Write every config; returns (config -> build record, the published optional keys)."""
+    t0 = time.time()
+    with open_h5(h5) as f:
+        keys = video_keys(f, h5)
+        columns = column_keys(f, keys)
+        folds = read_splits(splits, keys, h5) if splits is not None else []
+        features = eccv16_features(columns, fps is not None)
+        configs = [CONFIG] + [f"{CONFIG}-split{i}" for i in range(len(folds))]
+        membership = [{k: s for s, ks in fold.items() for k in ks} for fold in folds]
+        failures, ids, dtypes, ignored = [], {}, {}, Counter()
+        stats = {c: {} for c in configs}
+        scores = []
+        with ExitStack() as stack:
+            writers = [stack.enter_context(ConfigWriter(out, c, features)) for c in configs]
+            for key in keys:
+                group = f[key]
+                ignored.update(k for k in group if k not in REQUIRED + OPTIONAL + CHECKED)
+                for k in group:
+                    if k in REQUIRED + OPTIONAL + CHECKED and hasattr(group[k], "dtype"):
+                        dtypes.setdefault(k, set()).add(str(group[k].dtype))
+                try:
+                    row = video_row(group, key, columns, fps)
+                    if row["id"] in ids:
+                        raise BadVideo("id", f"id {row['id']!r} is also the id of {ids[row['id']]}")
+                except BadVideo as e:
+                    failures.append({"id": key, "kind": "bad_annotation", "key": e.key, "message": str(e)})
+                    log.warning("%s failed: %s", key, e)
+                    continue
+                ids[row["id"]] = key
+                scores.append((float(row["frame_scores"].min()), float(row["frame_scores"].max())))
+                for c, writer, split in zip(configs, writers, ["train"] + [m.get(key) for m in membership]):
+                    if split is not None:
+                        writer.add(split, row)
+                        _count(stats[c], split, row)
+    if ignored:
+        log.info("keys outside the eccv16 layout, not published: %s", dict(ignored))
+    built_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    common = {
+        "features": features.to_dict(),
+        "columns": {"visual": frames_column(VISUAL)},
+        "extractors": {"visual": {
+            "extractor": "provided", "model": "GoogLeNet pool5 (eccv16 release, Zhang et al. 2016)", "dim": DIM,
+            "sampling": "every 15th frame (picks)" if "picks" in columns else "as released (the file has no picks)",
+        }},
+        "items": {"total": len(keys), "ok": len(keys) - len(failures), "failed": len(failures)},
+        "failures": {"by_kind": dict(Counter(x["kind"] for x in failures)), "items": failures},
+        "h5": {"keys": list(REQUIRED + columns), "dtypes": {k: sorted(v) for k, v in dtypes.items()},
+               "ignored_keys": dict(ignored),
+               "frame_scores_range": [min(s[0] for s in scores), max(s[1] for s in scores)] if scores else None},
+        "fps": {"value": fps, "given_by": "--fps"} if fps is not None else
+               {"value": None, "note": "the h5 has no frame rate: fps, frame_times, duration not published"},
+        "source": "eccv16", "input": str(h5), "input_sha256": sha256(h5),
+        "timings": {"total": round(time.time() - t0, 3)}, "built_at": built_at,
+    }
+    records = {}
+    for i, (c, writer) in enumerate(zip(configs, writers)):
+        records[c] = {**common, "splits": writer.facts, "stats": stats[c]}
+        if i:
+            fold = folds[i - 1]
+            failed = {x["id"] for x in failures}
+            records[c]["fold"] = {
+                "index": i - 1, "rule": FOLD_RULE, "splits_file": str(splits), "splits_sha256": sha256(splits),
+                "train_keys": len(fold["train"]), "test_keys": len(fold["test"]),
+                "left_out_failed": sorted((k for k in fold["train"] + fold["test"] if k in failed), key=_natural),
+                "in_no_split": sorted((k for k in keys if k not in membership[i - 1]), key=_natural),
+            }
+    return records, columns
+
+
+def _count(stats: dict, split: str, row: dict) -> None:
+    s = stats.setdefault(split, Counter())
+    s["examples"] += 1
+    s["videos"] += 1
+    s["steps"] += len(row["frame_scores"])
+    if "n_frames" in row:
+        s["frames"] += row["n_frames"]
+    if "duration" in row:
+        s["seconds"] += row["duration"]
+
+
+def drop_stale_configs(out: Path, keep: list[str]) -> list[str]:
+    """Remove this builder's configs that the new build no longer has (e.g. folds of an older split file)."""
+    path = out / "build.json"
+    if not path.exists():
+        return []
+    build = json.loads(path.read_text())
+    stale = [c for c in build.get("configs", {}) if c not in keep and re.fullmatch(rf"{CONFIG}(-split\d+)?", c)]
+    for c in stale:
+        for kind in ("data", "wds"):
+            shutil.rmtree(out / kind / c, ignore_errors=True)
+        del build["configs"][c]
+    if stale:
+        write_json(path, build)
+    return stale
+
+
+def main(argv=None) -> int:
+    """Build; exit 0 when every video built, 3 when some failed (all recorded), 1 when none built, 2 on bad input."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog="python -m builders.eccv16", description=__doc__.split("\n\n")[0])
+    p.add_argument("--h5", type=Path, required=True, help="eccv16_dataset_<name>_google_pool5.h5")
+    p.add_argument("--splits", type=Path, help="split folds: JSON or YAML list of {train_keys, test_keys}")
+    p.add_argument("--out", type=Path, help="output directory (default hub/<name>)")
+    p.add_argument("--name", help="dataset name (default from the file name: tvsum-eccv16, summe-eccv16, ...)")
+    p.add_argument("--fps", type=float, help="frame rate of every video; adds fps, frame_times, duration")
+    args = p.parse_args(argv)
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        print(f"error: --fps must be a positive number, got {args.fps}", file=sys.stderr)
+        return 2
+    name = args.name or default_name(args.h5)
+    out = args.out or Path("hub") / name
+    t0 = time.time()
+    try:
+        records, columns = build(args.h5, out, args.splits, args.fps)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    stale = drop_stale_configs(out, list(records))
+    card = card_facts(name, columns, args.fps)
+    for config, record in records.items():
+        update_build_record(out, name, config, record, card=card, tool="vsumhub builders.eccv16")
+    write_card(out, load_path=str(out))
+    rec = records[CONFIG]
+    print(f"built {out} configs {', '.join(records)}: {rec['items']['ok']} of {rec['items']['total']} videos "
+          f"in {time.time() - t0:.1f} s")
+    if stale:
+        print(f"  removed configs of an earlier build: {', '.join(stale)}")
+    if args.fps is None:
+        print("  no --fps: fps, frame_times and duration left out (the h5 has no frame rate)")
+    for x in rec["failures"]["items"]:
+        print(f"  FAILED {x['id']}: {x['kind']}: {x['message']}")
+    if rec["items"]["ok"] == 0:
+        return 1
+    return 3 if rec["failures"]["items"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
