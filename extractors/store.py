@@ -27,13 +27,15 @@ def save_track(path: Path, item_id: str, track: FeatureTrack, cfg_hash: str, fin
     values = np.ascontiguousarray(track.values)
     dim = values.shape[1]
     flat = pa.array(values.reshape(-1))
+    # Arrow has no fixed-size list of size 0: a [T, 0] track (e.g. ASR, whose content is in meta)
+    # stores its T empty rows as variable-length lists.
+    rows = pa.FixedSizeListArray.from_arrays(flat, dim) if dim else pa.array([[]] * len(values), pa.list_(flat.type))
     table = pa.table({
         "id": [item_id],
         "config_hash": [cfg_hash],
         "input_fingerprint": [fingerprint],
         "times": pa.array([track.times], type=pa.list_(pa.float64())),
-        "values": pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()),
-                                           pa.FixedSizeListArray.from_arrays(flat, dim)),
+        "values": pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()), rows),
         "dim": [dim],
         "meta": [json.dumps(track.meta, sort_keys=True, default=str)],
     })
@@ -55,8 +57,9 @@ def load_track(path: Path) -> FeatureTrack:
     dim = table["dim"][0].as_py()
     values_col = table["values"].combine_chunks()
     flat = values_col.flatten().flatten().to_numpy(zero_copy_only=False)
+    times = np.asarray(table["times"][0].as_py(), dtype=np.float64)
     return FeatureTrack(
-        times=np.asarray(table["times"][0].as_py(), dtype=np.float64),
-        values=flat.reshape(-1, dim),
+        times=times,
+        values=flat.reshape(len(times), dim),
         meta=json.loads(table["meta"][0].as_py()),
     )
