@@ -1,0 +1,390 @@
+"""Instruction articles (wikiHow, eHow): the shared record, fetching, and video <-> article linking.
+
+HierSum (sec. 4.2) pairs each instructional video with the article it was made from and uses the
+article's steps as the video's global instruction, or the YouTube description when there is no
+article. The site parsers live in `collectors.wikihow` and `collectors.ehow`; this module holds
+what they share: the `Article` record, `ArticleError`, a polite fetcher whose failures are
+`ItemError`s of known kinds, and the linking in both directions (the article embeds the video;
+the video's description links the article).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import TypedDict
+from urllib.parse import unquote, urljoin, urlsplit
+
+from collectors.records import ItemError
+
+USER_AGENT = "vsumhub/0.1 (research crawler for video-summarization datasets; polite, 1 request/s)"
+
+
+class Step(TypedDict):
+    text: str
+    image: str | None  # absolute URL of the step's picture
+    clip: str | None  # absolute URL of the step's own short video (wikiHow whvid), if any
+
+
+class Article(TypedDict):
+    title: str
+    steps: list[Step]
+    youtube_ids: list[str]  # videos the page embeds (iframes), in page order
+    url: str  # canonical URL, see normalize_article_url
+
+
+class ArticleError(ValueError):
+    """A page that parsed but lacks what an article needs (its steps, its title).
+
+    `fetch_article` turns it into ItemError("no_text"): the page is there, its text is not.
+    """
+
+    def __init__(self, url: str, missing: str):
+        self.url = url
+        self.missing = missing
+        super().__init__(f"{url}: no {missing} found on the page (the site layout may have changed)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared parsing helpers (the site modules keep their selectors; these only clean what they find)
+
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+_YOUTUBE_ID = r"([A-Za-z0-9_-]{11})(?![A-Za-z0-9_-])"
+_YOUTUBE_URL = re.compile(
+    r"(?:https?://)?(?:www\.|m\.|music\.)?(?:youtube(?:-nocookie)?\.com/(?:watch\?(?:[^\s#]*&)?v=|embed/|shorts/|live/|v/)"
+    r"|youtu\.be/)" + _YOUTUBE_ID
+)
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace; no space before punctuation (HTML inline tags leave such gaps)."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
+def node_text(node, drop: str | None = None) -> str:
+    """Visible text of a selectolax node, after removing the nodes matching `drop` (in place)."""
+    if drop:
+        for junk in node.css(drop):
+            junk.decompose()
+    return clean_text(node.text(separator=" "))
+
+
+def absolute_url(page_url: str, src: str | None) -> str | None:
+    """`src` resolved against the page; None for empty values and inline data: URIs."""
+    if not src or not src.strip() or src.strip().startswith("data:"):
+        return None
+    return urljoin(page_url, src.strip())
+
+
+def youtube_id(url: str | None) -> str | None:
+    """The 11-character id of a YouTube watch / embed / short / youtu.be URL, else None."""
+    m = _YOUTUBE_URL.search(url or "")
+    return m.group(1) if m else None
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Items without repeats, first occurrence order (pages and descriptions repeat links)."""
+    return list(dict.fromkeys(i for i in items if i))
+
+
+def normalize_article_url(url: str) -> str:
+    """One spelling per article, so links from descriptions and pages compare equal.
+
+    https, ``www.`` host (mobile ``m.`` folded in), path unquoted, no query, fragment or
+    trailing slash. The path keeps its case: wikiHow titles are case-sensitive.
+    """
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    host = (parts.hostname or "").lower()
+    for prefix in ("www.", "m."):
+        host = host.removeprefix(prefix)
+    path = unquote(parts.path).rstrip("/")
+    return f"https://www.{host}{path}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetching
+
+_pace_lock = threading.Lock()
+_next_slot: dict[str, float] = {}  # host -> monotonic time its next request may start
+
+
+def _wait_turn(host: str, sleep: float) -> None:
+    """Space requests to one host `sleep` seconds apart, across threads (slots are reserved)."""
+    with _pace_lock:
+        now = time.monotonic()
+        start = max(now, _next_slot.get(host, now))
+        _next_slot[host] = start + sleep
+    if start > now:
+        time.sleep(start - now)
+
+
+def _retry_after(headers) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _decode(body: bytes, headers) -> str:
+    charset = headers.get_content_charset() if headers is not None else None
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name in the header
+        return body.decode("utf-8", errors="replace")
+
+
+def fetch_html(
+    url: str,
+    *,
+    timeout: float = 20.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    sleep: float = 1.0,
+    max_wait: float = 60.0,
+    session: urllib.request.OpenerDirector | None = None,
+    user_agent: str = USER_AGENT,
+) -> tuple[str, str]:
+    """GET a page politely; returns ``(html, final_url)`` (after redirects).
+
+    `timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
+    dropped connections are retried up to `retries` more times, waiting ``backoff * 2**attempt``
+    seconds, or the server's Retry-After when it sends one; a Retry-After above `max_wait` ends
+    the retries at once (a collector must not stall for an hour). Requests to one host start at
+    least `sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
+    plain one.
+
+    Raises ItemError: 404/410 -> unavailable; 401/403 -> blocked (bot_check when Cloudflare
+    answers with a challenge); 429 after the retries -> rate_limited; timeouts -> timeout;
+    other HTTP statuses, 5xx after the retries and connection failures -> error.
+    """
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
+    opener = session or urllib.request.build_opener()
+    host = urlsplit(url).netloc.lower()
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.5"})
+    for attempt in range(retries + 1):
+        _wait_turn(host, sleep)
+        wait = backoff * 2**attempt
+        try:
+            with opener.open(request, timeout=timeout) as resp:
+                return _decode(resp.read(), resp.headers), resp.geturl()
+        except urllib.error.HTTPError as e:
+            e.close()
+            if e.code in (404, 410):
+                raise ItemError("unavailable", f"{url}: HTTP {e.code} (the page is gone)") from None
+            if e.code in (401, 403):
+                challenge = (e.headers.get("cf-mitigated") or "").lower() == "challenge"
+                kind = "bot_check" if challenge else "blocked"
+                raise ItemError(
+                    kind, f"{url}: HTTP {e.code} (access refused{', bot challenge' if challenge else ''})"
+                ) from None
+            if e.code != 429 and e.code < 500:
+                raise ItemError("error", f"{url}: HTTP {e.code} {e.reason}") from None
+            kind = "rate_limited" if e.code == 429 else "error"
+            last = ItemError(kind, f"{url}: HTTP {e.code} after {attempt + 1} attempt(s)")
+            told = _retry_after(e.headers)
+            if told is not None:
+                if told > max_wait:
+                    raise ItemError(
+                        kind, f"{url}: HTTP {e.code}, Retry-After {told:.0f} s exceeds max_wait={max_wait:g} s"
+                    ) from None
+                wait = told
+        except TimeoutError:
+            last = ItemError("timeout", f"{url}: no answer within {timeout:g} s ({attempt + 1} attempt(s))")
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, TimeoutError):
+                last = ItemError("timeout", f"{url}: no answer within {timeout:g} s ({attempt + 1} attempt(s))")
+            else:
+                last = ItemError("error", f"{url}: cannot connect ({e.reason}) after {attempt + 1} attempt(s)")
+        except (OSError, http.client.HTTPException) as e:  # reset / dropped mid-response
+            last = ItemError("error", f"{url}: connection failed ({e!r}) after {attempt + 1} attempt(s)")
+        if attempt < retries:
+            time.sleep(wait)
+    raise last
+
+
+def parser_for(url: str) -> Callable[[str, str], Article]:
+    """The site parser for an article URL (wikihow.com or ehow.com); ValueError otherwise."""
+    host = urlsplit(url).hostname or ""
+    # Imported here, not at the top: the site modules import this one.
+    if host == "wikihow.com" or host.endswith(".wikihow.com"):
+        from collectors.wikihow import parse_wikihow
+
+        return parse_wikihow
+    if host == "ehow.com" or host.endswith(".ehow.com"):
+        from collectors.ehow import parse_ehow
+
+        return parse_ehow
+    raise ValueError(f"no article parser for {url!r}: pass parser= (known sites: wikihow.com, ehow.com)")
+
+
+def fetch_article(
+    url: str,
+    *,
+    parser: Callable[[str, str], Article] | None = None,
+    timeout: float = 20.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    sleep: float = 1.0,
+    max_wait: float = 60.0,
+    session: urllib.request.OpenerDirector | None = None,
+    user_agent: str = USER_AGENT,
+) -> Article:
+    """Fetch and parse one article; every failure is an ItemError of a known kind.
+
+    `parser` defaults to the one for the URL's site (`parser_for`); pass one for mirrors or a
+    local server. HTTP failures map as in `fetch_html`; a page without steps (ArticleError)
+    becomes ItemError("no_text") naming the page and what is missing.
+    """
+    parse = parser or parser_for(url)
+    html, final_url = fetch_html(
+        url,
+        timeout=timeout,
+        retries=retries,
+        backoff=backoff,
+        sleep=sleep,
+        max_wait=max_wait,
+        session=session,
+        user_agent=user_agent,
+    )
+    try:
+        return parse(html, final_url)
+    except ArticleError as e:
+        raise ItemError("no_text", str(e)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Linking videos and articles, both ways
+
+_ARTICLE_URL = re.compile(
+    r"(?:https?://)?(?:www\.|m\.)?"
+    r"(?:(?P<wikihow>wikihow\.com)/(?P<title>[^\s/?#<>\"')\]]+)"
+    r"|(?P<ehow>ehow\.com)/(?P<path>(?:[a-z-]+_\d+_[^\s/?#<>\"')\]]+\.html|\d{5,}/[^\s/?#<>\"')\]]+)))",
+    re.IGNORECASE,
+)
+# wikiHow paths that are pages of the site, not articles.
+_WIKIHOW_NOT_ARTICLES = {"main-page", "index.php", "api.php", "video", "images", "forum", "author", "quizzes", "games"}
+
+
+def youtube_ids_in_description(text: str) -> list[str]:
+    """YouTube video ids linked in a text (watch, youtu.be, embed, shorts, live), first-seen order."""
+    return unique(m.group(1) for m in _YOUTUBE_URL.finditer(text or ""))
+
+
+def article_urls_in_description(text: str) -> list[str]:
+    """wikiHow / eHow article URLs in a text, normalized (normalize_article_url), first-seen order.
+
+    wikiHow articles are one path segment without a namespace (``Special:``, ``Category:``...);
+    eHow articles are ``/how_123_slug.html``-style or ``/12345678/slug`` pages.
+    """
+    found = []
+    for m in _ARTICLE_URL.finditer(text or ""):
+        if m.group("wikihow"):
+            title = m.group("title").rstrip(".,;:!")
+            if not title or ":" in title or title.lower() in _WIKIHOW_NOT_ARTICLES:
+                continue
+            found.append(normalize_article_url(f"https://www.wikihow.com/{title}"))
+        else:
+            found.append(normalize_article_url(f"https://www.ehow.com/{m.group('path').rstrip('.,;!')}"))
+    return unique(found)
+
+
+def link_videos_articles(videos: Iterable[dict], articles: Iterable[Article]) -> dict[str, Article]:
+    """Pair videos (``{id, description}``) with articles, using both directions of links.
+
+    Evidence: the article embeds the video (``youtube_ids``), and the video's description links
+    the article's URL. Precedence when they disagree, strongest first:
+
+    1. both directions agree: an article the description links that also embeds the video;
+    2. the description's first linked article among those given: a video is made for one
+       article and its uploader names it ("Read more: ..."), while sites reuse one video
+       on several related articles, so an embed alone is the weaker evidence;
+    3. the first article (in the given order) that embeds the video.
+
+    Videos with no evidence are left out of the result.
+    """
+    articles = list(articles)
+    by_url = {}
+    for a in articles:
+        by_url.setdefault(normalize_article_url(a["url"]), a)
+    embedders: dict[str, list[Article]] = {}
+    for a in articles:
+        for vid in a.get("youtube_ids", []):
+            embedders.setdefault(vid, []).append(a)
+
+    linked = {}
+    for video in videos:
+        vid = video["id"]
+        described = [by_url[u] for u in article_urls_in_description(video.get("description") or "") if u in by_url]
+        embedding = embedders.get(vid, [])
+        both = [a for a in described if any(a is e for e in embedding)]
+        choice = (both or described or embedding or [None])[0]
+        if choice is not None:
+            linked[vid] = choice
+    return linked
+
+
+# ---------------------------------------------------------------------------------------------
+# Global instruction
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|be|co|ly|org|net)/\S*", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"^\(?\d{1,2}(?::\d{2}){1,2}\)?\s*[-–—:|.]?\s*")
+_EDGE_HASHTAGS = re.compile(r"^(?:\s*#\w+)+|(?:\s*#\w+)+\s*$")
+_BOILERPLATE = re.compile(
+    r"subscribe"
+    r"|^(?:follow (?:us|me|our)|(?:like|share)\s+(?:and|this|the video|us|our)|read more|learn more|watch more|"
+    r"see more|get more|for more (?:info|information|videos|tips|how|details)|visit (?:us|our|my)|"
+    r"check out (?:our|my|the full|more)|music\s*(?::|by)|credits?\s*:|copyright|©|all rights reserved)"
+    r"|\b(?:facebook|twitter|instagram|tiktok|pinterest|patreon)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“'(A-Z0-9])")
+
+
+def description_steps(description: str) -> list[str]:
+    """A YouTube description as a list of instruction sentences.
+
+    Rule, per line: drop URLs; drop a leading chapter timestamp (``0:45 Fold...`` keeps
+    ``Fold...``); drop hashtags at either end of the line and the ``#`` of inline ones
+    (``#howto`` often stands for words in the sentence); then drop the line if it is boilerplate
+    (mentions "subscribe"; starts with a promotion such as "follow us", "like and...", "read more",
+    "learn more", "watch more", "visit our", "check out our", "music by", "credits:", "copyright";
+    names a social network) or has no letters left. Remaining lines are split into sentences.
+    """
+    sentences = []
+    for line in (description or "").splitlines():
+        line = _URL.sub(" ", line)
+        line = _TIMESTAMP.sub("", line.strip())
+        line = _EDGE_HASHTAGS.sub("", line)
+        line = re.sub(r"#(\w+)", r"\1", line)
+        line = clean_text(line).strip(" -–—|:•*")
+        if not re.search(r"[^\W\d_]", line) or _BOILERPLATE.search(line):
+            continue
+        sentences.extend(s for s in (clean_text(s) for s in _SENTENCE_END.split(line)) if s)
+    return sentences
+
+
+def global_instruction(article: Article | None, description: str) -> tuple[list[str], str]:
+    """The video's global instruction: ``(texts, source)``.
+
+    The article's step texts (source "article") when it has any; otherwise the YouTube
+    description split by `description_steps` (source "description"), possibly empty.
+    """
+    if article:
+        texts = [s["text"] for s in article.get("steps", []) if s.get("text")]
+        if texts:
+            return texts, "article"
+    return description_steps(description), "description"
