@@ -59,7 +59,7 @@ def _wds_sample(row: dict, arrays: set[str], features: Features) -> dict:
     sample = {"__key__": row["id"]}
     meta = {}
     for name, value in row.items():
-        if name in arrays:
+        if name in arrays and value is not None:  # a null array column stays null in the json
             f = features[name]
             if isinstance(f.feature, List):  # [N, D] vectors or a rectangular [U, N] matrix
                 array = np.asarray(value, dtype=f.feature.feature.dtype)

@@ -108,3 +108,33 @@ def frame_score_features(visual: str | None = None, visual_dim: int | None = Non
         cols["gt_score"] = List(Value("float32"))  # [n_frames] mean annotator score, as in the source
         cols["shot_grid"] = List(List(Value("int32"), length=2))  # [G, 2] the annotation shots
     return Features(cols)
+
+
+def hiersum_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Features:
+    """Columns of an instructional video with two text levels (HierSum): subtitles and steps.
+
+    ``frame_scores`` is YouTube's most-replayed curve at the frame times and ``frame_labels`` its
+    >= 0.15 threshold (HierSum's rule); both are null for a video without the curve.
+    """
+    return Features({
+        "id": Value("string"),
+        "video_id": Value("string"),
+        "url": Value("string"),
+        "title": Value("string"),
+        "description": Value("string"),
+        "views": Value("int64"),
+        "duration": Value("float64"),
+        "frame_times": List(Value("float64")),  # [T]
+        frames_column(visual): vectors(visual_dim),  # [T, D]
+        "sentences": List(SENTENCE),  # [N] local level: subtitles / ASR
+        sentences_column(text): vectors(text_dim),  # [N, D]
+        "transcript_source": Value("string"),  # manual | auto | whisper
+        "steps": List(Value("string")),  # [G] global level: article steps or description sentences
+        f"steps_{text}": vectors(text_dim),  # [G, D]
+        "global_source": Value("string"),  # article | description
+        "article_url": Value("string"),
+        "article_title": Value("string"),
+        "heatmap": List({"start": Value("float64"), "end": Value("float64"), "value": Value("float32")}),
+        "frame_scores": List(Value("float32")),  # [T] most-replayed at frame_times, or null
+        "frame_labels": List(Value("int8")),  # [T] frame_scores >= 0.15, or null
+    })

@@ -1,0 +1,99 @@
+"""builders.hiersum end to end against a loopback server: info files, subtitles, media, an article."""
+
+import json
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from builders import hiersum
+from test_youtube import FIXTURES, Server, make_info, server  # noqa: F401  (the module-scoped loopback server)
+
+ARTICLE = FIXTURES / "articles" / "wikihow_repot_houseplant.html"
+
+
+@pytest.fixture(scope="module")
+def article_server(server):  # noqa: F811
+    server.files["Make-a-Paper-Airplane"] = ARTICLE.read_bytes()
+    return server
+
+
+def run(tmp_path, info_dir, *extra):
+    return hiersum.main(["--info-json", str(info_dir), "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"),
+                         "--visual", "colorhist", "--text", "minilm", "--no-whisper", "--no-progress",
+                         "--sleep", "0", "--retries", "1", "--timeout", "2", "--min-views", "50000", *extra])
+
+
+@pytest.fixture
+def info_dir(article_server, tmp_path):
+    d = tmp_path / "info"
+    d.mkdir()
+    make_info(article_server, d)  # Xq3Ok-Hn0aE: manual subtitles, heatmap, links the article
+    make_info(article_server, d, vid="noHeatmap01", heatmap=None,
+              description="Quick tips for folding.\nSubscribe for more! https://www.youtube.com/@wikihow")
+    make_info(article_server, d, vid="fewViews001", view_count=1200)
+    broken = json.loads(make_info(article_server, d, vid="brokenMedia").read_text())
+    for f in broken["formats"]:
+        f["url"] = f["url"].replace("/media/clip.mp4", "/404/clip.mp4")
+    (d / "brokenMedia.info.json").write_text(json.dumps(broken))
+    return d
+
+
+def test_build_from_info_files(tmp_path, info_dir, article_server):
+    mirror = f"https://www.wikihow.com={article_server.base}/media"
+    code = run(tmp_path, info_dir, "--article-mirror", mirror)
+    assert code == 3  # brokenMedia failed, recorded; the others built
+    record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
+    assert {f["id"]: f["kind"] for f in record["failures"]["items"]} == {"brokenMedia": "unavailable"}
+    assert record["collect"]["skipped"] == {"views": 1}  # fewViews001 below --min-views: skipped, not failed
+    ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
+    rows = {ex["id"]: ex for s in ds for ex in ds[s]}
+    assert set(rows) == {"Xq3Ok-Hn0aE", "noHeatmap01"}
+
+    ex = rows["Xq3Ok-Hn0aE"]
+    assert ex["global_source"] == "article" and ex["article_url"] == "https://www.wikihow.com/Make-a-Paper-Airplane"
+    assert len(ex["steps"]) >= 3 and np.array(ex["steps_minilm"]).shape == (len(ex["steps"]), 384)
+    assert ex["transcript_source"] == "manual" and ex["sentences"][0]["text"] == "Hi, I'm Sarah from wikiHow."
+    assert np.array(ex["sentences_minilm"]).shape == (len(ex["sentences"]), 384)
+    T = len(ex["frame_times"])
+    assert np.array(ex["frames_colorhist"]).shape == (T, 256) and T == 2  # the served clip is 2 s long
+    heat = ex["heatmap"]
+    for t, score in zip(ex["frame_times"], ex["frame_scores"]):
+        marker = next(h for h in heat if h["start"] <= t < h["end"])
+        assert score == pytest.approx(marker["value"])
+    assert ex["frame_labels"] == [int(s >= 0.15) for s in ex["frame_scores"]]
+
+    other = rows["noHeatmap01"]
+    assert other["frame_scores"] is None and other["frame_labels"] is None
+    assert other["global_source"] == "description" and other["steps"] == ["Quick tips for folding."]
+    assert "hiersum" in (tmp_path / "hub/README.md").read_text().lower()
+
+
+def test_rerun_collects_nothing_again(tmp_path, info_dir, article_server):
+    mirror = f"https://www.wikihow.com={article_server.base}/media"
+    run(tmp_path, info_dir, "--article-mirror", mirror)
+    hits = sum(article_server.hits.values())
+    run(tmp_path, info_dir, "--article-mirror", mirror)
+    record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
+    assert record["collect"]["ok"] == 0 and record["collect"]["already"] == 3  # 2 ok + 1 failed not retried
+    assert sum(article_server.hits.values()) == hits  # no request at all: media, subtitles and the article cached
+
+
+def test_article_that_404s_falls_back_to_the_description(tmp_path, info_dir, article_server):
+    code = run(tmp_path, info_dir, "--article-mirror", f"https://www.wikihow.com={article_server.base}/404")
+    assert code == 3
+    ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
+    ex = next(ex for s in ds for ex in ds[s] if ex["id"] == "Xq3Ok-Hn0aE")
+    assert ex["global_source"] == "description" and ex["steps"][0].startswith("Learn how to fold")
+    record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
+    assert [e["id"] for e in record["article_errors"]] == ["Xq3Ok-Hn0aE"]
+    assert "unavailable" in record["article_errors"][0]["message"]
+    assert record["text_sources"]["global:description"] == 2
+
+
+def test_bad_usage(tmp_path, capsys):
+    assert hiersum.main(["--out", str(tmp_path)]) == 2
+    assert "give --channel, --urls or --info-json" in capsys.readouterr().err
+    assert hiersum.main(["--info-json", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert hiersum.main(["--info-json", str(tmp_path), "--article-mirror", "nonsense"]) == 2
