@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import logging
 import re
 import sys
@@ -365,7 +366,13 @@ def main(argv=None) -> int:
         return 2
     out.mkdir(parents=True, exist_ok=True)
     if args.source == "a2summ":
-        record = build_a2summ(args.input, out, args.rows_per_shard)
+        from builders.safe_pickle import NpyDictError
+
+        try:
+            record = build_a2summ(args.input, out, args.rows_per_shard)
+        except (FileNotFoundError, NpyDictError, json.JSONDecodeError) as e:  # a whole-release problem, not one clip's
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         config, input_desc = config_name("clip", "roberta"), str(args.input)
     else:
         from collectors.behance import read_raw_dir, read_splits

@@ -307,3 +307,25 @@ def test_changed_transcript_is_re_encoded_not_served_from_the_cache(tmp_path):
     expected = get_extractor("minilm").encode_texts([s["text"] for s in ex["sentences"]])
     assert np.allclose(np.array(ex["sentences_minilm"], np.float32), expected, atol=1e-5)
     assert ex["sentence_labels"] == [1, 1]
+
+
+def test_a2summ_release_with_a_missing_or_unsafe_file_is_a_clear_error(tmp_path, capsys):
+    import os
+
+    from a2summ_fixtures import write_a2summ_release
+
+    release = tmp_path / "release"
+    write_a2summ_release(release, np.random.default_rng(3))
+    (release / "feature" / "text_roberta_test.npy").unlink()
+    code, out, _ = run_build(tmp_path, "--source", "a2summ", "--input", str(release))
+    assert code == 2 and "text_roberta_test.npy" in capsys.readouterr().err
+    assert not (out / "data").exists() or not any((out / "data").iterdir())  # nothing half-written
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    np.save(release / "feature" / "text_roberta_test.npy", {"x": Evil()}, allow_pickle=True)
+    code, _, _ = run_build(tmp_path, "--source", "a2summ", "--input", str(release))
+    assert code == 2 and "refusing to unpickle" in capsys.readouterr().err
+    assert not (tmp_path / "pwned").exists()
