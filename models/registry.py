@@ -1,0 +1,88 @@
+"""The summarizers by name, and each paper's per-dataset hyper-parameters.
+
+``DEFAULTS[(model, family)]`` = ``{"train": {...}, "model": {...}}``: ``train`` is for the loop
+(batch_size, lr, weight_decay, epochs, and HierSum's scheduler / warmup_epochs), ``model`` goes to
+``build_model(name, dims, **model)``. Sources, per entry:
+- A2Summ: appendix B (batch, lr, weight decay, epochs, L, r, beta, lambda, expansion 4); the
+  hidden size and dropouts, which the paper does not give, from the authors' ``config.py``.
+  Appendix B lists SumMe / TVSum as "weight decay of 1e-3 and 1e-5 ... lambda of 3 and 1 for the
+  SumMe and TVSum datasets, respectively": SumMe 1e-3 / 3, TVSum 1e-5 / 1 (the config agrees).
+- HierSum: Table 1 (batch, epochs, lr, scheduler, warmup, global step m, beta, lambda); hidden
+  512 (Sec. 5: "our model was trained with a larger hidden size of 512"). Weight decay, L, r are
+  not given: A2Summ's values for TVSum and BLiSS, TVSum's for Mr.HiSum and WikiHow.
+- CFSum: Sec. IV-A (Adam, lr 1e-3, weight decay 1e-4, 500 epochs for TVSum / YouTube Highlights,
+  100 for QVHighlights, 8 heads, w_tv / w_ta 2.0 / 1.0). Batch size and hidden size are not
+  given: 32 and 256 are our choices.
+"""
+
+from __future__ import annotations
+
+from models.a2summ import A2Summ
+from models.cfsum import CFSum
+from models.hiersum import HierSum
+
+MODELS = {"a2summ": A2Summ, "hiersum": HierSum, "cfsum": CFSum}
+
+A2SUMM_VIDEO = {"hidden": 128, "num_layers": 2, "ratio": 16, "beta": 0.1, "expansion": 4,
+                "dropout_input": 0.1, "dropout": 0.5, "dropout_head": 0.5}
+A2SUMM_NEWS = {"hidden": 256, "num_layers": 2, "ratio": 8, "expansion": 4,
+               "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
+A2SUMM_BLISS = {"hidden": 128, "num_layers": 6, "ratio": 4, "beta": 0.01, "lam": 0.001, "expansion": 4,
+                "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
+HIERSUM = {"hidden": 512, "expansion": 4, "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
+CFSUM = {"hidden": 256, "heads": 8, "w_video": 2.0, "w_audio": 1.0}
+
+
+def _train(batch_size, lr, weight_decay, epochs, **extra) -> dict:
+    return {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "epochs": epochs, **extra}
+
+
+DEFAULTS = {
+    ("a2summ", "bliss"): {"train": _train(64, 1e-3, 1e-7, 50), "model": {**A2SUMM_BLISS}},
+    ("a2summ", "tvsum"): {"train": _train(4, 1e-3, 1e-5, 300), "model": {**A2SUMM_VIDEO, "lam": 1.0}},
+    ("a2summ", "summe"): {"train": _train(4, 1e-3, 1e-3, 300), "model": {**A2SUMM_VIDEO, "lam": 3.0}},
+    ("a2summ", "dailymail"): {"train": _train(4, 2e-4, 1e-7, 100),
+                              "model": {**A2SUMM_NEWS, "beta": 0.001, "lam": 0.001}},
+    ("a2summ", "cnn"): {"train": _train(4, 2e-4, 1e-5, 100), "model": {**A2SUMM_NEWS, "beta": 0.0, "lam": 0.0}},
+    ("hiersum", "tvsum"): {
+        "train": _train(2, 1e-3, 1e-5, 100, scheduler="cosine", warmup_epochs=5),
+        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 0.1, "lam": 1.0, "global_every": 2}},
+    ("hiersum", "bliss"): {
+        "train": _train(64, 1e-3, 1e-7, 50, scheduler=None, warmup_epochs=0),
+        "model": {**HIERSUM, "num_layers": 6, "ratio": 4, "beta": 0.01, "lam": 0.001, "global_every": 2}},
+    ("hiersum", "mrhisum"): {
+        "train": _train(32, 1e-4, 1e-5, 300, scheduler="cosine", warmup_epochs=55),
+        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 1.0, "lam": 1.0, "global_every": 5}},
+    ("hiersum", "wikihow"): {
+        "train": _train(32, 1e-3, 1e-5, 300, scheduler="cosine", warmup_epochs=25),
+        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 1.0, "lam": 1.0, "global_every": 2}},
+    ("cfsum", "tvsum"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
+    ("cfsum", "youtube_highlights"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
+    ("cfsum", "qvhighlights"): {"train": _train(32, 1e-3, 1e-4, 100), "model": {**CFSUM}},
+}
+
+DIM_KEYS = ("video", "text", "audio", "query")
+
+
+def build_model(name: str, dims: dict, **hparams):
+    """``MODELS[name](video_dim=..., text_dim=..., ...)`` from ``dims`` ({"video": 512, "text": 768, ...};
+    ``"video_dim"``-style keys work too; absent or None = modality not used), plus ``hparams``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    kwargs = {}
+    for key, value in dims.items():
+        base = key.removesuffix("_dim")
+        if base not in DIM_KEYS:
+            raise ValueError(f"unknown modality {key!r} in dims; expected {', '.join(DIM_KEYS)}")
+        kwargs[f"{base}_dim"] = None if value is None else int(value)
+    if kwargs.get("video_dim") is None:
+        raise ValueError("dims must give the video feature size ('video')")
+    return MODELS[name](**kwargs, **hparams)
+
+
+def defaults(name: str, family: str) -> dict:
+    """``DEFAULTS[(name, family)]``, with an error naming the families the paper gives values for."""
+    if (name, family) not in DEFAULTS:
+        known = sorted(f for m, f in DEFAULTS if m == name)
+        raise KeyError(f"no paper defaults for model {name!r} on {family!r}; known: {', '.join(known) or 'none'}")
+    return DEFAULTS[(name, family)]
