@@ -1,6 +1,13 @@
 """Evaluate on a published dataset with the dataset's own protocol.
 
     python -m models.evaluate --dataset hub/tvsum --baseline human [--config NAME] [--split NAME] [--json]
+    python -m models.evaluate --dataset hub/bliss-sample --baseline textrank --split test
+    python -m models.evaluate --run runs/a2summ [--dataset hub/bliss-sample] [--split test] [--checkpoint best|last]
+
+``--baseline`` (a reference that needs no training) and ``--run`` (a trained model: its
+``checkpoint-best.pt``, chosen on validation) are alternatives. A baseline evaluates every split
+unless ``--split`` says; a run evaluates ``test`` unless ``--split`` says. The protocol follows the
+dataset's columns (``models.protocols``):
 
 Frame-importance datasets (TVSum, SumMe, eccv16 imports: columns ``user_summary`` and
 ``change_points``) use the eccv16 / Otani protocol: predicted scores at ``picks`` are spread to
@@ -9,11 +16,25 @@ frames; keyshot F1 against each annotator's summary (mean over annotators for TV
 SumMe), and Kendall's tau / Spearman's rho against each annotator's frame scores (``user_scores``;
 ``user_summary`` where a dataset has no scores), averaged over annotators, then over videos.
 
-Reference baselines:
-- ``human``: each annotator against the others (leave one out), the ceiling Otani et al. report;
-- ``random``: independent uniform random scores per sampled frame, averaged over ``--trials``;
-- ``uniform``: every frame equally important (a constant score). Rank correlation is 0 by
-  definition (all ties); the summary is what knapsack picks when every shot is worth the same.
+BLiSS-style datasets: ROUGE-1/2/L/Lsum of the selected sentences against ``summary``, A2Summ's
+keyframe cosine of ``thumbnail_<visual>`` against the selected frames, F1 and accuracy of the
+selected sentences / frames against the labels. Most-replayed datasets (HierSum's videos):
+Mr.HiSum MAP at rho 50% / 15%. Selection never looks at the ground truth: the top ``--proportion``
+(15%) of frames and of sentences, at least one (``models.selection``); ``--oracle-k`` instead keeps
+as many as there are key items, A2Summ's released top-k, which reads the labels (not a fair
+prediction; compare only with numbers computed the same way).
+
+Reference baselines (``models.baselines``):
+- ``human``: each annotator against the others (leave one out), the ceiling Otani et al. report
+  (frame-importance datasets only: it needs several annotators);
+- ``random``: independent uniform random scores per frame / sentence, averaged over ``--trials``;
+- ``uniform``: frame-importance and most-replayed datasets: every frame equally important (a
+  constant score; rank correlation is 0 by definition, the summary is what knapsack picks when
+  every shot is worth the same); BLiSS-style: k evenly spaced frames and sentences;
+- ``kmeans``: VSUMM-style, k-means on the frame (and sentence) features with k = the budget, the
+  item nearest each centroid (on frame-importance datasets the chosen frames score 1, others 0);
+- ``lead3`` (the first 3 sentences) and ``textrank`` (PageRank on the sentence-similarity graph,
+  top by ratio): text only, BLiSS-style datasets.
 """
 
 from __future__ import annotations
@@ -25,16 +46,41 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.keyshots import keyshot_summary, upsample_scores
+from models import baselines as B
+from models.data import (
+    KEY_SENTENCES,
+    Columns,
+    DatasetError,
+    ParquetSource,
+    dataset_rows,
+    resolve_columns,
+    split_files,
+)
+from models.data import resolve_config as _resolve_config
+from models.loader import Loader
 from models.metrics.keyshot import keyshot_f_score
-from models.metrics.rank import human_rank_correlation, rank_correlation
+from models.metrics.rank import human_rank_correlation
+from models.protocols import (
+    FRAME_IMPORTANCE_COLUMNS,
+    aggregate,
+    annotator_scores,
+    detect,
+    frame_importance_example,
+    keyframe_visual,
+    most_replayed_example,
+    multimodal_example,
+    oracle_k,
+    protocol_columns,
+    score,
+)
+from models.runs import RunError, load_run, predict
+from models.selection import budget, indicator
 
-BASELINES = ("human", "random", "uniform")
-FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
+BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank")
+TEXT_ONLY = ("lead3", "textrank")
+evaluate_video = frame_importance_example  # the name earlier callers use
 
-
-class DatasetError(ValueError):
-    """The dataset cannot be evaluated as asked (missing config, split or column)."""
+__all__ = ["BASELINES", "DatasetError", "evaluate_baseline", "evaluate_run", "load_split", "main"]
 
 
 def load_split(dataset: str | Path, config: str | None, split: str | None):
@@ -45,21 +91,16 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
     """
     from datasets import concatenate_datasets, load_dataset
 
-    data = Path(dataset) / "data"
-    names = sorted(p.name for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
-    if not names:
-        raise DatasetError(f"{dataset} is not a published dataset: no data/<config>/ directories")
-    if config is None:
-        if len(names) != 1:
-            raise DatasetError(f"{dataset} has configs {names}: choose one with --config")
-        config = names[0]
-    elif config not in names:
-        raise DatasetError(f"{dataset} has no config {config!r}; configs: {', '.join(names)}")
-    splits = sorted({f.name.split("-")[0] for f in (data / config).glob("*.parquet")})
-    files = {s: str(data / config / f"{s}-*.parquet") for s in splits}
-    if split is not None and split not in files:
-        raise DatasetError(f"{dataset} config {config} has no split {split!r}; splits: {', '.join(splits)}")
-    dd = load_dataset("parquet", data_files=files if split is None else {split: files[split]})
+    config = _resolve_config(dataset, config)
+    if split is not None:
+        files = {split: split_files(dataset, config, split)}
+    else:
+        data = Path(dataset) / "data" / config
+        files = {s: str(data / f"{s}-*.parquet") for s in sorted({f.name.split("-")[0] for f in data.glob("*.parquet")})}
+    try:
+        dd = load_dataset("parquet", data_files=files)
+    except Exception as e:  # a corrupt or truncated shard
+        raise DatasetError(f"cannot read {dataset} config {config}: {type(e).__name__}: {e}") from e
     return config, dd[split] if split is not None else concatenate_datasets([dd[s] for s in dd])
 
 
@@ -76,83 +117,199 @@ def f1_mode_for(dataset: str | Path) -> str:
     return "max" if "summe" in name.lower() else "mean"
 
 
-def _annotator_scores(ex) -> np.ndarray:
-    scores = ex.get("user_scores")
-    return np.asarray(scores if scores is not None and len(scores) else ex["user_summary"], dtype=np.float64)
-
-
-def evaluate_video(step_scores: np.ndarray, ex: dict, f1_mode: str, proportion: float) -> dict:
-    """Metrics of predicted scores at ``ex['picks']`` for one video."""
-    n = int(ex["n_frames"])
-    change_points = np.asarray(ex["change_points"])
-    picks = np.asarray(ex["picks"]) if "picks" in ex and ex["picks"] is not None else np.arange(len(step_scores)) * 15
-    summary = keyshot_summary(step_scores, change_points, n, picks, proportion)
-    users = np.asarray(ex["user_summary"])
-    out = {"f1": keyshot_f_score(summary, users, f1_mode)}
-    out.update(rank_correlation(upsample_scores(step_scores, picks, n), _annotator_scores(ex)))
-    return out
-
-
 def human_video(ex: dict, f1_mode: str) -> dict:
     """Each annotator's own summary against the other annotators, averaged over annotators."""
     users = np.asarray(ex["user_summary"])
     if len(users) < 2:
         raise DatasetError(f"{ex['id']}: the human reference needs at least two annotators")
     f1 = np.mean([keyshot_f_score(users[i], np.delete(users, i, axis=0), f1_mode) for i in range(len(users))])
-    return {"f1": float(f1), **human_rank_correlation(_annotator_scores(ex))}
+    return {"f1": float(f1), **human_rank_correlation(annotator_scores(ex))}
+
+
+def protocol_of(ds, dataset=None) -> str:
+    """The dataset's protocol; when none fits, an error naming the frame-importance columns it lacks."""
+    try:
+        return detect(ds.column_names, dataset)
+    except ValueError:
+        missing = [c for c in FRAME_IMPORTANCE_COLUMNS if c not in ds.column_names]
+        raise DatasetError(f"the frame-importance protocol needs columns {missing}; the dataset has: "
+                           f"{', '.join(ds.column_names)} (other protocols: frame_scores + heatmap for most-replayed "
+                           "curves; summary / thumbnail_* / sentence_labels / frame_labels for BLiSS-style datasets)") from None
+
+
+def _frames_column(ds, asked: str | None) -> str:
+    return resolve_columns(ds.column_names, video=asked, use_text=False).video
+
+
+def _check_baseline(baseline: str, protocol: str) -> None:
+    if baseline not in BASELINES:
+        raise DatasetError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
+    if baseline == "human" and protocol != "frame_importance":
+        raise DatasetError("the human baseline needs several annotators' summaries (user_summary); "
+                           f"this dataset is evaluated with the {protocol} protocol")
+    if baseline in TEXT_ONLY and protocol != "multimodal":
+        raise DatasetError(f"{baseline} selects sentences; the {protocol} protocol scores frames only")
+
+
+def _video_scores(baseline: str, n: int, features, k: int, rng, seed: int) -> np.ndarray:
+    """Frame scores of a frame baseline (frame-importance and most-replayed protocols)."""
+    if baseline == "random":
+        return B.random_scores(n, rng)
+    if baseline == "uniform":
+        return np.full(n, 0.5)
+    return indicator(B.kmeans_pick(features, k, seed), n).astype(np.float64)  # kmeans
+
+
+def _multimodal_prediction(baseline: str, row: dict, cols: Columns, visual, ratio: float, oracle: bool,
+                           rng, seed: int) -> dict:
+    n_frames = len(row[cols.video])
+    n_sent = len(row["sentences"]) if row.get("sentences") is not None else 0
+    kv = budget(n_frames, ratio, oracle_k(row, "video", visual) if oracle else None)
+    kt = budget(n_sent, ratio, oracle_k(row, "text", visual) if oracle else None)
+    if baseline == "random":
+        return {"video_scores": B.random_scores(n_frames, rng), "text_scores": B.random_scores(n_sent, rng)}
+    if baseline == "uniform":
+        return {"video_pick": B.uniform_pick(n_frames, kv), "text_pick": B.uniform_pick(n_sent, kt)}
+    if baseline == "lead3":
+        return {"text_pick": B.lead_pick(n_sent, 3)}
+    text = row.get(cols.text) if cols.text else None
+    if baseline == "textrank":
+        if text is None:
+            raise DatasetError("textrank needs sentence features: pass --text-features")
+        return {"text_scores": B.textrank_scores(text)}
+    pred = {"video_pick": B.kmeans_pick(row[cols.video], kv, seed)}  # kmeans
+    if text is not None:
+        pred["text_pick"] = B.kmeans_pick(text, kt, seed)
+    return pred
 
 
 def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15, trials: int = 10,
-                      seed: int = 0) -> dict:
-    """Mean over videos of the baseline's metrics."""
-    require_columns(ds, FRAME_IMPORTANCE_COLUMNS, "the frame-importance protocol")
+                      seed: int = 0, dataset=None, oracle: bool = False, video_features: str | None = None,
+                      text_features: str | None = None) -> dict:
+    """Mean over videos of the baseline's metrics, with the dataset's protocol."""
+    protocol = protocol_of(ds, dataset)
+    _check_baseline(baseline, protocol)
     rng = np.random.default_rng(seed)
+    needs_frames = baseline == "kmeans" or protocol == "multimodal"
+    cols = Columns(video=_frames_column(ds, video_features)) if needs_frames else None
+    if protocol == "multimodal":
+        cols = resolve_columns(ds.column_names, video=cols.video, text=text_features, use_text=True)
+    visual = keyframe_visual(ds.column_names, cols.video if cols else None)
+    names = protocol_columns(protocol, visual) + ["frame_scores", "frame_times"]
+    names += [c for c in (cols.video, cols.text) if c] if cols else []
     per_video = []
-    for ex in ds.with_format("numpy"):
-        n_steps = len(ex["picks"]) if "picks" in ex else len(ex["frame_scores"])
+    runs = trials if baseline == "random" else 1
+    for row in dataset_rows(ds, names):
         if baseline == "human":
-            per_video.append(human_video(ex, f1_mode))
-        elif baseline == "uniform":
-            per_video.append(evaluate_video(np.full(n_steps, 0.5), ex, f1_mode, proportion))
-        elif baseline == "random":
-            runs = [evaluate_video(rng.random(n_steps), ex, f1_mode, proportion) for _ in range(trials)]
-            per_video.append({k: float(np.mean([r[k] for r in runs])) for k in runs[0]})
-        else:
-            raise DatasetError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
+            per_video.append(human_video(row, f1_mode))
+            continue
+        results = []
+        for _ in range(runs):
+            if protocol == "multimodal":
+                pred = _multimodal_prediction(baseline, row, cols, visual, proportion, oracle, rng, seed)
+                results.append(multimodal_example(row, pred, visual, proportion, oracle))
+                continue
+            n = len(row["picks"]) if row.get("picks") is not None else len(row["frame_scores"])
+            feats = row.get(cols.video) if cols else None
+            scores = _video_scores(baseline, n, feats, budget(n, proportion), rng, seed)
+            if protocol == "frame_importance":
+                results.append(frame_importance_example(scores, row, f1_mode, proportion))
+            else:
+                results.append(most_replayed_example(row, {"video_scores": scores}, proportion))
+        results = [r for r in results if r]
+        if results:
+            per_video.append(aggregate(results))
     if not per_video:
         raise DatasetError("no videos to evaluate")
-    return {k: float(np.mean([v[k] for v in per_video])) for k in per_video[0]}
+    return aggregate(per_video)
+
+
+def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = "test", checkpoint: str = "best",
+                 proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
+                 device: str = "cpu") -> tuple[dict, dict]:
+    """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
+    run_config, model, meta = load_run(run_dir, checkpoint, device)
+    dataset = dataset or run_config["dataset"]
+    if not Path(dataset).exists() and "/" not in str(dataset):
+        raise DatasetError(f"--dataset {dataset} is not a directory")
+    config, ds = load_split(dataset, config or run_config["config"], split)
+    c = run_config["columns"]
+    query = None if c.get("query") == KEY_SENTENCES else c.get("query")  # labels are training-only input
+    cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
+    cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query)  # no targets needed
+    protocol = protocol_of(ds, dataset)
+    visual = keyframe_visual(ds.column_names, cols.video)
+    batch_size = int(run_config.get("train", {}).get("batch_size") or 8)
+    preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
+    mode = f1_mode or f1_mode_for(dataset)
+    rows = dataset_rows(ds, protocol_columns(protocol, visual))
+    metrics, n = score(protocol, rows, preds, visual=visual, ratio=proportion, oracle=oracle, f1_mode=mode)
+    if not n:
+        raise DatasetError(f"no example of {dataset} {split} could be scored with the {protocol} protocol")
+    facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
+             "model": run_config["model"], "checkpoint": checkpoint, "epoch": meta.get("epoch"), "f1_mode": mode}
+    return metrics, facts
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.split("\n\n")[0])
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--baseline", choices=BASELINES, help="reference baseline to evaluate")
+    what.add_argument("--run", type=Path, help="a training run directory (python -m models.train --out DIR)")
+    p.add_argument("--dataset", type=Path, help="a published dataset directory (hub/<name>); default with --run: the run's")
+    p.add_argument("--config", help="config name (needed when the dataset has several)")
+    p.add_argument("--split", help="split to evaluate (default: every split for a baseline, test for a run)")
+    p.add_argument("--checkpoint", default="best", help="with --run: best (default), last, or a file in the run")
+    p.add_argument("--f1-mode", choices=("mean", "max"), help="combine F1 over annotators (default: max for SumMe, else mean)")
+    p.add_argument("--proportion", type=float, default=0.15,
+                   help="summary budget: fraction of frames (knapsack) or of frames / sentences kept (0.15)")
+    p.add_argument("--oracle-k", action="store_true",
+                   help="keep as many frames / sentences as there are key items (A2Summ's released top-k; reads the labels)")
+    p.add_argument("--video-features", help="frames_* column for baselines that read features (default: the only one)")
+    p.add_argument("--text-features", help="sentences_* column for baselines that read features (default: the only one)")
+    p.add_argument("--trials", type=int, default=10, help="random baseline: trials averaged per video (10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print one JSON object: metric name -> value")
+    return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True, type=Path, help="a published dataset directory (hub/<name>)")
-    p.add_argument("--config", help="config name (needed when the dataset has several)")
-    p.add_argument("--split", help="split to evaluate (default: every split)")
-    p.add_argument("--baseline", choices=BASELINES, required=True, help="reference baseline to evaluate")
-    p.add_argument("--f1-mode", choices=("mean", "max"), help="combine F1 over annotators (default: max for SumMe, else mean)")
-    p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
-    p.add_argument("--trials", type=int, default=10, help="random baseline: trials averaged per video (10)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object: metric name -> value")
-    args = p.parse_args(argv)
-    if not args.dataset.is_dir():
+    args = parse_args(argv)
+    if args.dataset is not None and not args.dataset.is_dir():
         print(f"error: --dataset {args.dataset} is not a directory", file=sys.stderr)
         return 2
+    if args.run is None and args.dataset is None:
+        print("error: --baseline needs --dataset", file=sys.stderr)
+        return 2
     try:
-        config, ds = load_split(args.dataset, args.config, args.split)
-        mode = args.f1_mode or f1_mode_for(args.dataset)
-        metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed)
-    except DatasetError as e:
+        if args.run is not None:
+            metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
+                                          args.proportion, args.oracle_k, args.f1_mode, args.device)
+            header = (f"run {args.run} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch {facts['epoch']})  "
+                      f"dataset {facts['dataset']}  config {facts['config']}  split {facts['split']}  "
+                      f"examples {facts['examples']}  protocol {facts['protocol']}")
+        else:
+            config, ds = load_split(args.dataset, args.config, args.split)
+            mode = args.f1_mode or f1_mode_for(args.dataset)
+            metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed,
+                                        args.dataset, args.oracle_k, args.video_features, args.text_features)
+            protocol = protocol_of(ds, args.dataset)
+            header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
+                      f"baseline {args.baseline}  protocol {protocol}"
+                      + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
+    except (DatasetError, RunError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # no protocol fits the dataset's columns
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(metrics))
         return 0
-    print(f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
-          f"baseline {args.baseline}  F1 over annotators: {mode}")
+    print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
     for name, value in metrics.items():
-        print(f"  {name:<14} {value:.4f}")
+        print(f"  {name:<18} {value:.4f}")
     return 0
 
 

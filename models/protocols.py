@@ -1,0 +1,212 @@
+"""Each dataset's own evaluation protocol, applied to per-example predictions.
+
+A prediction for one example is a dict with any of ``video_scores`` [T] / ``text_scores`` [N]
+(higher = more important) and ``video_pick`` / ``text_pick`` (chosen indices; when absent they
+come from the scores by ``models.selection``). Protocols, chosen from the dataset's columns:
+
+- ``frame_importance`` (``user_summary``, ``change_points``, ``n_frames``: TVSum, SumMe, eccv16):
+  keyshot F1 by knapsack within 15% + Kendall / Spearman (eccv16 and Otani, see
+  ``models.evaluate``). Main metric: ``f1``.
+- ``most_replayed`` (``frame_scores`` with a ``heatmap`` column, or a card tagged
+  ``most-replayed``: the HierSum videos): Mr.HiSum MAP at rho 50% / 15% of the predicted frame
+  scores against the curve (``frame_times`` give the fps), plus frame F1 / accuracy of the top 15%
+  against ``frame_labels``. Examples with a null curve are skipped. Main metric: ``map50``.
+- ``multimodal`` (BLiSS-style: ``summary``, ``thumbnail_<visual>``, ``sentence_labels``,
+  ``frame_labels``): ROUGE-1/2/L/Lsum of the selected sentences (in time order, one per line)
+  against ``summary`` split into sentences at . ! ? (rouge.py wants the reference's sentences for
+  ROUGE-Lsum); A2Summ's BLiSS keyframe cosine of ``thumbnail_<v>`` against the selected frames
+  among the clip's ``frames_<v>``; F1 and accuracy of the selected sentences / frames against the
+  labels. Examples with an empty summary or no thumbnail frames are skipped for that metric.
+  Main metric: the mean of ``rougeLsum`` and ``keyframe_cos`` (A2Summ's text and video headline
+  numbers), whichever exist; else the mean of the label F1s.
+
+The corpus number of a metric is the mean over the examples that have it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from builders.keyshots import keyshot_summary, upsample_scores
+from models.metrics.keyframe import bliss_keyframe_cosine
+from models.metrics.keyshot import f_score, keyshot_f_score
+from models.metrics.mrhisum import mrhisum_map
+from models.metrics.rank import rank_correlation
+from models.metrics.rouge import rouge
+from models.selection import RATIO, budget, indicator, top_k
+
+FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
+PROTOCOLS = ("frame_importance", "most_replayed", "multimodal")
+MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)"}
+
+
+def card_tags(dataset) -> list[str]:
+    build = Path(dataset) / "build.json"
+    if not build.exists():
+        return []
+    return list(json.loads(build.read_text()).get("card", {}).get("tags", []))
+
+
+def detect(columns, dataset=None) -> str:
+    """The protocol a dataset's columns call for (see the module docstring)."""
+    columns = set(columns)
+    if set(FRAME_IMPORTANCE_COLUMNS) <= columns:
+        return "frame_importance"
+    if "frame_scores" in columns and ("heatmap" in columns or "most-replayed" in card_tags(dataset or ".")):
+        return "most_replayed"
+    if columns & {"summary", "sentence_labels", "frame_labels"} or any(c.startswith("thumbnail_") for c in columns):
+        return "multimodal"
+    raise ValueError(f"no evaluation protocol fits columns {sorted(columns)}: expected {list(FRAME_IMPORTANCE_COLUMNS)}, "
+                     "frame_scores + heatmap, or summary / thumbnail_* / sentence_labels / frame_labels")
+
+
+def keyframe_visual(columns, video_column: str | None = None) -> str | None:
+    """The visual encoder v with both ``frames_v`` and ``thumbnail_v`` (the model's own first)."""
+    columns = set(columns)
+    names = sorted(c[len("thumbnail_"):] for c in columns if c.startswith("thumbnail_") and f"frames_{c[10:]}" in columns)
+    preferred = video_column[len("frames_"):] if video_column and video_column.startswith("frames_") else None
+    return preferred if preferred in names else (names[0] if names else None)
+
+
+def reference_sentences(summary: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", summary.strip()) if s]
+
+
+def _picks(pred: dict, modality: str, n: int, ratio: float, k: int | None) -> np.ndarray | None:
+    if pred.get(f"{modality}_pick") is not None:
+        return np.asarray(pred[f"{modality}_pick"], dtype=np.int64)
+    scores = pred.get(f"{modality}_scores")
+    if scores is None:
+        return None
+    if len(scores) != n:
+        raise ValueError(f"{len(scores)} {modality} scores for {n} items")
+    return top_k(scores, budget(n, ratio, k))
+
+
+def _length(pred: dict, modality: str) -> int:
+    scores = pred.get(f"{modality}_scores")
+    return 0 if scores is None else len(scores)
+
+
+def _label_metrics(prefix: str, picks: np.ndarray, labels) -> dict:
+    labels = np.asarray(labels, dtype=np.int8)
+    chosen = indicator(picks, len(labels))
+    return {f"{prefix}_f1": f_score(chosen, labels), f"{prefix}_accuracy": float(np.mean(chosen == labels))}
+
+
+def oracle_k(row: dict, modality: str, visual: str | None) -> int | None:
+    """The true number of key items (for ``--oracle-k`` only)."""
+    if modality == "text" and row.get("sentence_labels") is not None:
+        return int(np.sum(row["sentence_labels"]))
+    if modality == "video":
+        if visual and row.get(f"keyframe_{visual}") is not None:
+            return len(row[f"keyframe_{visual}"])
+        if row.get("frame_labels") is not None:
+            return int(np.sum(row["frame_labels"]))
+    return None
+
+
+def multimodal_example(row: dict, pred: dict, visual: str | None, ratio: float = RATIO, oracle: bool = False) -> dict:
+    out = {}
+    n_sent = len(row["sentences"]) if row.get("sentences") is not None else _length(pred, "text")
+    text = _picks(pred, "text", n_sent, ratio, oracle_k(row, "text", visual) if oracle else None)
+    if text is not None:
+        if row.get("summary") and row.get("sentences") is not None:
+            chosen = [row["sentences"][i]["text"] for i in text]
+            out.update(rouge(chosen, reference_sentences(row["summary"])))
+        if row.get("sentence_labels") is not None:
+            out.update(_label_metrics("sentence", text, row["sentence_labels"]))
+    n_frames = len(row["frame_times"]) if row.get("frame_times") is not None else _length(pred, "video")
+    video = _picks(pred, "video", n_frames, ratio, oracle_k(row, "video", visual) if oracle else None)
+    if video is not None:
+        thumbs = row.get(f"thumbnail_{visual}") if visual else None
+        if thumbs is not None and len(thumbs):
+            out["keyframe_cos"] = bliss_keyframe_cosine(np.asarray(thumbs), np.asarray(row[f"frames_{visual}"]), video)
+        if row.get("frame_labels") is not None:
+            out.update(_label_metrics("frame", video, row["frame_labels"]))
+    return out
+
+
+def most_replayed_example(row: dict, pred: dict, ratio: float = RATIO) -> dict:
+    gt = row.get("frame_scores")
+    scores = pred.get("video_scores")
+    if gt is None or scores is None:
+        return {}
+    times = np.asarray(row.get("frame_times") if row.get("frame_times") is not None else [], dtype=np.float64)
+    fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    out = mrhisum_map(np.asarray(scores), np.asarray(gt), fps)
+    if row.get("frame_labels") is not None:
+        out.update(_label_metrics("frame", _picks(pred, "video", len(gt), ratio, None), row["frame_labels"]))
+    return out
+
+
+def annotator_scores(ex) -> np.ndarray:
+    scores = ex.get("user_scores")
+    return np.asarray(scores if scores is not None and len(scores) else ex["user_summary"], dtype=np.float64)
+
+
+def frame_importance_example(step_scores: np.ndarray, ex: dict, f1_mode: str, proportion: float) -> dict:
+    """Keyshot F1 and rank correlation of predicted scores at ``ex['picks']`` for one video."""
+    n = int(ex["n_frames"])
+    change_points = np.asarray(ex["change_points"])
+    picks = np.asarray(ex["picks"]) if ex.get("picks") is not None else np.arange(len(step_scores)) * 15
+    summary = keyshot_summary(step_scores, change_points, n, picks, proportion)
+    out = {"f1": keyshot_f_score(summary, np.asarray(ex["user_summary"]), f1_mode)}
+    out.update(rank_correlation(upsample_scores(step_scores, picks, n), annotator_scores(ex)))
+    return out
+
+
+def aggregate(per_example: list[dict]) -> dict:
+    """Mean of each metric over the examples that have it, keys in first-seen order."""
+    keys: list[str] = []
+    for m in per_example:
+        keys += [k for k in m if k not in keys]
+    return {k: float(np.mean([m[k] for m in per_example if k in m])) for k in keys}
+
+
+def main_metric(protocol: str, metrics: dict) -> tuple[str, float | None]:
+    """(name, value) of the number checkpoints are chosen by; value None when it cannot be computed."""
+    if protocol == "multimodal":
+        parts = [k for k in ("rougeLsum", "keyframe_cos") if k in metrics]
+        if not parts:
+            parts = [k for k in ("sentence_f1", "frame_f1") if k in metrics]
+        if not parts:
+            return MAIN[protocol], None
+        return f"mean({', '.join(parts)})", float(np.mean([metrics[k] for k in parts]))
+    name = MAIN[protocol]
+    return name, metrics.get(name)
+
+
+def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
+    """The row columns a protocol reads (those a dataset lacks are simply absent)."""
+    cols = {
+        "frame_importance": ["id", "n_frames", "change_points", "picks", "user_summary", "user_scores"],
+        "most_replayed": ["id", "frame_times", "frame_scores", "frame_labels"],
+        "multimodal": ["id", "frame_times", "sentences", "summary", "sentence_labels", "frame_labels"],
+    }[protocol]
+    if protocol == "multimodal" and visual:
+        cols += [f"frames_{visual}", f"thumbnail_{visual}", f"keyframe_{visual}"]
+    return cols
+
+
+def score(protocol: str, rows, preds: dict, *, visual: str | None = None, ratio: float = RATIO, oracle: bool = False,
+          f1_mode: str = "mean") -> tuple[dict, int]:
+    """(corpus metrics, number of examples scored) of predictions keyed by example id."""
+    per = []
+    for row in rows:
+        pred = preds.get(row["id"])
+        if pred is None:
+            continue
+        if protocol == "frame_importance":
+            m = frame_importance_example(np.asarray(pred["video_scores"]), row, f1_mode, ratio)
+        elif protocol == "most_replayed":
+            m = most_replayed_example(row, pred, ratio)
+        else:
+            m = multimodal_example(row, pred, visual, ratio, oracle)
+        if m:
+            per.append(m)
+    return aggregate(per), len(per)
