@@ -95,10 +95,15 @@ class Extractor:
 
 
 class VisualExtractor(Extractor):
-    """Frames in, one vector per frame out. ``extract`` streams the item's video at ``fps``."""
+    """Frames in, one vector per frame out. ``extract`` streams the item's video at ``fps``.
+
+    With ``every_nth`` set it takes every Nth decoded frame instead, and records their indices
+    (the eccv16 ``picks``) in the track's ``meta["picks"]``.
+    """
 
     modality = "visual"
     fps: float = 1.0
+    every_nth: int | None = None
     batch_size: int = 32
     # Size the decoder should scale frames to (w, h), or None for native; preprocessing does the rest.
     decode_size: tuple[int, int] | None = None
@@ -115,21 +120,26 @@ class VisualExtractor(Extractor):
 
     def extract(self, item) -> FeatureTrack:
         from collectors.records import ItemError
-        from extractors.decode import DecodeError, iter_frame_batches
+        from extractors.decode import DecodeError, iter_sample_batches
 
         video = item.media.get("video")
         if not video:
             raise ItemError("no_video", "item has no media['video']", item.id)
-        times, chunks = [], []
+        rate = {"every_nth": self.every_nth} if self.every_nth else {"fps": self.fps}
+        times, picks, chunks = [], [], []
         try:
-            for t, frames in iter_frame_batches(video, fps=self.fps, batch_size=self.batch_size, size=self.decode_size):
-                times.append(t)
-                chunks.append(self.encode_frames(frames))
+            for batch in iter_sample_batches(video, batch_size=self.batch_size, size=self.decode_size, **rate):
+                times.append(batch.times)
+                picks.append(batch.index)
+                chunks.append(self.encode_frames(batch.frames))
         except DecodeError as e:
             raise ItemError("bad_media", f"{video}: {e}", item.id) from e
         if not chunks:
             raise ItemError("bad_media", f"{video}: no frames could be decoded", item.id)
-        return FeatureTrack(np.concatenate(times), np.concatenate(chunks), self.meta())
+        meta = self.meta()
+        if self.every_nth:
+            meta["picks"] = np.concatenate(picks).tolist()
+        return FeatureTrack(np.concatenate(times), np.concatenate(chunks), meta)
 
 
 class TextExtractor(Extractor):

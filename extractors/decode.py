@@ -1,27 +1,57 @@
-"""Streaming video decoding with PyAV: frames at a fixed rate, in batches, never the whole video.
+"""Streaming video decoding with PyAV: sampled frames, in batches, never the whole video.
 
-Sampling rule: at ``fps`` F, step i covers [i/F, (i+1)/F) seconds of the video's own timeline
-(the first frame's timestamp is time 0) and its time is the step centre (i + 0.5)/F. The frame
-returned for a step is the one on screen at the centre: the last frame whose timestamp is at or
-before it. That is exact on variable frame rate, and a long video costs memory for one batch.
+Two sampling rules, both on the video's own timeline (the first frame's timestamp is time 0):
+
+- at ``fps`` F, step i covers [i/F, (i+1)/F) seconds and its time is the step centre (i + 0.5)/F.
+  The frame returned for a step is the one on screen at the centre: the last frame whose timestamp
+  is at or before it. Exact (Fraction) arithmetic keeps that right on variable frame rate and ties.
+- ``every_nth`` N takes decoded frames 0, N, 2N, ... (the eccv16 TVSum/SumMe ``picks``: a count
+  of frames, not of seconds), each at its own timestamp.
+
+Every sample also says which decoded frame it shows (``index``, 0-based in decoder output order),
+so a builder can keep the picks. Batches are decoded on a background thread while the caller's
+model runs (FFmpeg and torch release the GIL), handed over through a bounded queue: memory is a
+few batches whatever the video's length.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import closing
 from fractions import Fraction
-from typing import Iterator
+from typing import NamedTuple
 
 import av
 import numpy as np
+
+Size = tuple[int | None, int | None] | None
+
+
+class Sample(NamedTuple):
+    time: float  # seconds: the step centre (fps) or the frame's own timestamp (every_nth)
+    index: int  # which decoded frame this is, 0-based in decoder output order
+    rgb: np.ndarray  # uint8 [H, W, 3]
+
+
+class Batch(NamedTuple):
+    times: np.ndarray  # float64 [B]
+    index: np.ndarray  # int64 [B]
+    frames: np.ndarray  # uint8 [B, H, W, 3]
 
 
 class DecodeError(RuntimeError):
     """The file cannot be opened or decoded as video."""
 
 
-def open_video(path: str | os.PathLike):
-    """Open a container and its first video stream, with a clear DecodeError for bad files."""
+def open_video(path: str | os.PathLike, threads: int = 0):
+    """Open a container and its first video stream, with a clear DecodeError for bad files.
+
+    ``threads`` is FFmpeg's decoder thread count, 0 for its own choice (about one per core).
+    """
     if not os.path.exists(path):
         raise DecodeError(f"file not found: {path}")
     try:
@@ -35,6 +65,7 @@ def open_video(path: str | os.PathLike):
         raise DecodeError(f"no video stream (streams found: {found})")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    stream.thread_count = threads
     return container, stream
 
 
@@ -58,70 +89,181 @@ def _scaled_size(frame, size: tuple[int | None, int | None] | None) -> dict:
     return {"width": w, "height": h}
 
 
-def iter_sampled_frames(
-    path: str | os.PathLike, fps: float = 1.0, size: tuple[int | None, int | None] | None = None
-) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield (step centre time, RGB uint8 [H, W, 3]) for every step of the video at ``fps``.
-
-    ``size`` (w, h) scales frames; leave one side None to keep the aspect ratio.
-    """
+def _sampling(fps: float | None, every_nth: int | None) -> tuple[float | None, int | None]:
+    """Exactly one rule; neither given means the historical default, 1 fps."""
+    if fps is not None and every_nth is not None:
+        raise ValueError(f"give fps or every_nth, not both (fps={fps}, every_nth={every_nth})")
+    if every_nth is not None:
+        if int(every_nth) != every_nth or every_nth < 1:
+            raise ValueError(f"every_nth must be a positive integer, got {every_nth}")
+        return None, int(every_nth)
+    fps = 1.0 if fps is None else fps
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    container, stream = open_video(path)
-    rate_f = Fraction(fps)  # exact value of the float, so ties compare exactly
-    centre = lambda i: (2 * i + 1) / (2 * rate_f)  # noqa: E731
-    to_rgb = lambda f: f.to_ndarray(format="rgb24", **_scaled_size(f, size))  # noqa: E731
-    rate = stream.average_rate or stream.guessed_rate
-    frame_len = 1 / Fraction(rate) if rate else 1 / rate_f
-    origin = None
-    prev, prev_rgb, prev_t = None, None, None
-    i = 0
-    try:
-        for frame in container.decode(stream):
-            t = _frame_seconds(frame, stream)
-            if t is None:  # no timestamp: assume constant rate after the previous frame
-                t = (prev_t + frame_len) if prev_t is not None else Fraction(0)
-            if origin is None:
-                origin = t
-            t -= origin
-            if prev_t is not None and t <= prev_t:  # out-of-order or duplicate timestamp
-                continue
-            # Every step whose centre falls before this frame is shown by the previous frame.
-            while prev is not None and centre(i) < t:
-                if prev_rgb is None:
-                    prev_rgb = to_rgb(prev)
-                yield float(centre(i)), prev_rgb
-                i += 1
-            prev, prev_rgb, prev_t = frame, None, t
-        # The last frame stays on screen for one frame duration.
-        if prev is not None:
-            end = prev_t + frame_len
-            while centre(i) < end:
-                if prev_rgb is None:
-                    prev_rgb = to_rgb(prev)
-                yield float(centre(i)), prev_rgb
-                i += 1
-    except av.error.FFmpegError as e:
-        raise DecodeError(f"decoding failed after {i} sampled frames ({e.__class__.__name__}: {e})") from e
-    finally:
-        container.close()
-    if prev is None:
+    return fps, None
+
+
+def _timeline(container, stream, frame_len: Fraction) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
+    """(index, exact time relative to the first frame, frame) for every decoded frame."""
+    origin = last = None
+    k = -1
+    for k, frame in enumerate(container.decode(stream)):
+        t = _frame_seconds(frame, stream)
+        if t is None:  # no timestamp: assume constant rate after the previous frame
+            t = last + frame_len if last is not None else Fraction(0)
+        if origin is None:
+            origin = t
+        last = t
+        yield k, t - origin, frame
+    if k < 0:
         raise DecodeError("the video stream has no decodable frames")
 
 
+def _at_rate(timeline, fps: float, frame_len: Fraction, to_rgb) -> Iterator[Sample]:
+    rate = Fraction(fps)  # exact value of the float, so ties compare exactly
+    centre = lambda i: (2 * i + 1) / (2 * rate)
+    prev = prev_rgb = prev_t = None
+    prev_k, i = -1, 0
+    for k, t, frame in timeline:
+        if prev_t is not None and t <= prev_t:  # out-of-order or duplicate timestamp
+            continue
+        # Every step whose centre falls before this frame is shown by the previous frame.
+        while prev is not None and centre(i) < t:
+            if prev_rgb is None:
+                prev_rgb = to_rgb(prev)
+            yield Sample(float(centre(i)), prev_k, prev_rgb)
+            i += 1
+        prev, prev_rgb, prev_t, prev_k = frame, None, t, k
+    # The last frame stays on screen for one frame duration.
+    if prev is not None:
+        while centre(i) < prev_t + frame_len:
+            if prev_rgb is None:
+                prev_rgb = to_rgb(prev)
+            yield Sample(float(centre(i)), prev_k, prev_rgb)
+            i += 1
+
+
+def _every_nth(timeline, n: int, to_rgb) -> Iterator[Sample]:
+    """Count every decoded frame, as a sequential reader (OpenCV's ``read()`` loop) does."""
+    for k, t, frame in timeline:
+        if k % n == 0:
+            yield Sample(float(t), k, to_rgb(frame))
+
+
+def iter_samples(
+    path: str | os.PathLike, fps: float | None = None, size: Size = None, *, every_nth: int | None = None,
+    threads: int = 0,
+) -> Iterator[Sample]:
+    """Yield a :class:`Sample` (time, index, RGB uint8 [H, W, 3]) per step at ``fps`` or per ``every_nth`` frame.
+
+    ``size`` (w, h) scales frames; leave one side None to keep the aspect ratio. Only sampled
+    frames are converted to RGB.
+    """
+    fps, every_nth = _sampling(fps, every_nth)
+    container, stream = open_video(path, threads)
+    rate = stream.average_rate or stream.guessed_rate
+    frame_len = 1 / Fraction(rate) if rate else 1 / Fraction(fps or 25)
+    to_rgb = lambda f: f.to_ndarray(format="rgb24", **_scaled_size(f, size))
+    timeline = _timeline(container, stream, frame_len)
+    samples = _every_nth(timeline, every_nth, to_rgb) if every_nth else _at_rate(timeline, fps, frame_len, to_rgb)
+    n = 0
+    try:
+        for n, sample in enumerate(samples, 1):
+            yield sample
+    except av.error.FFmpegError as e:
+        raise DecodeError(f"decoding failed after {n} sampled frames ({e.__class__.__name__}: {e})") from e
+    finally:
+        samples.close()
+        timeline.close()
+        container.close()
+
+
+def iter_sampled_frames(
+    path: str | os.PathLike, fps: float | None = None, size: Size = None, *, every_nth: int | None = None
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time, RGB uint8 [H, W, 3]) pairs of :func:`iter_samples` (default: 1 fps)."""
+    with closing(iter_samples(path, fps, size, every_nth=every_nth)) as samples:
+        for s in samples:
+            yield s.time, s.rgb
+
+
+def _batches(samples: Iterator[Sample], batch_size: int, stop: threading.Event | None = None) -> Iterator[Batch]:
+    """Stack samples into batches; stops between samples once ``stop`` is set; closes ``samples``."""
+    source = samples if stop is None else itertools.takewhile(lambda _: not stop.is_set(), samples)
+    try:
+        while chunk := list(itertools.islice(source, batch_size)):
+            yield Batch(np.array([s.time for s in chunk], dtype=np.float64),
+                        np.array([s.index for s in chunk], dtype=np.int64),
+                        np.stack([s.rgb for s in chunk]))
+    finally:
+        samples.close()
+
+
+def _prefetched(samples: Iterator[Sample], batch_size: int, depth: int) -> Iterator[Batch]:
+    """Decode and stack batches on a worker thread, at most ``depth`` ahead of the consumer.
+
+    The worker owns ``samples`` (a generator is closed by the thread that runs it). Errors travel
+    through the queue and are re-raised here as the same object. When the consumer stops early the
+    worker sees ``stop`` at its next sample; we drain the queue until it exits, so a put blocked on a
+    full queue cannot hang it, and the thread is gone when this generator is closed.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            with closing(_batches(samples, batch_size, stop)) as batches:
+                for batch in batches:
+                    if stop.is_set():
+                        break
+                    handoff.put(batch)
+            handoff.put(None)
+        except BaseException as e:  # noqa: BLE001 - every failure belongs to the consumer
+            handoff.put(e)
+
+    worker = threading.Thread(target=work, name="vsumhub-decode", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                while True:
+                    handoff.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(0.05)
+
+
+def iter_sample_batches(
+    path: str | os.PathLike, fps: float | None = None, batch_size: int = 32, size: Size = None, *,
+    every_nth: int | None = None, prefetch: int = 2, threads: int = 0,
+) -> Iterator[Batch]:
+    """Yield :class:`Batch` (times, index, frames) of :func:`iter_samples`, decoded ``prefetch`` batches ahead.
+
+    Decoding runs on a background thread so it overlaps the caller's work on the previous batch;
+    memory is about ``prefetch + 2`` batches. ``prefetch=0`` decodes in the caller's thread.
+    """
+    _sampling(fps, every_nth)  # bad arguments fail here, not on the worker
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    samples = iter_samples(path, fps, size, every_nth=every_nth, threads=threads)
+    return _prefetched(samples, batch_size, prefetch) if prefetch > 0 else _batches(samples, batch_size)
+
+
 def iter_frame_batches(
-    path: str | os.PathLike, fps: float = 1.0, batch_size: int = 32, size: tuple[int | None, int | None] | None = None
+    path: str | os.PathLike, fps: float | None = None, batch_size: int = 32, size: Size = None, *,
+    every_nth: int | None = None, prefetch: int = 2, threads: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (times float64 [B], frames uint8 [B, H, W, 3]) batches of :func:`iter_sampled_frames`."""
-    times, frames = [], []
-    for t, rgb in iter_sampled_frames(path, fps=fps, size=size):
-        times.append(t)
-        frames.append(rgb)
-        if len(frames) == batch_size:
-            yield np.asarray(times, dtype=np.float64), np.stack(frames)
-            times, frames = [], []
-    if frames:
-        yield np.asarray(times, dtype=np.float64), np.stack(frames)
+    """Yield (times float64 [B], frames uint8 [B, H, W, 3]) of :func:`iter_sample_batches`."""
+    with closing(iter_sample_batches(path, fps, batch_size, size, every_nth=every_nth, prefetch=prefetch,
+                                     threads=threads)) as batches:
+        for b in batches:
+            yield b.times, b.frames
 
 
 def video_duration(path: str | os.PathLike) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from fractions import Fraction
 
 import av
@@ -10,8 +12,16 @@ import pytest
 
 from collectors.records import ItemError, RawItem
 from collectors.synthetic import index_frame, read_index, write_video
+from extractors import decode
 from extractors.base import VisualExtractor
-from extractors.decode import DecodeError, iter_frame_batches, iter_sampled_frames
+from extractors.decode import (
+    DecodeError,
+    Sample,
+    iter_frame_batches,
+    iter_sample_batches,
+    iter_sampled_frames,
+    iter_samples,
+)
 
 MS = Fraction(1, 1000)
 
@@ -211,3 +221,146 @@ def test_extract_streams_a_good_video(cfr10):
     track = MeanColour().extract(RawItem(id="ok", source="test", media={"video": str(cfr10)}))
     np.testing.assert_array_equal(track.times, [0.5, 1.5, 2.5, 3.5, 4.5])
     assert track.values.shape == (5, 3)
+
+
+# --- every Nth frame, frame indices ------------------------------------------------------------
+
+
+def test_every_nth_takes_decoded_frames_0_n_2n(cfr10):
+    """The eccv16 picks: range(0, n_frames, 15), each at its own timestamp."""
+    got = list(iter_samples(cfr10, every_nth=15))
+    assert [s.index for s in got] == list(range(0, 50, 15))
+    assert [read_index(s.rgb) for s in got] == [s.index for s in got]
+    assert [s.time for s in got] == [k / 10 for k in range(0, 50, 15)]
+    assert [read_index(f) for _, f in iter_sampled_frames(cfr10, every_nth=1)] == list(range(50))
+
+
+def test_every_nth_times_are_relative_and_follow_variable_rate(media):
+    pts = [1500, 1600, 1650, 2200, 2700, 2750, 4100, 4500]
+    path = write_video(media / "vfr-offset.mp4", (index_frame(k) for k in range(len(pts))), fps=10, pts=pts, time_base=MS)
+    got = list(iter_samples(path, every_nth=3))
+    assert [(s.index, read_index(s.rgb)) for s in got] == [(0, 0), (3, 3), (6, 6)]
+    assert [s.time for s in got] == [0.0, 0.7, 2.6]
+
+
+def test_rate_samples_name_the_frame_they_show(cfr10):
+    got = list(iter_samples(cfr10, fps=3))
+    assert [s.index for s in got] == [read_index(s.rgb) for s in got]
+    assert [(s.time, s.index) for s in got] == decoded(cfr10, 3)
+
+
+@pytest.mark.parametrize("kw", [{"fps": 1, "every_nth": 15}, {"every_nth": 0}, {"every_nth": 2.5}, {"fps": 0}])
+def test_sampling_arguments_are_checked(cfr10, kw):
+    with pytest.raises(ValueError):
+        list(iter_samples(cfr10, **kw))
+    with pytest.raises(ValueError):
+        iter_sample_batches(cfr10, **kw)
+
+
+@pytest.mark.parametrize("prefetch", [0, 1, 2])
+def test_batches_carry_the_picks(cfr10, prefetch):
+    batches = list(iter_sample_batches(cfr10, every_nth=4, batch_size=5, prefetch=prefetch))
+    assert [len(b.index) for b in batches] == [5, 5, 3]
+    index = np.concatenate([b.index for b in batches])
+    assert index.dtype == np.int64 and index.tolist() == list(range(0, 50, 4))
+    assert [read_index(f) for b in batches for f in b.frames] == index.tolist()
+    np.testing.assert_array_equal(np.concatenate([b.times for b in batches]), index / 10)
+
+
+def test_decoder_threads_do_not_change_the_frames(cfr10):
+    one = list(iter_sample_batches(cfr10, fps=3, batch_size=8, threads=1))
+    auto = list(iter_sample_batches(cfr10, fps=3, batch_size=8))
+    for a, b in zip(one, auto, strict=True):
+        np.testing.assert_array_equal(a.frames, b.frames)
+        np.testing.assert_array_equal(a.index, b.index)
+
+
+# --- decoding ahead on a thread ---------------------------------------------------------------
+
+
+def test_prefetch_gives_the_same_batches(cfr10):
+    ahead = list(iter_frame_batches(cfr10, fps=10, batch_size=7, prefetch=2))
+    inline = list(iter_frame_batches(cfr10, fps=10, batch_size=7, prefetch=0))
+    assert len(ahead) == len(inline) == 8
+    for (ta, fa), (ti, fi) in zip(ahead, inline):
+        np.testing.assert_array_equal(ta, ti)
+        np.testing.assert_array_equal(fa, fi)
+
+
+def decoders():
+    return sum(t.name == "vsumhub-decode" for t in threading.enumerate())
+
+
+def test_a_consumer_that_stops_early_leaves_no_thread(cfr10):
+    before, threads = decoders(), threading.active_count()
+    batches = iter_frame_batches(cfr10, fps=10, batch_size=4)
+    next(batches)
+    assert decoders() == before + 1  # the decoder runs ahead meanwhile
+    batches.close()
+    assert decoders() == before and threading.active_count() <= threads
+    for _ in iter_sample_batches(cfr10, fps=10, batch_size=4):
+        break
+    assert decoders() == before and threading.active_count() <= threads
+    unstarted = iter_frame_batches(cfr10)  # a generator never iterated starts no thread
+    del unstarted
+    assert decoders() == before and threading.active_count() <= threads
+
+
+def test_open_errors_surface_in_the_consumer_with_the_same_message(media):
+    path = media / "random-bytes.mp4"
+    path.write_bytes(np.random.default_rng(5).bytes(20_000))
+    with pytest.raises(DecodeError) as inline:
+        list(iter_samples(path))
+    before, threads = decoders(), threading.active_count()
+    with pytest.raises(DecodeError) as ahead:
+        list(iter_frame_batches(path, prefetch=2))
+    assert str(ahead.value) == str(inline.value) and "cannot open as media" in str(ahead.value)
+    assert decoders() == before and threading.active_count() <= threads
+
+
+def fake_samples(n, produced, fail_at=None):
+    """A stand-in decoder: n tiny samples, counting how many were made, optionally failing."""
+    for k in range(n):
+        if k == fail_at:
+            raise DecodeError(f"decoding failed after {k} sampled frames (synthetic)")
+        produced.append(k)
+        yield Sample(k / 10, k, np.full((2, 2, 3), k % 256, np.uint8))
+
+
+def test_errors_mid_stream_surface_after_the_good_batches(monkeypatch):
+    produced = []
+    monkeypatch.setattr(decode, "iter_samples", lambda *a, **kw: fake_samples(100, produced, fail_at=10))
+    before, threads = decoders(), threading.active_count()
+    got = []
+    with pytest.raises(DecodeError, match=r"^decoding failed after 10 sampled frames \(synthetic\)$"):
+        for b in iter_sample_batches("unused.mp4", batch_size=4):
+            got.extend(b.index.tolist())
+    assert got == list(range(8))  # the two full batches before the failure, then the error
+    assert decoders() == before and threading.active_count() <= threads
+
+
+def test_decoding_overlaps_the_consumer_and_stays_bounded(monkeypatch):
+    """While the consumer holds batch 1 the worker decodes ahead, but only until the queue (2) is full
+    and one more batch is stacked: 4 batches of samples at most, however long the video."""
+    produced = []
+    monkeypatch.setattr(decode, "iter_samples", lambda *a, **kw: fake_samples(10_000, produced))
+    batches = iter_sample_batches("unused.mp4", batch_size=8, prefetch=2)
+    first = next(batches)
+    deadline = time.monotonic() + 10
+    while len(produced) < 4 * 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(produced) == 4 * 8
+    assert first.index.tolist() == list(range(8))
+    assert next(batches).index.tolist() == list(range(8, 16))
+    batches.close()
+    assert len(produced) <= 6 * 8 and decoders() == 0
+
+
+def test_extract_every_nth_records_the_picks(cfr10):
+    ext = MeanColour()
+    ext.every_nth = 15
+    track = ext.extract(RawItem(id="picks", source="test", media={"video": str(cfr10)}))
+    assert track.meta["picks"] == [0, 15, 30, 45]
+    np.testing.assert_array_equal(track.times, [0.0, 1.5, 3.0, 4.5])
+    assert "picks" not in MeanColour().extract(RawItem(id="rate", source="test", media={"video": str(cfr10)})).meta
