@@ -95,3 +95,56 @@ def test_missing_file_and_bad_proportion(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     assert tvsum.main(["--annotations", str(tmp_path / "nope.mat"), "--proportion", "1.5"]) == 2
     assert "--proportion" in capsys.readouterr().err
+
+
+def _write_tvsum_mat(path, videos):
+    """A ydata-tvsum50.mat look-alike: struct tvsum50 whose fields hold HDF5 object references."""
+    with h5py.File(path, "w") as f:
+        refs = f.create_group("#refs#")
+        t = f.create_group("tvsum50")
+        fields = {k: [] for k in ("video", "category", "title", "nframes", "length", "user_anno", "gt_score")}
+        for i, v in enumerate(videos):
+            def put(name, data):
+                ds = refs.create_dataset(f"{name}{i}", data=data)
+                fields[name].append(ds.ref)
+            put("video", np.array([ord(c) for c in v["id"]], np.uint16)[:, None])
+            put("category", np.array([ord(c) for c in "VT"], np.uint16)[:, None])
+            put("title", np.array([ord(c) for c in v["id"]], np.uint16)[:, None])
+            put("nframes", np.array([[float(v["n"])]]))
+            put("length", np.array([[v["n"] / v["fps"]]]))
+            put("user_anno", v["anno"].astype(np.float64))
+            put("gt_score", v["anno"].mean(0, keepdims=True))
+        for name, rs in fields.items():
+            t.create_dataset(name, data=np.array(rs, dtype=h5py.ref_dtype)[:, None])
+
+
+def test_build_with_videos_extracts_googlenet_and_segments_with_kts(tmp_path):
+    import torch
+    from torchvision.models import googlenet
+
+    from collectors.synthetic import write_video
+
+    rng = np.random.default_rng(0)
+    videos = []
+    for vid, n in (("vidA", 300), ("vidB", 240)):
+        colours = rng.integers(0, 256, (4, 3))  # four visually distinct scenes -> KTS should find the cuts
+        frames = [np.full((64, 96, 3), colours[min(i * 4 // n, 3)], np.uint8) for i in range(n)]
+        write_video(tmp_path / "videos" / f"{vid}.mp4", frames, fps=30)
+        anno = np.repeat(rng.integers(1, 6, (3, n // 60 + 1)), 60, axis=1)[:, :n]
+        videos.append({"id": vid, "n": n, "fps": 30.0, "anno": anno})
+    mat = tmp_path / "tiny.mat"
+    _write_tvsum_mat(mat, videos)
+    torch.manual_seed(0)
+    weights = tmp_path / "googlenet.pth"
+    torch.save(googlenet(weights=None, aux_logits=False, init_weights=True).state_dict(), weights)
+    code = tvsum.main(["--annotations", str(mat), "--videos", str(tmp_path / "videos"), "--visual-weights", str(weights),
+                       "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"), "--no-progress"])
+    assert code == 0
+    ds = load_dataset(str(tmp_path / "hub"), "googlenet", split="train")
+    ex = ds[0]
+    assert ex["id"] == "vidA" and ex["picks"] == list(range(0, 300, 15))
+    assert np.array(ex["frames_googlenet"]).shape == (20, 1024)
+    cps = np.array(ex["change_points"])
+    assert cps[0, 0] == 0 and cps[-1, 1] == 299 and np.all(cps[1:, 0] == cps[:-1, 1] + 1)
+    assert np.array(ex["user_summary"]).shape == (3, 300)
+    assert np.array(ex["user_summary"]).sum(1).max() <= 45  # floor(15% of 300)
