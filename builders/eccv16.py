@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.publish import ConfigWriter, update_build_record, write_json
+from builders.publish import ConfigWriter, report_failures, update_build_record, write_json
 from builders.schema import frame_score_features, frames_column
 from builders.tvsum import CITATION as TVSUM_CITATION
 from cards.render import write_card
@@ -561,11 +561,7 @@ def main(argv=None) -> int:
         print(f"  removed configs of an earlier build: {', '.join(stale)}")
     if args.fps is None:
         print("  no --fps: fps, frame_times and duration left out (the h5 has no frame rate)")
-    for x in rec["failures"]["items"]:
-        print(f"  FAILED {x['id']}: {x['kind']}: {x['message']}")
-    if rec["items"]["ok"] == 0:
-        return 1
-    return 3 if rec["failures"]["items"] else 0
+    return report_failures(rec, rec["items"]["ok"])
 
 
 if __name__ == "__main__":

@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from builders.extraction import CachedExtraction
-from builders.publish import ConfigWriter, update_build_record, write_json
+from builders.publish import ConfigWriter, publish_record, report_failures, write_json
 from builders.schema import SPLITS, config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
-from cards.render import write_card
 from collectors.records import ItemError, RawItem
 
 log = logging.getLogger("builders.hiersum")
@@ -280,15 +279,10 @@ def main(argv=None) -> int:
     except (UnknownExtractorError, MissingWeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    update_build_record(args.out, "hiersum", config, record, card=card_facts(), tool="vsumhub builders.hiersum")
-    write_card(args.out, load_path=str(args.out))
+    publish_record(args.out, "hiersum", config, record, card_facts(), "vsumhub builders.hiersum")
     n = sum(f["num_examples"] for f in record["splits"].values())
     print(f"built {args.out} config {config}: {n} videos; collect: {record['collect']}")
-    for f in record["failures"]["items"]:
-        print(f"  FAILED {f['id']}: {f['kind']}: {f['message']}")
-    if n == 0:
-        return 1
-    return 3 if record["failures"]["items"] else 0
+    return report_failures(record, n)
 
 
 if __name__ == "__main__":

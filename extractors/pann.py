@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from extractors.base import Extractor, FeatureTrack, MissingWeightsError, library_versions
-from extractors.weights import cache_root, explicit_path, weights_checksum
+from extractors.weights import local_only_weights, weights_checksum
 
 SAMPLE_RATE, WINDOW, HOP, MEL_BINS, FMIN, FMAX = 32000, 1024, 320, 64, 50.0, 14000.0
 CLASSES = 527  # AudioSet
@@ -195,17 +195,7 @@ class PANN(Extractor):
         self._sha = weights_checksum(path)
 
     def _resolve(self, weights) -> Path:
-        what = f"PANN CNN14 weights ({CHECKPOINT})"
-        if weights:
-            return explicit_path(weights, what, self.flag)
-        cached = cache_root() / "pann" / CHECKPOINT
-        if cached.exists():
-            return cached
-        raise MissingWeightsError(
-            f"{what} not found at {cached}. They are not downloaded automatically: get {CHECKPOINT} from "
-            f"{SOURCE} and pass it with --weights PATH (python -m extractors.extract) or {self.flag} PATH (builders), "
-            f"or place the file at {cached}."
-        )
+        return local_only_weights(weights, "pann", CHECKPOINT, f"PANN CNN14 weights ({CHECKPOINT})", SOURCE, self.flag)
 
     @property
     def dim(self) -> int:

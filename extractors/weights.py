@@ -68,3 +68,18 @@ def resolve_hf_model(repo_id: str, weights, what: str, flag: str) -> Path:
         return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=["*.json", "*.txt", "*.safetensors", "merges.txt", "vocab.*"]))
     except Exception as e:
         raise missing(f"{what} ({repo_id})", f"not in the cache {cache}", flag, e) from e
+
+
+def local_only_weights(weights, subdir: str, filename: str, what: str, source: str, flag: str) -> Path:
+    """Weights that no hub serves: an explicit path, else ``cache_root()/subdir/filename``, else a
+    MissingWeightsError saying where to get the file and how to pass it."""
+    if weights:
+        return explicit_path(weights, what, flag)
+    cached = cache_root() / subdir / filename
+    if cached.exists():
+        return cached
+    raise MissingWeightsError(
+        f"{what} not found at {cached}. They are not downloaded automatically: get {filename} from "
+        f"{source} and pass it with --weights PATH (python -m extractors.extract) or {flag} PATH (builders), "
+        f"or place the file at {cached}."
+    )
