@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from extractors.decode import DecodeError
+from extractors.decode import DecodeError, open_container
 
 
 class NoAudioError(DecodeError):
@@ -26,12 +26,7 @@ class NoAudioError(DecodeError):
 
 def open_audio(path: str | os.PathLike):
     """Open a container and its first audio stream; NoAudioError only when other streams decode."""
-    if not os.path.exists(path):
-        raise DecodeError(f"file not found: {path}")
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
+    container = open_container(path)
     if not container.streams.audio:
         types = [s.type for s in container.streams]
         container.close()

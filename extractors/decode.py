@@ -47,17 +47,22 @@ class DecodeError(RuntimeError):
     """The file cannot be opened or decoded as video."""
 
 
+def open_container(path: str | os.PathLike):
+    """Open a media file with PyAV; a missing or unreadable file is a DecodeError saying which."""
+    if not os.path.exists(path):
+        raise DecodeError(f"file not found: {path}")
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError) as e:
+        raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
+
+
 def open_video(path: str | os.PathLike, threads: int = 0):
     """Open a container and its first video stream, with a clear DecodeError for bad files.
 
     ``threads`` is FFmpeg's decoder thread count, 0 for its own choice (about one per core).
     """
-    if not os.path.exists(path):
-        raise DecodeError(f"file not found: {path}")
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
+    container = open_container(path)
     if not container.streams.video:
         found = ", ".join(s.type for s in container.streams) or "none"
         container.close()
