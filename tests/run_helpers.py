@@ -1,0 +1,163 @@
+"""Test-only extractors for tests/test_run.py, importable by the Dask workers (same sys.path).
+
+Their tracks are a pure function of the item id, so a test can tell a row from a duplicate or a
+mix-up; markers in a directory count how often each item was really extracted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from collectors.records import ItemError
+from extractors.base import Extractor, FeatureTrack, TextExtractor
+
+
+def expected_values(item_id: str, steps: int = 4, dim: int = 8) -> np.ndarray:
+    seed = int(hashlib.sha1(item_id.encode()).hexdigest()[:8], 16)
+    return np.random.default_rng(seed).standard_normal((steps, dim)).astype(np.float32)
+
+
+class Fake(Extractor):
+    """Sleeps ``delay`` seconds per item (in small steps, like a decode loop), returns a known track."""
+
+    name = "fake"
+    modality = "visual"
+
+    def __init__(self, delay: float = 0.0, marker_dir: str | None = None, device: str = "cpu"):
+        self.delay, self.marker_dir, self.device = delay, marker_dir, device
+
+    def config(self) -> dict:
+        return {"extractor": self.name, "steps": 4, "dim": 8}
+
+    def meta(self) -> dict:
+        return {**self.config(), "dim": 8}
+
+    @property
+    def dim(self) -> int:
+        return 8
+
+    def mark(self, item_id: str) -> int:
+        """Record one call for item_id; returns how many calls there were before this one."""
+        if not self.marker_dir:
+            return 0
+        before = len(list(Path(self.marker_dir).glob(f"{item_id}.*")))
+        (Path(self.marker_dir) / f"{item_id}.{uuid.uuid4().hex}").touch()
+        return before
+
+    def work(self, item) -> FeatureTrack:
+        end = time.time() + self.delay
+        while time.time() < end:
+            time.sleep(0.02)
+        return FeatureTrack(np.arange(4) + 0.5, expected_values(item.id), self.meta())
+
+    def extract(self, item) -> FeatureTrack:
+        self.mark(item.id)
+        return self.work(item)
+
+
+def calls(marker_dir, item_id: str) -> int:
+    return len(list(Path(marker_dir).glob(f"{item_id}.*")))
+
+
+class FlakyOnce(Fake):
+    """Fails with a transient OSError the first time it sees each item."""
+
+    name = "flakyonce"
+
+    def extract(self, item):
+        if self.mark(item.id) == 0:
+            raise OSError(5, "Input/output error (flaky mount)")
+        return self.work(item)
+
+
+class AlwaysFails(Fake):
+    """A permanent error on every item."""
+
+    name = "alwaysfails"
+
+    def extract(self, item):
+        self.mark(item.id)
+        raise RuntimeError("model exploded")
+
+
+class AlwaysOSError(Fake):
+    """A transient-looking error that never goes away."""
+
+    name = "alwaysoserror"
+
+    def extract(self, item):
+        self.mark(item.id)
+        raise OSError(5, "Input/output error (mount gone)")
+
+
+class ByKind(Fake):
+    """Fails by the item id's prefix: oom-*, noaudio-*, slow-*, crash-*; others are fine."""
+
+    name = "bykind"
+
+    def extract(self, item):
+        self.mark(item.id)
+        if item.id.startswith("oom"):
+            raise MemoryError("cannot allocate 40 GiB")
+        if item.id.startswith("noaudio"):
+            raise ItemError("no_audio", "no audio stream", item.id)
+        if item.id.startswith("slow"):
+            self.delay = 30.0
+            try:
+                return self.work(item)
+            finally:
+                self.delay = 0.0
+        if item.id.startswith("crash"):
+            os._exit(1)  # a segfault in a decoder, as the worker sees it
+        return self.work(item)
+
+
+class Counted(Fake):
+    """Leaves a ``load-<pid>-<random>`` marker per construction: models load once per worker process."""
+
+    name = "counted"
+
+    def __init__(self, marker_dir: str, device: str = "cpu"):
+        (Path(marker_dir) / f"load-{os.getpid()}-{uuid.uuid4().hex}").touch()
+        super().__init__(delay=0.05, device=device)
+
+
+class FlakyLoad(Fake):
+    """Its constructor fails with OSError the first time in each process (weights on a flaky mount)."""
+
+    name = "flakyload"
+
+    def __init__(self, marker_dir: str, device: str = "cpu"):
+        marker = Path(marker_dir) / f"load-{os.getpid()}"
+        if not marker.exists():
+            marker.touch()
+            raise OSError(5, "Input/output error reading weights")
+        super().__init__(marker_dir=None, device=device)
+
+
+class FakeText(TextExtractor):
+    """One known vector per sentence, without loading a language model."""
+
+    name = "faketext"
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    def config(self) -> dict:
+        return {"extractor": self.name, "dim": 8}
+
+    def meta(self) -> dict:
+        return self.config()
+
+    @property
+    def dim(self) -> int:
+        return 8
+
+    def encode_texts(self, texts):
+        return np.stack([expected_values(t, 1)[0] for t in texts]) if texts else np.zeros((0, 8), np.float32)

@@ -1,0 +1,398 @@
+"""extractors.run: the sharded Dask job, on a real LocalCluster of 2 worker processes.
+
+Real colorhist on small synthetic videos (and a corrupt one); test-only extractors from
+tests/run_helpers.py where a test needs slow, flaky, failing or crashing items.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from run_helpers import calls, expected_values
+
+from collectors.records import ItemError, RawItem, write_manifest
+from collectors.synthetic import write_video
+from extractors.colorhist import ColorHistogram
+from extractors.registry import REGISTRY, Entry
+from extractors.run import (
+    FeatureReader,
+    SetupError,
+    main,
+    read_features,
+    run_extraction,
+)
+from extractors.shardstore import ShardFile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture
+def both(client):
+    """The module's client with both workers up (a test before may have killed one)."""
+    client.wait_for_workers(2, timeout=60)
+    return client
+
+
+def make_video(path: Path, seed: int, n: int = 30) -> Path:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, 3)
+    return write_video(path, ((np.full((48, 64, 3), (base + 7 * i) % 255, np.uint8)) for i in range(n)), fps=10)
+
+
+def video_items(d: Path, n: int, bad: tuple[str, ...] = ("bad",)) -> list[RawItem]:
+    items = [RawItem(id=f"v{k:02d}", source="synthetic", media={"video": str(make_video(d / f"v{k:02d}.mp4", k))})
+             for k in range(n)]
+    for b in bad:
+        (d / f"{b}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video" * 50)
+        items.append(RawItem(id=b, source="synthetic", media={"video": str(d / f"{b}.mp4")}))
+    items.append(RawItem(id="gone", source="synthetic", status="failed", error={"kind": "unavailable", "message": "404"}))
+    return items
+
+
+def fake_items(n: int, prefix: str = "i") -> list[RawItem]:
+    return [RawItem(id=f"{prefix}{k:03d}", source="test") for k in range(n)]
+
+
+def shard_files(out: Path, name: str, suffix: str) -> dict[str, int]:
+    """{file name: mtime_ns} of one extractor's shard files."""
+    return {p.name: p.stat().st_mtime_ns for p in sorted((out / name).glob(f"*/*{suffix}"))}
+
+
+def all_rows(out: Path, name: str) -> list[str]:
+    """Every row id in every shard file (duplicates included)."""
+    return [i for p in sorted((out / name).glob("*/*.parquet")) for i in ShardFile(p).ids()]
+
+
+# ---------------------------------------------------------------- basic run, rerun, changes
+
+
+def test_run_then_rerun_does_nothing(both, tmp_path):
+    items = video_items(tmp_path / "media", 5)
+    manifest = tmp_path / "manifest.jsonl"
+    write_manifest(manifest, items)
+    out = tmp_path / "features"
+    r = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+
+    plan = json.loads((out / "plan.json").read_text())
+    assert [s["id"] for s in plan["shards"]] == ["shard-00000", "shard-00001", "shard-00002"]
+    assert plan["shards"][0]["items"] == ["bad", "v00"] and plan["not_ok_in_manifest"] == ["gone"]
+    assert plan["extractors"]["colorhist"]["config_hash"] == r.config_hashes["colorhist"]
+
+    rows = dict(read_features(out, "colorhist"))
+    assert sorted(rows) == [f"v{k:02d}" for k in range(5)]
+    direct = ColorHistogram().extract(items[3])
+    np.testing.assert_array_equal(rows["v03"].values, direct.values)
+    np.testing.assert_array_equal(rows["v03"].times, direct.times)
+    assert r.failures and [(f["id"], f["kind"]) for f in r.failures] == [("bad", "bad_media")]
+    with pytest.raises(ItemError) as err:
+        r.reader("colorhist").track("bad")
+    assert err.value.kind == "bad_media"
+    assert r.exit_code == 3
+    record = json.loads((out / "run.json").read_text())
+    assert record["totals"]["tasks_run"] == 3 and record["totals"]["items_run"] == 6
+    assert record["totals"]["ok"] == 5 and record["failures"]["by_kind"] == {"bad_media": 1}
+    assert sum(w["items"] for w in record["workers"].values()) == 6
+    stats = json.loads(next((out / "colorhist").glob("*/shard-00000.stats.json")).read_text())
+    assert stats["items"] == 2 and stats["ok"] == 1 and stats["failed"] == {"bad_media": 1}
+    assert stats["worker"]["pid"] in both.run(os.getpid).values()
+
+    before = shard_files(out, "colorhist", ".json") | shard_files(out, "colorhist", ".parquet")
+    again = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    assert again.record["totals"]["tasks_run"] == 0 and again.record["totals"]["items_run"] == 0
+    assert again.record["extractors"]["colorhist"]["shards_done_before"] == 3
+    assert shard_files(out, "colorhist", ".json") | shard_files(out, "colorhist", ".parquet") == before
+    assert json.loads((out / "run.json").read_text())["totals"]["tasks_run"] == 0
+
+
+def test_changed_config_and_manifest(both, tmp_path):
+    items = video_items(tmp_path / "media", 4, bad=())
+    manifest = tmp_path / "manifest.jsonl"
+    write_manifest(manifest, items)
+    out = tmp_path / "features"
+    first = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+
+    # A changed config writes to its own directory; the old features stay as they were.
+    old_files = shard_files(out, "colorhist", ".parquet")
+    second = run_extraction(manifest, {"colorhist": {"fps": 2.0}}, out, scheduler=both, shard_size=2, progress=False)
+    h1, h2 = first.config_hashes["colorhist"], second.config_hashes["colorhist"]
+    assert h1 != h2 and {p.name for p in (out / "colorhist").iterdir()} == {h1, h2}
+    assert {k: v for k, v in shard_files(out, "colorhist", ".parquet").items()} == old_files | {
+        p.name: p.stat().st_mtime_ns for p in (out / "colorhist" / h2).glob("*.parquet")}
+    assert len(FeatureReader(out, "colorhist", h2).track("v00")) == 2 * len(FeatureReader(out, "colorhist", h1).track("v00"))
+
+    # A changed manifest: new plan generation, the old plan kept, only shards whose items changed redone.
+    items.append(RawItem(id="v99", source="synthetic", media={"video": str(make_video(tmp_path / "media" / "v99.mp4", 99))}))
+    write_manifest(manifest, items)
+    third = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    assert third.plan["generation"] == 2 and (out / "plan.gen-0001.json").exists()
+    assert "1 item(s) added: v99" in third.record["plan_change"]
+    assert third.record["totals"]["tasks_run"] == 1  # shard-00002 = [v99]; shards 0 and 1 unchanged
+    assert sorted(i for i, _ in read_features(out, "colorhist", h1)) == ["v00", "v01", "v02", "v03", "v99"]
+
+
+def test_models_load_once_per_worker(both, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    r = run_extraction(fake_items(16), {"run_helpers:Counted": {"marker_dir": str(marks)}}, tmp_path / "out",
+                       scheduler=both, shard_size=2, progress=False)
+    assert r.record["totals"]["tasks_run"] == 8
+    pids = [p.name.split("-")[1] for p in marks.glob("load-*")]
+    assert len(pids) == len(set(pids)) <= 2  # one load per worker process, for 8 tasks (and the describe)
+
+
+# ---------------------------------------------------------------- failures, retries
+
+
+def test_item_failure_kinds(both, tmp_path, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
+    items = fake_items(2) + [RawItem(id=i, source="test") for i in ("oom-1", "noaudio-1", "slow-1")]
+    r = run_extraction(items, ["bykind"], tmp_path / "out", scheduler=both, shard_size=10, item_timeout=1.0,
+                       progress=False)
+    kinds = {f["id"]: f["kind"] for f in r.failures}
+    assert kinds == {"oom-1": "oom", "noaudio-1": "no_audio", "slow-1": "timeout"}
+    assert sorted(i for i, _ in read_features(tmp_path / "out", "bykind")) == ["i000", "i001"]
+
+    texts = [RawItem(id="t1", source="test", transcript=[{"start": 0, "end": 1, "text": "hello"}]), RawItem(id="t2", source="test")]
+    r = run_extraction(texts, ["run_helpers:FakeText"], tmp_path / "text", scheduler=both, progress=False)
+    assert [(f["id"], f["kind"]) for f in r.failures] == [("t2", "no_text")]
+    (item_id, track), = read_features(tmp_path / "text", "faketext")
+    assert item_id == "t1" and track.times.tolist() == [0.5]
+
+
+def test_transient_retried_permanent_recorded(both, tmp_path):
+    items = fake_items(4)
+    out = {}
+    for cls in ("FlakyOnce", "AlwaysFails", "AlwaysOSError"):
+        marks = tmp_path / f"marks-{cls}"
+        marks.mkdir()
+        out[cls] = (marks, run_extraction(items, {f"run_helpers:{cls}": {"marker_dir": str(marks)}}, tmp_path / "out",
+                                          scheduler=both, shard_size=2, progress=False))
+    marks, r = out["FlakyOnce"]
+    assert r.failures == [] and all(calls(marks, i.id) == 2 for i in items)
+    np.testing.assert_array_equal(dict(read_features(tmp_path / "out", "flakyonce"))["i002"].values, expected_values("i002"))
+
+    marks, r = out["AlwaysFails"]
+    assert {f["kind"] for f in r.failures} == {"error"} and len(r.failures) == 4
+    assert "model exploded" in r.failures[0]["message"]
+    assert all(calls(marks, i.id) == 1 for i in items)  # permanent: tried once, recorded
+
+    marks, r = out["AlwaysOSError"]
+    assert len(r.failures) == 4 and "gave up after 3 attempts" in r.failures[0]["message"]
+    assert all(calls(marks, i.id) == 3 for i in items)  # transient: retried, but not forever
+
+    # A task that fails with a transient error (here: loading the model) is retried by Dask.
+    marks = tmp_path / "marks-load"
+    marks.mkdir()
+    r = run_extraction(items, {"run_helpers:FlakyLoad": {"marker_dir": str(marks)}}, tmp_path / "out",
+                       scheduler=both, shard_size=2, progress=False)
+    assert r.complete and r.failures == [] and list(marks.glob("load-*"))
+
+
+def test_retry_failed_after_fixing_the_file(both, tmp_path):
+    media = tmp_path / "media"
+    items = video_items(media, 5)
+    manifest = tmp_path / "manifest.jsonl"
+    write_manifest(manifest, items)
+    out = tmp_path / "features"
+    r = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=3, progress=False)
+    assert [f["id"] for f in r.failures] == ["bad"]
+    d = out / "colorhist" / r.config_hashes["colorhist"]
+    others = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir() if not p.name.startswith("shard-00000")}
+    old_rows = {i: t for i, t in ShardFile(d / "shard-00000.parquet")}
+    assert sorted(old_rows) == ["v00", "v01"]  # shard-00000 = [bad, v00, v01]
+
+    make_video(media / "bad.mp4", 42)  # the fix
+    fixed = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=3, retry_failed=True, progress=False)
+    assert fixed.failures == [] and fixed.record["totals"]["items_run"] == 1
+    new = ShardFile(d / "shard-00000.parquet")
+    assert new.ids() == ["bad", "v00", "v01"]
+    for i, t in old_rows.items():
+        np.testing.assert_array_equal(new.track(i).values, t.values)
+        assert new.track(i).meta == t.meta
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir() if not p.name.startswith("shard-00000")} == others
+    stats = json.loads((d / "shard-00000.stats.json").read_text())
+    assert stats["ok"] == 3 and stats["failures"] == [] and stats["version"] == 2 and stats["redone"] == ["bad"]
+    np.testing.assert_array_equal(fixed.reader("colorhist").track("bad").values,
+                                  ColorHistogram().extract(RawItem(id="bad", source="x", media={"video": str(media / "bad.mp4")})).values)
+
+
+# ---------------------------------------------------------------- killed workers, killed driver
+
+
+def test_worker_killed_mid_run(both, tmp_path):
+    items = fake_items(24)
+    out = tmp_path / "out"
+    pids = list(both.run(os.getpid).values())
+    killed = {}
+
+    def killer():
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(out.glob("fake/*/*.stats.json")):
+            time.sleep(0.05)
+        time.sleep(0.2)  # both workers are inside a task now
+        os.kill(pids[0], signal.SIGKILL)
+        killed["at"], killed["time"] = len(list(out.glob("fake/*/*.stats.json"))), time.time()
+
+    t = threading.Thread(target=killer)
+    t.start()
+    r = run_extraction(items, {"run_helpers:Fake": {"delay": 0.25}}, out, scheduler=both, shard_size=3, progress=False)
+    t.join()
+    assert 0 < killed["at"] < 8, "the worker should die mid-run"
+    assert r.complete and r.failures == []
+    rows = all_rows(out, "fake")
+    assert sorted(rows) == [i.id for i in items]  # none missing, none twice
+    for item_id, track in read_features(out, "fake"):
+        np.testing.assert_array_equal(track.values, expected_values(item_id))
+    after = [json.loads(p.read_text())["worker"]["pid"] for p in out.glob("fake/*/*.stats.json")
+             if p.stat().st_mtime > killed["time"] + 0.1]
+    assert after and pids[0] not in after
+    assert not list(out.glob("fake/*/*.journal"))
+
+
+def test_item_that_kills_its_worker_is_recorded(both, tmp_path, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
+    items = fake_items(2) + [RawItem(id="crash-1", source="test")]
+    r = run_extraction(items, ["bykind"], tmp_path / "out", scheduler=both, shard_size=10, progress=False)
+    assert r.complete
+    assert [(f["id"], f["kind"]) for f in r.failures] == [("crash-1", "error")]
+    assert "worker process died 2 times" in r.failures[0]["message"]
+    assert sorted(i for i, _ in read_features(tmp_path / "out", "bykind")) == ["i000", "i001"]
+
+
+def _cli(manifest: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out", str(out),
+            "--extractors", "colorhist,run_helpers:Fake", "--option", "run_helpers:Fake.delay=0.3",
+            "--workers", "2", "--shard-size", "2", "--no-progress", *extra]
+
+
+def _group_alive(pgid: int, wait: float = 5.0) -> list[int]:
+    import psutil
+
+    deadline = time.time() + wait
+    while True:
+        alive = []
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == pgid and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p.pid)
+            except (ProcessLookupError, psutil.Error):
+                pass
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def test_driver_killed_then_resumed(both, tmp_path):
+    items = video_items(tmp_path / "media", 15, bad=())
+    manifest = tmp_path / "manifest.jsonl"
+    write_manifest(manifest, items)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(_cli(manifest, out), cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not list(out.glob("fake/*/*.stats.json")) and proc.poll() is None:
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the cluster it started: a crash
+        proc.wait()
+    assert not _group_alive(proc.pid), "the killed driver's workers outlived it"
+    done_at_kill = shard_files(out, "fake", ".stats.json")
+    assert 0 < len(done_at_kill) < 8
+
+    res = subprocess.run(_cli(manifest, out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob("*.journal"))  # killed tasks' leftovers are gone
+    record = json.loads((out / "run.json").read_text())
+    assert record["extractors"]["fake"]["shards_done_before"] == len(done_at_kill)
+    assert record["extractors"]["fake"]["shards_run"] == 8 - len(done_at_kill)
+    assert {k: v for k, v in shard_files(out, "fake", ".stats.json").items() if k in done_at_kill} == done_at_kill
+
+    reference = tmp_path / "reference"
+    run_extraction(manifest, {"colorhist": {}, "run_helpers:Fake": {"delay": 0.3}}, reference, scheduler=both,
+                   shard_size=2, progress=False)
+    for name in ("colorhist", "fake"):
+        got, want = dict(read_features(out, name)), dict(read_features(reference, name))
+        assert sorted(got) == sorted(want) == sorted(i.id for i in items if i.ok)
+        assert sorted(all_rows(out, name)) == sorted(got)
+        for i, track in want.items():
+            np.testing.assert_array_equal(got[i].values, track.values)
+            np.testing.assert_array_equal(got[i].times, track.times)
+
+
+# ---------------------------------------------------------------- engine, command line
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+def test_local_gpu_cluster_gives_each_worker_its_device(tmp_path):
+    """--device cuda: one worker per GPU, each with its own CUDA_VISIBLE_DEVICES and GPU=1 (faked on CPU)."""
+    r = run_extraction(fake_items(8), {"run_helpers:Fake": {"delay": 0.3}}, tmp_path / "out", workers=2,
+                       device="cuda", shard_size=2, progress=False)
+    assert r.complete and r.plan["extractors"]["fake"]["options"]["device"] == "cuda"
+    gpus = {json.loads(p.read_text())["worker"]["gpu"] for p in (tmp_path / "out").glob("fake/*/*.stats.json")}
+    assert gpus == {"0", "1"}
+    assert r.record["engine"]["device"] == "cuda"
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, fake_items(1))
+    assert main(["--manifest", str(manifest), "--extractors", "nope", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown extractor 'nope'" in capsys.readouterr().err
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o"),
+                 "--weights", "clip=/x"]) == 2
+    assert main(["--manifest", str(tmp_path / "missing.jsonl"), "--extractors", "colorhist", "--out", str(tmp_path)]) == 2
+    with pytest.raises(SetupError):
+        run_extraction(fake_items(1), ["nope"], tmp_path / "o")
+
+
+def test_shard_store_round_trip(tmp_path):
+    """float16 and float32 values, a [T, 0] track (ASR), and a shard with no ok item."""
+    from extractors.base import FeatureTrack
+    from extractors.shardstore import ShardWriter
+
+    tracks = {
+        "a": FeatureTrack(np.array([0.5, 1.5]), np.arange(6, dtype=np.float16).reshape(2, 3), {"m": 1}),
+        "b": FeatureTrack(np.array([0.5]), np.ones((1, 3), np.float16), {"m": 2}),
+    }
+    w = ShardWriter(tmp_path / "s.parquet")
+    for i, t in tracks.items():
+        w.add(i, t, "h", f"fp-{i}")
+    w.commit()
+    f = ShardFile(tmp_path / "s.parquet")
+    assert f.ids() == ["a", "b"] and f.fingerprint("b") == "fp-b"
+    for i, t in f:
+        assert t.values.dtype == np.float16 and t.meta == tracks[i].meta
+        np.testing.assert_array_equal(t.values, tracks[i].values)
+        np.testing.assert_array_equal(t.times, tracks[i].times)
+
+    w = ShardWriter(tmp_path / "asr.parquet")
+    w.add("x", FeatureTrack(np.array([1.0, 2.0]), np.zeros((2, 0), np.float32), {"sentences": ["hi", "yo"]}), "h", "")
+    w.commit()
+    t = ShardFile(tmp_path / "asr.parquet").track("x")
+    assert t.values.shape == (2, 0) and t.meta["sentences"] == ["hi", "yo"]
+
+    ShardWriter(tmp_path / "empty.parquet").commit()
+    assert ShardFile(tmp_path / "empty.parquet").ids() == [] and not list(tmp_path.glob(".*.tmp"))
