@@ -28,7 +28,7 @@ import numpy as np
 
 from builders import a2summ as a2summ_source
 from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
-from builders.extraction import CachedExtraction
+from builders.extraction import CachedThumbnails, add_job_arguments, extract, job_settings
 from builders.publish import ConfigWriter, update_build_record
 from builders.schema import (
     SPLITS,
@@ -44,6 +44,8 @@ from cards.render import write_card
 from collectors.records import ItemError, RawItem, write_manifest
 from extractors.base import Extractor, FeatureTrack, MissingWeightsError, UnknownExtractorError
 from extractors.registry import entry, get_extractor, names
+from extractors.engine import quiet_dask_logs
+from extractors.run import SetupError
 
 log = logging.getLogger("builders.bliss")
 
@@ -222,32 +224,39 @@ def _count(stats: dict, split: str, row: dict, visual: str) -> None:
     s["keyframes"] += len(row[keyframe_column(visual)])
 
 
-def build_from_items(items: list[RawItem], splits_given, out: Path, work: Path, visual: Extractor,
-                     text: Extractor, min_clip: float, rows_per_shard: int, progress: bool = True) -> dict:
-    """Extract, clip, label and write one config from RawItems; returns the config's build record."""
+def build_from_items(items: list[RawItem], splits_given, out: Path, work: Path, visual: tuple[Extractor, dict],
+                     text: tuple[Extractor, dict], min_clip: float, rows_per_shard: int, job: dict,
+                     progress: bool = True) -> dict:
+    """Extract (the sharded job), clip, label and write one config from RawItems; returns the build record.
+
+    ``visual`` / ``text``: (this process's instance, its constructor options for the workers);
+    ``job``: run_extraction's engine arguments (builders.extraction.job_settings).
+    """
     from tqdm import tqdm
 
     t0 = time.time()
+    (visual, vopts), (text, topts) = visual, text
     config = config_name(visual.name, text.name)
     features = bliss_features(visual.name, visual.dim, text.name, text.dim)
     split_of = assign_splits([i.id for i in items], splits_given)
-    vcache, tcache = CachedExtraction(work / "features", visual), CachedExtraction(work / "features", text)
+    found, job_record = extract(items, work / "features", {visual.name: (visual, vopts), text.name: (text, topts)},
+                                job, progress)
+    vfeat, tfeat = found[visual.name], found[text.name]
+    thumbnails = CachedThumbnails(work / "thumbnails", visual)
+    timings = Counter(extract=time.time() - t0)
     failures = [{"id": i.id, **i.error} for i in items if not i.ok]
     stats: dict[str, dict] = {}
     left_out = Counter()
-    timings = Counter()
     frames_done = 0
     ok_items = [i for i in items if i.ok]
     bar = tqdm(ok_items, desc=f"bliss {config}", unit="video", disable=not progress, file=sys.stderr)
     with ConfigWriter(out, config, features, rows_per_shard=rows_per_shard) as writer:
         for item in bar:
             try:
+                vtrack, ttrack = vfeat.video(item), tfeat.text(item)
                 t = time.time()
-                vtrack, thumbs = vcache.video(item), vcache.thumbnail(item)
-                timings["visual"] += time.time() - t
-                t = time.time()
-                ttrack = tcache.text(item)
-                timings["text"] += time.time() - t
+                thumbs = thumbnails.thumbnail(item)
+                timings["thumbnails"] += time.time() - t
                 rows, facts = clip_rows(item, vtrack, ttrack, thumbs.values, visual.name, text.name, min_clip)
             except ItemError as e:
                 failures.append({"id": item.id, "kind": e.kind, "message": e.message})
@@ -278,6 +287,7 @@ def build_from_items(items: list[RawItem], splits_given, out: Path, work: Path, 
                                    for s in SPLITS}},
         "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
         "timings": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.time() - t0, 3)},
+        "extraction_job": job_record,
     }
 
 
@@ -310,10 +320,13 @@ def build_a2summ(input_dir: Path, out: Path, rows_per_shard: int) -> dict:
     }
 
 
-def load_extractors(visual: str, text: str, visual_weights, text_weights, device: str, fps: float):
-    v = get_extractor(visual, "visual", weights=visual_weights, device=device, fps=fps)
-    t = get_extractor(text, "text", weights=text_weights, device=device)
-    return v, t
+def load_extractors(visual: str, text: str, visual_weights, text_weights, fps: float):
+    """((instance, options), (instance, options)): the instances encode thumbnails here, on the CPU;
+    the job's workers build their own from the options, on the job's device."""
+    vopts, topts = {"weights": visual_weights, "fps": fps}, {"weights": text_weights}
+    v = get_extractor(visual, "visual", weights=visual_weights, device="cpu", fps=fps)
+    t = get_extractor(text, "text", weights=text_weights, device="cpu")
+    return (v, vopts), (t, topts)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -339,6 +352,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, help="work directory for the manifest and feature cache (default: work/<name>)")
     p.add_argument("--sample-dir", type=Path, help="where the sample is generated (default: ~/.cache/vsumhub/bliss-sample-v1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_job_arguments(p)
     return p.parse_args(argv)
 
 
@@ -346,6 +360,7 @@ def main(argv=None) -> int:
     """Build; exit 0 when every item built, 3 when some failed (all recorded), 1 when none built, 2 on bad usage."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    quiet_dask_logs()
     dv, dt, dname = DEFAULTS[args.source]
     name = args.name or dname
     out = args.out or Path("hub") / name
@@ -385,7 +400,7 @@ def main(argv=None) -> int:
         else:
             input_dir, input_desc = args.input, str(args.input)
         try:
-            ext_v, ext_t = load_extractors(visual, text, args.visual_weights, args.text_weights, args.device, args.fps)
+            ext_v, ext_t = load_extractors(visual, text, args.visual_weights, args.text_weights, args.fps)
         except MissingWeightsError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -398,8 +413,12 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         write_manifest(work / "manifest.jsonl", items)
-        record = build_from_items(items, splits_given, out, work, ext_v, ext_t, args.min_clip, args.rows_per_shard,
-                                  progress=not args.no_progress)
+        try:
+            record = build_from_items(items, splits_given, out, work, ext_v, ext_t, args.min_clip, args.rows_per_shard,
+                                      job_settings(args), progress=not args.no_progress)
+        except SetupError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         config = config_name(visual, text)
         record["skipped_inputs"] = skipped
     record.update(source=args.source, input=input_desc,

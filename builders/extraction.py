@@ -1,43 +1,100 @@
-"""Run extractors on items with an on-disk cache, so a rebuild skips what is already extracted."""
+"""Builders get their features from the sharded extraction job (extractors.run), then read them per item.
+
+One job per build runs every extractor the build needs over its items, on the engine the user
+chose (``--scheduler``, ``--workers``); its output under ``<work>/features`` is the cache: a rebuild
+with the same items and configs does no extraction, a changed video or transcript is re-extracted,
+and an interrupted build resumes from the finished shards. Thumbnail frames (a handful of images
+per video, encoded in the builder's process) keep a small per-item cache of their own.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import argparse
 from pathlib import Path
 
 import numpy as np
 
 from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
-from extractors.store import load_track, save_track, stored_fingerprint, track_path
+from extractors.store import files_fingerprint, load_track, save_track, stored_fingerprint, track_path
 
-class CachedExtraction:
-    """Runs an extractor on items, keeping each track on disk so a rerun skips finished videos.
+BUILDER_SHARD_SIZE = 8  # videos per task: small, so long videos spread over workers and a kill loses little
 
-    A cached track is reused only when the extractor config (its hash names the directory) and
-    the item's input (file sizes and mtimes, or the transcript text) are what it was made from.
+
+def add_job_arguments(p: argparse.ArgumentParser) -> None:
+    """The engine flags every builder shares (see python -m extractors.run)."""
+    g = p.add_argument_group("extraction job (python -m extractors.run)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", help="extract on a running Dask scheduler (tcp://host:8786 or a scheduler file)")
+    where.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: one per "
+                                                   "core, or per GPU with --device cuda; 0: inside this process)")
+    g.add_argument("--shard-size", type=int, default=BUILDER_SHARD_SIZE,
+                   help=f"videos per extraction task (default {BUILDER_SHARD_SIZE})")
+
+
+def job_settings(args: argparse.Namespace) -> dict:
+    """run_extraction keyword arguments from the builder's flags."""
+    device = getattr(args, "device", "cpu")
+    return {"scheduler": args.scheduler, "workers": args.workers, "shard_size": args.shard_size,
+            "device": None if device == "cpu" else device}
+
+
+class JobFeatures:
+    """One extractor's features in the job's output: ``video(item)`` / ``text(item)`` per item.
+
+    A failed item raises the ItemError the job recorded (kind and message); an item whose shard the
+    job did not finish raises ItemError("error") that says to rerun.
+    """
+
+    def __init__(self, reader, dim: int, meta: dict):
+        self.reader, self.dim, self.meta = reader, dim, meta
+
+    def _track(self, item: RawItem) -> FeatureTrack:
+        if not item.ok:  # failed before extraction (collection): not in the job's plan
+            raise ItemError(item.error.get("kind", "error"), item.error.get("message", ""), item.id)
+        return self.reader.track(item.id)
+
+    def video(self, item: RawItem) -> FeatureTrack:
+        return self._track(item)
+
+    def text(self, item: RawItem) -> FeatureTrack:
+        try:
+            return self._track(item)
+        except ItemError as e:  # no transcript is zero sentences for a builder, not a failed video
+            if e.kind != "no_text":
+                raise
+            return FeatureTrack(np.zeros(0), np.zeros((0, self.dim), np.float32), self.meta)
+
+
+def extract(items: list[RawItem], root: Path, extractors: dict[str, tuple[Extractor, dict]], job: dict,
+            progress: bool = True) -> tuple[dict[str, JobFeatures], dict]:
+    """Run (or resume) the job for ``{name: (driver instance, constructor options)}``.
+
+    Returns per-name JobFeatures and a summary of the job's run record (run.json) for the build
+    record: engine, totals, wall time, per-worker throughput. The driver instances give
+    dims and metas; the workers build their own from the options. Raises extractors.run.SetupError
+    when the job cannot start.
+    """
+    from extractors.run import run_extraction
+
+    options = {name: {k: str(v) if isinstance(v, Path) else v for k, v in opts.items() if v is not None}
+               for name, (_, opts) in extractors.items()}
+    result = run_extraction(items, options, root, progress=progress, **job)
+    features = {name: JobFeatures(result.reader(name), ex.dim, ex.meta()) for name, (ex, _) in extractors.items()}
+    summary = {k: result.record[k] for k in ("run_id", "engine", "totals", "wall_seconds", "workers")}
+    return features, summary
+
+
+class CachedThumbnails:
+    """Thumbnail-animation frames encoded in the builder's process, cached per item on disk.
+
+    A cached track is reused only when the extractor config (its hash names the directory) and the
+    thumbnail file (size and mtime) are what it was made from.
     """
 
     def __init__(self, root: Path, extractor: Extractor):
         self.root, self.ex = root, extractor
         self.hash = config_hash(extractor.config())
-
-    def _cached(self, item_id: str, track: str, fingerprint: str, compute) -> FeatureTrack:
-        path = track_path(self.root, self.ex.name, self.hash, item_id, track)
-        if path.exists() and stored_fingerprint(path) == fingerprint:
-            return load_track(path)
-        result = compute()
-        save_track(path, item_id, result, self.hash, fingerprint)
-        return result
-
-    def video(self, item: RawItem) -> FeatureTrack:
-        video = item.media.get("video")
-        return self._cached(item.id, "video", files_fingerprint(video), lambda: self.ex.extract(item))
-
-    def text(self, item: RawItem) -> FeatureTrack:
-        blob = json.dumps(item.transcript, sort_keys=True)
-        return self._cached(item.id, "transcript", hashlib.sha1(blob.encode()).hexdigest(), lambda: self.ex.extract(item))
 
     def thumbnail(self, item: RawItem) -> FeatureTrack:
         from collectors.behance import load_thumbnail_frames
@@ -45,19 +102,11 @@ class CachedExtraction:
         path = item.media.get("thumbnail")
         if not path:
             raise ItemError("no_thumbnail", "item has no media['thumbnail']", item.id)
-
-        def compute():
-            frames = load_thumbnail_frames(path)
-            return FeatureTrack(np.arange(len(frames), dtype=np.float64), self.ex.encode_images(frames), self.ex.meta())
-
-        return self._cached(item.id, "thumbnail", files_fingerprint(path), compute)
-
-
-def files_fingerprint(path) -> str:
-    """Cheap identity of a file or directory's files: names, sizes and modification times."""
-    if not path:
-        return ""
-    p = Path(path)
-    files = sorted(p.rglob("*")) if p.is_dir() else [p]
-    parts = [f"{f.name}:{st.st_size}:{st.st_mtime_ns}" for f in files if f.is_file() and (st := f.stat())]
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+        cached = track_path(self.root, self.ex.name, self.hash, item.id, "thumbnail")
+        fingerprint = files_fingerprint(path)
+        if cached.exists() and stored_fingerprint(cached) == fingerprint:
+            return load_track(cached)
+        frames = load_thumbnail_frames(path)
+        track = FeatureTrack(np.arange(len(frames), dtype=np.float64), self.ex.encode_images(frames), self.ex.meta())
+        save_track(cached, item.id, track, self.hash, fingerprint)
+        return track

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.extraction import CachedExtraction
+from builders.extraction import add_job_arguments, extract, job_settings
 from builders.publish import ConfigWriter, publish_record, report_failures, write_json
 from builders.schema import SPLITS, config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
 from collectors.records import ItemError, RawItem
+from extractors.engine import quiet_dask_logs
 
 log = logging.getLogger("builders.hiersum")
 
@@ -171,8 +172,11 @@ def build(args) -> tuple[str, dict]:
 
     t0 = time.time()
     net = {"sleep": args.sleep, "retries": args.retries, "timeout": args.timeout}
-    visual = get_extractor(args.visual, "visual", weights=args.visual_weights, device=args.device, fps=1.0)
-    text = get_extractor(args.text, "text", weights=args.text_weights, device=args.device)
+    # This process encodes the global steps (a few sentences per video) on the CPU; the job's
+    # workers build their own extractors from these options, on --device.
+    vopts, topts = {"weights": args.visual_weights, "fps": 1.0}, {"weights": args.text_weights}
+    visual = get_extractor(args.visual, "visual", device="cpu", **vopts)
+    text = get_extractor(args.text, "text", device="cpu", **topts)
     whisper = None if args.no_whisper else get_extractor("whisper", "asr", device=args.device)
     inputs = _inputs(args)
     manifest = args.work / "manifest.jsonl"
@@ -187,7 +191,9 @@ def build(args) -> tuple[str, dict]:
     config = config_name(visual.name, text.name)
     features = hiersum_features(visual.name, visual.dim, text.name, text.dim)
     split_of = assign_splits([i.id for i in ok])
-    vcache, tcache = CachedExtraction(args.work / "features", visual), CachedExtraction(args.work / "features", text)
+    found, job_record = extract(ok, args.work / "features", {args.visual: (visual, vopts), args.text: (text, topts)},
+                                job_settings(args), not args.no_progress)
+    vfeat, tfeat = found[args.visual], found[args.text]
     stats: dict[str, Counter] = {}
     sources = Counter()
     article_errors: list[dict] = []
@@ -198,7 +204,7 @@ def build(args) -> tuple[str, dict]:
             article, why = articles.for_item(item)
             steps, global_source = global_instruction(article, item.description)
             try:
-                vtrack, ttrack = vcache.video(item), tcache.text(item)
+                vtrack, ttrack = vfeat.video(item), tfeat.text(item)
             except ItemError as e:
                 failures.append({"id": item.id, "kind": e.kind, "message": e.message})
                 continue
@@ -225,6 +231,7 @@ def build(args) -> tuple[str, dict]:
                   "ids_by_split": {s: sorted(v for v, sp in split_of.items() if sp == s) for s in SPLITS}},
         "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
         "timings": {"total": round(time.time() - t0, 3)},
+        "extraction_job": job_record,
         "source": "youtube", "input": f"{len(inputs)} inputs",
         "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -247,7 +254,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--text", default="minilm", help="text extractor (default minilm: Sentence-BERT all-MiniLM-L6-v2)")
     p.add_argument("--visual-weights", type=Path)
     p.add_argument("--text-weights", type=Path)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="torch device for the encoders (cpu, or cuda: one GPU per worker)")
     p.add_argument("--no-whisper", action="store_true", help="never transcribe; keep unclean subtitles")
     p.add_argument("--cookies", type=Path, help="a cookies.txt for YouTube (yt-dlp's cookiefile)")
     p.add_argument("--sleep", type=float, default=2.0, help="seconds between requests (2)")
@@ -256,13 +263,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--article-mirror", action="append", metavar="PREFIX=URL",
                    help="fetch article URLs starting with PREFIX from URL instead (an archive or a local copy)")
     p.add_argument("--no-progress", action="store_true")
+    add_job_arguments(p)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    quiet_dask_logs()
     from extractors.base import MissingWeightsError, UnknownExtractorError
+    from extractors.run import SetupError
 
     if not (args.channel or args.urls or args.info_json):
         print("error: give --channel, --urls or --info-json", file=sys.stderr)
@@ -276,7 +286,7 @@ def main(argv=None) -> int:
         return 2
     try:
         config, record = build(args)
-    except (UnknownExtractorError, MissingWeightsError) as e:
+    except (UnknownExtractorError, MissingWeightsError, SetupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     publish_record(args.out, "hiersum", config, record, card_facts(), "vsumhub builders.hiersum")

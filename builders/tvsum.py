@@ -30,8 +30,10 @@ import numpy as np
 
 from builders.keyshots import keyshot_summary
 from builders.kts import segment
+from builders.extraction import add_job_arguments, job_settings
 from builders.publish import ConfigWriter, publish_record, report_failures
 from builders.schema import frame_score_features
+from extractors.engine import quiet_dask_logs
 
 log = logging.getLogger("builders.tvsum")
 
@@ -179,25 +181,37 @@ def card_facts() -> dict:
 
 
 def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, proportion: float,
-          visual_weights=None, device: str = "cpu", progress: bool = True) -> tuple[str, dict]:
+          visual_weights=None, job: dict | None = None, progress: bool = True) -> tuple[str, dict]:
+    """``job``: the extraction job's engine arguments (builders.extraction.job_settings), with videos."""
     from tqdm import tqdm
 
     t0 = time.time()
     videos = read_tvsum_mat(annotations)
-    failures, extractor, cache = [], None, None
+    failures, extractor, found, job_record = [], None, None, {}
     if videos_dir is not None:
-        from builders.extraction import CachedExtraction
+        from builders.extraction import extract
+        from collectors.records import RawItem
         from extractors.registry import get_extractor
 
-        extractor = get_extractor("googlenet", "visual", weights=visual_weights, device=device, every_nth=STEP)
-        cache = CachedExtraction(work / "features", extractor)
+        options = {"weights": visual_weights, "every_nth": STEP}
+        extractor = get_extractor("googlenet", "visual", **options)
+        items = []
+        for video in videos:
+            path = videos_dir / f"{video.video_id}.mp4"
+            if path.is_file():
+                items.append(RawItem(id=video.video_id, source="tvsum", media={"video": str(path)}))
+            else:
+                items.append(RawItem(id=video.video_id, source="tvsum", status="failed",
+                                     error={"kind": "unavailable", "message": f"video file not found: {path}"}))
+        found, job_record = extract(items, work / "features", {"googlenet": (extractor, options)}, job or {}, progress)
+        found = (found["googlenet"], {i.id: i for i in items})
         config, features = "googlenet", frame_score_features("googlenet", extractor.dim)
     else:
         config, features = "annotations", frame_score_features()
     stats = Counter()
     with ConfigWriter(out, config, features) as writer:
         for video in tqdm(videos, desc=f"tvsum {config}", unit="video", disable=not progress, file=sys.stderr):
-            row = _video_row(video, videos_dir, cache, proportion, failures)
+            row = _video_row(video, found, proportion, failures)
             if row is None:
                 continue
             writer.add("train", row)
@@ -215,23 +229,24 @@ def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, pro
         "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
         "proportion": proportion,
         "timings": {"total": round(time.time() - t0, 3)},
+        "extraction_job": job_record,
         "source": "tvsum", "input": str(annotations),
         "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     return config, record
 
 
-def _video_row(video: TVSumVideo, videos_dir, cache, proportion: float, failures: list) -> dict | None:
-    from collectors.records import ItemError, RawItem
+def _video_row(video: TVSumVideo, found, proportion: float, failures: list) -> dict | None:
+    """One video's example: on the annotation grid, or (with ``found``, the job's googlenet
+    features and the items) on KTS shots of its pool5 features; None after recording a failure."""
+    from collectors.records import ItemError
 
-    if cache is None:
+    if found is None:
         grid = annotation_grid(video.user_anno)
         return example(video, grid, np.arange(0, video.n_frames, STEP), proportion)
-    path = videos_dir / f"{video.video_id}.mp4"
     try:
-        if not path.is_file():
-            raise ItemError("unavailable", f"video file not found: {path}", video.video_id)
-        track = cache.video(RawItem(id=video.video_id, source="tvsum", media={"video": str(path)}))
+        features, items = found
+        track = features.video(items[video.video_id])
     except ItemError as e:
         failures.append({"id": video.video_id, "kind": e.kind, "message": e.message})
         log.warning("%s failed: %s: %s", video.video_id, e.kind, e.message)
@@ -252,9 +267,11 @@ def main(argv=None) -> int:
     p.add_argument("--work", type=Path, default=Path("work/tvsum"), help="feature cache (default work/tvsum)")
     p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
     p.add_argument("--visual-weights", type=Path, help="local torchvision GoogLeNet state_dict")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="torch device for GoogLeNet (cpu, or cuda: one GPU per worker)")
     p.add_argument("--no-progress", action="store_true")
+    add_job_arguments(p)
     args = p.parse_args(argv)
+    quiet_dask_logs()
     if not 0 < args.proportion < 1:
         print(f"error: --proportion must be in (0, 1), got {args.proportion}", file=sys.stderr)
         return 2
@@ -262,12 +279,13 @@ def main(argv=None) -> int:
         print(f"error: --videos {args.videos} is not a directory", file=sys.stderr)
         return 2
     from extractors.base import MissingWeightsError
+    from extractors.run import SetupError
 
     t0 = time.time()
     try:
         config, record = build(args.annotations, args.out, args.videos, args.work, args.proportion,
-                               args.visual_weights, args.device, not args.no_progress)
-    except (FileNotFoundError, ValueError, MissingWeightsError) as e:
+                               args.visual_weights, job_settings(args), not args.no_progress)
+    except (FileNotFoundError, ValueError, MissingWeightsError, SetupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     publish_record(args.out, "tvsum", config, record, card_facts(), "vsumhub builders.tvsum")

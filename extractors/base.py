@@ -107,6 +107,10 @@ class VisualExtractor(Extractor):
     batch_size: int = 32
     # Size the decoder should scale frames to (w, h), or None for native; preprocessing does the rest.
     decode_size: tuple[int, int] | None = None
+    # FFmpeg decoder threads, 0 for FFmpeg's choice (about one per core). The job sets 1 when it runs
+    # one worker per core, so workers do not fight over the cores. Not part of the config: it does
+    # not change what is decoded.
+    decode_threads: int = 0
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         """uint8 RGB frames [B, H, W, 3] -> float32 [B, D]."""
@@ -128,7 +132,8 @@ class VisualExtractor(Extractor):
         rate = {"every_nth": self.every_nth} if self.every_nth else {"fps": self.fps}
         times, picks, chunks = [], [], []
         try:
-            for batch in iter_sample_batches(video, batch_size=self.batch_size, size=self.decode_size, **rate):
+            for batch in iter_sample_batches(video, batch_size=self.batch_size, size=self.decode_size,
+                                             threads=self.decode_threads, **rate):
                 times.append(batch.times)
                 picks.append(batch.index)
                 chunks.append(self.encode_frames(batch.frames))

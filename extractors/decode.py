@@ -184,10 +184,11 @@ def iter_samples(
 
 
 def iter_sampled_frames(
-    path: str | os.PathLike, fps: float | None = None, size: Size = None, *, every_nth: int | None = None
+    path: str | os.PathLike, fps: float | None = None, size: Size = None, *, every_nth: int | None = None,
+    threads: int = 0,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time, RGB uint8 [H, W, 3]) pairs of :func:`iter_samples` (default: 1 fps)."""
-    with closing(iter_samples(path, fps, size, every_nth=every_nth)) as samples:
+    with closing(iter_samples(path, fps, size, every_nth=every_nth, threads=threads)) as samples:
         for s in samples:
             yield s.time, s.rgb
 

@@ -1,8 +1,10 @@
 """Where an extraction job runs: a Dask client on a local cluster we start, or on a running scheduler.
 
 Default: an in-process ``LocalCluster``, one worker process per core, one thread each (a worker
-runs one task at a time; FFmpeg and torch threads are its own business). ``--workers N`` changes
-the count. With ``--device cuda`` the local cluster has one worker per visible GPU, each started
+runs one task at a time, with one FFmpeg decode thread when workers fill the cores; Dask starts
+workers with OMP_NUM_THREADS=1, so torch uses one thread too). ``--workers N`` changes the count;
+``--workers 0`` runs the tasks on one worker thread inside this process (no subprocesses: for
+debugging, tiny inputs, and tests that patch code in the driver). With ``--device cuda`` the local cluster has one worker per visible GPU, each started
 with its own ``CUDA_VISIBLE_DEVICES`` and the resource ``GPU=1``; the job's tasks ask for
 ``resources={"GPU": 1}``, so a GPU never runs two tasks at once, and ``cuda`` inside a worker means
 that worker's own GPU. Every worker must import this project and see the media and ``--out``
@@ -52,8 +54,18 @@ Any running scheduler (``--scheduler tcp://host:8786``, or a scheduler file ``sc
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+
+def quiet_dask_logs() -> None:
+    """Dask's INFO lines (every worker start and stop) drown a command's own; keep its warnings."""
+    import distributed  # noqa: F401  (its import sets its loggers' levels: set ours after)
+
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
+                 "distributed.http.proxy", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class EngineError(RuntimeError):
@@ -72,9 +84,12 @@ def gpu_worker_specs(gpus: list[str], tasks_per_gpu: int = 1) -> dict:
 def local_cluster(workers: int | None, gpu: bool, tasks_per_gpu: int = 1):
     from distributed import LocalCluster, Scheduler, SpecCluster
 
+    if workers == 0:
+        return LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0",
+                            resources={"GPU": 1} if gpu else None)
     if not gpu:
         return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            dashboard_address=None)
+                            dashboard_address=":0")
     if workers is None:
         import torch
 
@@ -83,7 +98,7 @@ def local_cluster(workers: int | None, gpu: bool, tasks_per_gpu: int = 1):
             raise EngineError("--device cuda but no CUDA device is visible here; pass --scheduler ADDRESS of a "
                               "cluster with GPU workers (see extractors/engine.py)")
     return SpecCluster(workers=gpu_worker_specs([str(i) for i in range(workers)], tasks_per_gpu),
-                       scheduler={"cls": Scheduler, "options": {"dashboard_address": None}})
+                       scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0"}})
 
 
 def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks_per_gpu: int = 1):

@@ -250,7 +250,8 @@ class I3D(VisualExtractor):
         from extractors.decode import iter_sampled_frames
 
         frames, first = [], 0
-        for i, (_, rgb) in enumerate(iter_sampled_frames(video, fps=self.fps, size=self._decode_size(video))):
+        for i, (_, rgb) in enumerate(iter_sampled_frames(video, fps=self.fps, size=self._decode_size(video),
+                                                                  threads=self.decode_threads)):
             if not frames:
                 first = i
             frames.append(centre_crop(rgb, self.crop).copy())  # the decoder scaled the shorter side

@@ -49,18 +49,13 @@ from pathlib import Path
 
 from collectors.records import ItemError, RawItem, read_manifest
 from extractors.base import FeatureTrack, UnknownExtractorError
-from extractors.engine import EngineError, check_workers, connect
+from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
 from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.shardstore import ShardFile, shard_path, write_json
-from extractors.shardtask import (
-    PROGRESS_TOPIC,
-    describe,
-    input_fingerprint,
-    resolve_class,
-    run_shard,
-)
+from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard
+from extractors.store import input_fingerprint
 
 log = logging.getLogger("extractors.run")
 
@@ -94,6 +89,12 @@ def resolve(extractors: dict | Iterable[str], device: str | None = None) -> dict
             options["device"] = device
         out[cls.name if ":" in name else name] = {"target": target, "options": options, "modality": cls.modality}
     return out
+
+
+def local_decode_threads(workers: dict) -> int:
+    """FFmpeg threads per task on a cluster of this machine: its cores shared by the tasks that run at once."""
+    running = sum(w.get("nthreads", 1) for w in workers.values()) or 1
+    return max(1, (os.cpu_count() or 1) // running)
 
 
 def _uses_gpu(options: dict) -> bool:
@@ -180,12 +181,14 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
                    scheduler=None, workers: int | None = None, device: str | None = None, shard_size: int = 64,
                    retry_failed: bool = False, item_timeout: float | None = None, item_retries: int = 2,
                    task_retries: int = 2, max_attempts: int = 3, tasks_per_gpu: int = 1, progress: bool = True,
-                   log_every: float = 30.0) -> RunResult:
+                   log_every: float = 30.0, decode_threads: int | None = None) -> RunResult:
     """Run (or resume) the job; see the module docstring. ``source``: a manifest path or RawItems.
 
     ``extractors``: {name: constructor options} (e.g. ``{"clip": {"weights": PATH, "fps": 1}}``) or
     names. ``scheduler``: None for a local cluster of ``workers`` processes, else an address, a
-    scheduler file, a Cluster or a Client. Raises SetupError when the job cannot start.
+    scheduler file, a Cluster or a Client. ``decode_threads``: FFmpeg threads per task; by default
+    the local cluster's cores divided among its tasks (1 with one worker per core), and FFmpeg's own
+    choice on a cluster given by ``scheduler``. Raises SetupError when the job cannot start.
     """
     t0 = time.time()
     out = Path(out)
@@ -203,7 +206,10 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except (EngineError, OSError, ValueError) as e:
         raise SetupError(f"cannot start or reach the Dask cluster: {e}") from e
     try:
-        worker_count = len(check_workers(client, gpu))
+        found = check_workers(client, gpu)
+        worker_count = len(found)
+        if decode_threads is None:
+            decode_threads = local_decode_threads(found) if scheduler is None else 0
         # Configs are computed where the extractors run, which also loads each model on a worker once.
         for name, ex in wanted.items():
             res = {"GPU": 1} if _uses_gpu(ex["options"]) else None
@@ -221,10 +227,11 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
         if change:
             log.warning("the manifest changed since the last plan: %s (plan generation %d)", change, plan["generation"])
         record = _execute(client, out, plan, wanted, by_id, run_id, retry_failed, progress, log_every,
-                          {"item_timeout": item_timeout, "item_retries": item_retries, "poison_after": 2},
+                          {"item_timeout": item_timeout, "item_retries": item_retries, "poison_after": 2,
+                           "decode_threads": decode_threads},
                           task_retries, max_attempts)
         record.update(engine={"scheduler": client.scheduler.address, "workers": worker_count,
-                              "device": device or "cpu"}, plan_change=change)
+                              "device": device or "cpu", "decode_threads": decode_threads}, plan_change=change)
     finally:
         for thing in to_close:
             thing.close()
@@ -457,7 +464,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, type=Path, help="output directory (plan, shards, run.json)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) or a scheduler file")
-    where.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core, or per GPU)")
+    where.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core, or per GPU; "
+                            "0: one worker thread in this process)")
     p.add_argument("--device", help="torch device for the models: cpu (default) or cuda (one GPU per worker)")
     p.add_argument("--shard-size", type=int, default=64, help="items per shard (default 64)")
     p.add_argument("--retry-failed", action="store_true", help="also re-run the failed items of done shards")
@@ -466,6 +474,9 @@ def main(argv=None) -> int:
     p.add_argument("--option", nargs="+", action="extend", metavar="NAME.KEY=VALUE",
                    help="a constructor option of one extractor, e.g. clip.batch_size=64 googlenet.every_nth=15")
     p.add_argument("--item-timeout", type=float, help="seconds one item may take before it fails with kind timeout")
+    p.add_argument("--decode-threads", type=int,
+                   help="FFmpeg threads per task (default: cores / tasks at once on the local cluster, "
+                        "FFmpeg's choice with --scheduler)")
     p.add_argument("--tasks-per-gpu", type=int, default=1,
                    help="local cluster with --device cuda: tasks (videos decoding) at once per GPU, sharing its model")
     p.add_argument("--max-attempts", type=int, default=3, help="submissions of a task whose workers keep dying (default 3)")
@@ -473,10 +484,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import distributed  # noqa: F401  (its import sets its loggers' levels: quiet them after)
-
-    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core", "distributed.http.proxy"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_dask_logs()
     try:
         if not args.manifest.is_file():
             raise SetupError(f"no such manifest: {args.manifest}")
@@ -494,7 +502,7 @@ def main(argv=None) -> int:
         result = run_extraction(args.manifest, options, args.out, scheduler=args.scheduler, workers=args.workers,
                                 device=args.device, shard_size=args.shard_size, retry_failed=args.retry_failed,
                                 item_timeout=args.item_timeout, max_attempts=args.max_attempts,
-                                tasks_per_gpu=args.tasks_per_gpu,
+                                tasks_per_gpu=args.tasks_per_gpu, decode_threads=args.decode_threads,
                                 progress=not args.no_progress, log_every=args.log_every)
     except (SetupError, UnknownExtractorError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import ctypes
 import functools
-import hashlib
 import importlib
 import json
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
 from extractors.shardstore import ShardFile, ShardWriter, shard_path, write_json
+from extractors.store import input_fingerprint
 
 PROGRESS_TOPIC = "vsumhub-extraction"
 PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
@@ -78,24 +78,6 @@ def describe(target: str, options: dict) -> dict:
     cfg = ex.config()
     return {"name": ex.name, "modality": ex.modality, "config": cfg, "config_hash": config_hash(cfg),
             "meta": json.loads(json.dumps(ex.meta(), default=str))}
-
-
-def files_fingerprint(path) -> str:
-    """Names, sizes and mtimes: the identity builders.extraction uses, so the two caches agree."""
-    if not path:
-        return ""
-    p = Path(path)
-    files = sorted(p.rglob("*")) if p.is_dir() else [p]
-    parts = [f"{f.name}:{st.st_size}:{st.st_mtime_ns}" for f in files if f.is_file() and (st := f.stat())]
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()
-
-
-def input_fingerprint(item: RawItem, modality: str) -> str:
-    if modality == "text":
-        return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
-    if modality in ("audio", "asr"):
-        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
-    return files_fingerprint(item.media.get("video"))
 
 
 def is_transient(e: BaseException) -> bool:
@@ -234,7 +216,7 @@ def run_shard(spec: dict) -> dict:
     if current and redo is None:
         return {**summary(old_stats), "already_done": True}  # a duplicate of a finished task
     options, modality = spec["options"], spec["modality"]
-    ex = load_extractor(spec["target"], options)
+    ex = _configured(load_extractor(spec["target"], options), spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(path.with_name(f"{shard}.journal"), spec["run_id"])
     deaths = journal.deaths()
@@ -297,6 +279,13 @@ def run_shard(spec: dict) -> dict:
     return summary(stats)
 
 
+def _configured(ex: Extractor, spec: dict) -> Extractor:
+    """Apply the job's run settings that do not change the features (FFmpeg decode threads)."""
+    if spec.get("decode_threads") is not None and hasattr(ex, "decode_threads"):
+        ex.decode_threads = int(spec["decode_threads"])
+    return ex
+
+
 def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawItem):
     """(track, None, extractor) or (None, (kind, message), extractor); the extractor may be reloaded."""
     retries = spec.get("item_retries", 2)
@@ -304,8 +293,8 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
         try:
             return call_with_timeout(functools.partial(extract_item, ex, modality), item, spec.get("item_timeout")), None, ex
         except Exception as e:  # noqa: BLE001 - every item ends ok or with a recorded kind
-            if isinstance(e, ItemTimeout) and e.stuck:
-                ex = load_extractor(spec["target"], spec["options"], fresh=True)  # never share a busy model
+            if isinstance(e, ItemTimeout) and e.stuck:  # never share a busy model
+                ex = _configured(load_extractor(spec["target"], spec["options"], fresh=True), spec)
             if is_transient(e) and attempt < retries:
                 time.sleep(min(0.5 * 2 ** attempt, 10.0))
                 continue

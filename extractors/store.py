@@ -7,6 +7,7 @@ since. Files are written under a temporary name and renamed, so a file that exis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -63,3 +64,22 @@ def load_track(path: Path) -> FeatureTrack:
         values=flat.reshape(len(times), dim),
         meta=json.loads(table["meta"][0].as_py()),
     )
+
+
+def files_fingerprint(path) -> str:
+    """Cheap identity of a file or directory's files: names, sizes and modification times."""
+    if not path:
+        return ""
+    p = Path(path)
+    files = sorted(p.rglob("*")) if p.is_dir() else [p]
+    parts = [f"{f.name}:{st.st_size}:{st.st_mtime_ns}" for f in files if f.is_file() and (st := f.stat())]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def input_fingerprint(item, modality: str) -> str:
+    """What an extractor of ``modality`` reads of a RawItem: the transcript text, or the media files."""
+    if modality == "text":
+        return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
+    if modality in ("audio", "asr"):
+        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
+    return files_fingerprint(item.media.get("video"))

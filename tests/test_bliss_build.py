@@ -144,6 +144,29 @@ def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build
     assert a["id"] == b["id"] and a["frames_colorhist"] == b["frames_colorhist"]
 
 
+def test_build_on_a_running_scheduler_equals_the_local_build(sample_build, bliss_sample_dir, tmp_path):
+    """--scheduler ADDRESS: the extraction job runs on someone else's cluster; the dataset is the same."""
+    from distributed import LocalCluster
+
+    _, out, _ = sample_build
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        code, out2, work2 = run_build(tmp_path, "--sample-dir", str(bliss_sample_dir), "--scheduler",
+                                      cluster.scheduler_address, "--shard-size", "3")
+        worker_pids = {nanny.process.pid for nanny in cluster.workers.values()}
+    assert code == 0
+    job = json.loads((out2 / "build.json").read_text())["configs"]["colorhist-minilm"]["extraction_job"]
+    assert job["engine"]["scheduler"] == cluster.scheduler_address
+    assert {w["pid"] for w in job["workers"].values()} <= worker_pids
+    assert job["totals"]["items_run"] == 8  # 4 videos x (colorhist, minilm), none in this process
+    plan = json.loads((work2 / "features" / "plan.json").read_text())
+    assert [len(s["items"]) for s in plan["shards"]] == [3, 1]
+    for split in ("train", "validation", "test"):
+        a = load_dataset(str(out), "colorhist-minilm", split=split)
+        b = load_dataset(str(out2), "colorhist-minilm", split=split)
+        assert a["id"] == b["id"]
+        assert a["frames_colorhist"] == b["frames_colorhist"] and a["sentences_minilm"] == b["sentences_minilm"]
+
+
 # ------------------------------------------------------------------ keyframes, exactly
 
 

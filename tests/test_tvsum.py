@@ -1,5 +1,6 @@
 """TVSum from the real ydata-tvsum50.mat (../shared/data), plus bad annotation files."""
 
+import json
 from pathlib import Path
 
 import h5py
@@ -126,10 +127,11 @@ def test_build_with_videos_extracts_googlenet_and_segments_with_kts(tmp_path):
 
     rng = np.random.default_rng(0)
     videos = []
-    for vid, n in (("vidA", 300), ("vidB", 240)):
+    for vid, n in (("vidA", 300), ("vidB", 240), ("vidC", 120)):
         colours = rng.integers(0, 256, (4, 3))  # four visually distinct scenes -> KTS should find the cuts
         frames = [np.full((64, 96, 3), colours[min(i * 4 // n, 3)], np.uint8) for i in range(n)]
-        write_video(tmp_path / "videos" / f"{vid}.mp4", frames, fps=30)
+        if vid != "vidC":  # vidC's video is missing: recorded, the others built
+            write_video(tmp_path / "videos" / f"{vid}.mp4", frames, fps=30)
         anno = np.repeat(rng.integers(1, 6, (3, n // 60 + 1)), 60, axis=1)[:, :n]
         videos.append({"id": vid, "n": n, "fps": 30.0, "anno": anno})
     mat = tmp_path / "tiny.mat"
@@ -138,9 +140,14 @@ def test_build_with_videos_extracts_googlenet_and_segments_with_kts(tmp_path):
     weights = tmp_path / "googlenet.pth"
     torch.save(googlenet(weights=None, aux_logits=False, init_weights=True).state_dict(), weights)
     code = tvsum.main(["--annotations", str(mat), "--videos", str(tmp_path / "videos"), "--visual-weights", str(weights),
-                       "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"), "--no-progress"])
-    assert code == 0
+                       "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"), "--no-progress",
+                       "--workers", "1"])
+    assert code == 3
+    record = json.loads((tmp_path / "hub" / "build.json").read_text())["configs"]["googlenet"]
+    assert [(f["id"], f["kind"]) for f in record["failures"]["items"]] == [("vidC", "unavailable")]
+    assert record["extraction_job"]["totals"]["items_run"] == 2
     ds = load_dataset(str(tmp_path / "hub"), "googlenet", split="train")
+    assert ds["id"] == ["vidA", "vidB"]
     ex = ds[0]
     assert ex["id"] == "vidA" and ex["picks"] == list(range(0, 300, 15))
     assert np.array(ex["frames_googlenet"]).shape == (20, 1024)
