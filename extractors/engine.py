@@ -109,7 +109,7 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     if scheduler is None:
         cluster = local_cluster(workers, gpu, tasks_per_gpu)
         client = Client(cluster)
-        return client, [client, cluster]
+        return client, [_WorkersFirst(client), client, cluster]
     if isinstance(scheduler, Client):
         return scheduler, []
     if not isinstance(scheduler, (str, os.PathLike)):  # a Cluster (LocalCUDACluster, SLURMCluster, ...)
@@ -119,6 +119,20 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     else:
         client = Client(str(scheduler))
     return client, [client]
+
+
+class _WorkersFirst:
+    """Closing a local cluster: stop its workers before its scheduler, or a worker's heartbeat in
+    flight logs a CommClosedError traceback (dask/distributed#7105) over the command's report."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def close(self) -> None:
+        try:
+            self.client.retire_workers(close_workers=True, remove=True)
+        except Exception:  # noqa: BLE001 - best effort: closing the cluster stops them anyway
+            pass
 
 
 def check_workers(client, gpu: bool, timeout: float = 120.0) -> dict:

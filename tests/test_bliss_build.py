@@ -15,16 +15,20 @@ from collectors.synthetic import write_video
 from extractors.decode import iter_sampled_frames
 
 
-def run_build(tmp_path, *args):
+def run_build(tmp_path, *args, workers: str | None = "0"):
+    """One build; extraction runs inside this process (--workers 0) unless ``workers`` says otherwise:
+    the sample build below runs the default local cluster of worker processes, and one test a
+    scheduler by address."""
     out, work = tmp_path / "hub", tmp_path / "work"
-    code = bliss.main([*args, "--out", str(out), "--work", str(work), "--no-progress"])
+    engine = ["--workers", workers] if workers is not None and "--scheduler" not in args else []
+    code = bliss.main([*args, *engine, "--out", str(out), "--work", str(work), "--no-progress"])
     return code, out, work
 
 
 @pytest.fixture(scope="module")
 def sample_build(bliss_sample_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sample-build")
-    code, out, work = run_build(tmp, "--sample-dir", str(bliss_sample_dir))
+    code, out, work = run_build(tmp, "--sample-dir", str(bliss_sample_dir), workers=None)
     return code, out, work
 
 
@@ -136,9 +140,10 @@ def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build
     cached = sorted(work.rglob("*.parquet"))
     mtimes = [p.stat().st_mtime_ns for p in cached]
     out2 = tmp_path / "again"
-    code = bliss.main(["--sample-dir", str(bliss_sample_dir), "--out", str(out2), "--work", str(work), "--no-progress"])
+    code = bliss.main(["--sample-dir", str(bliss_sample_dir), "--out", str(out2), "--work", str(work), "--no-progress",
+                       "--workers", "0"])
     assert code == 0
-    assert [p.stat().st_mtime_ns for p in cached] == mtimes  # nothing re-extracted
+    assert [p.stat().st_mtime_ns for p in cached] == mtimes  # nothing re-extracted, on another engine too
     a = load_dataset(str(out), "colorhist-minilm", split="test")
     b = load_dataset(str(out2), "colorhist-minilm", split="test")
     assert a["id"] == b["id"] and a["frames_colorhist"] == b["frames_colorhist"]

@@ -21,7 +21,8 @@ def article_server(server):  # noqa: F811
 def run(tmp_path, info_dir, *extra):
     return hiersum.main(["--info-json", str(info_dir), "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"),
                          "--visual", "colorhist", "--text", "minilm", "--no-whisper", "--no-progress",
-                         "--sleep", "0", "--retries", "1", "--timeout", "2", "--min-views", "50000", *extra])
+                         "--sleep", "0", "--retries", "1", "--timeout", "2", "--min-views", "50000",
+                         "--workers", "0", *extra])  # extraction inside this process: quick to start
 
 
 @pytest.fixture
