@@ -31,7 +31,6 @@ stably, so tied clips keep their time order.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 VERY_GOOD = 4
 
@@ -95,6 +94,8 @@ def get_ap(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true = np.asarray(y_true, dtype=np.float64)
     if len(set(y_true.tolist())) == 1:
         return 0.0 if y_true[0] == 0 else 1.0
+    from sklearn.metrics import precision_recall_curve  # sklearn costs ~2 s to import: only when used
+
     precision, recall, _ = precision_recall_curve(y_true, y_pred)
     precision = np.maximum.accumulate(precision)
     steps = np.nonzero(np.diff(recall.astype(np.float32)))[0]

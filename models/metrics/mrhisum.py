@@ -22,7 +22,6 @@ versions gave NaN); Mr.HiSum videos (120-300 s) always have positives.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 
 CLIP_SECONDS = 5.0
 RHOS = {"map50": 0.5, "map15": 0.15}
@@ -54,6 +53,8 @@ def highlight_ap(pred_frames: np.ndarray, gt_frames: np.ndarray, rho: float, fps
     labels = top_fraction(clip_scores(gt, fps), rho)
     if labels.sum() == 0:
         return 0.0
+    from sklearn.metrics import average_precision_score  # sklearn costs ~2 s to import: only when used
+
     return float(average_precision_score(labels, clip_scores(pred, fps)))
 
 

@@ -27,16 +27,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from rouge_score import rouge_scorer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
-_SCORER: rouge_scorer.RougeScorer | None = None
+_SCORER = None
 
 
-def _scorer() -> rouge_scorer.RougeScorer:
+def _scorer():
+    """One rouge_score RougeScorer, made on first use (its import pulls in nltk, about a second)."""
     global _SCORER
     if _SCORER is None:
+        from rouge_score import rouge_scorer
+
         _SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     return _SCORER
 
