@@ -108,8 +108,21 @@ def _sampling(fps: float | None, every_nth: int | None) -> tuple[float | None, i
     return fps, None
 
 
+# A video stream that ends this much before the container's declared duration is a truncated file
+# (a cut-off download or copy: MKV and MPEG-TS decode what is there without an error).
+TRUNCATED_FRACTION, TRUNCATED_SECONDS = 0.9, 5.0
+
+
+def _declared_seconds(container) -> Fraction | None:
+    return Fraction(container.duration, av.time_base) if container.duration and container.duration > 0 else None
+
+
 def _timeline(container, stream, frame_len: Fraction) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
-    """(index, exact time relative to the first frame, frame) for every decoded frame."""
+    """(index, exact time relative to the first frame, frame) for every decoded frame.
+
+    Raises DecodeError after the last frame when the frames cover clearly less than the duration
+    the container declares, so a truncated file never passes as a short video.
+    """
     origin = last = None
     k = -1
     for k, frame in enumerate(container.decode(stream)):
@@ -122,6 +135,10 @@ def _timeline(container, stream, frame_len: Fraction) -> Iterator[tuple[int, Fra
         yield k, t - origin, frame
     if k < 0:
         raise DecodeError("the video stream has no decodable frames")
+    declared, covered = _declared_seconds(container), last - origin + frame_len
+    if declared and covered < TRUNCATED_FRACTION * declared and declared - covered > TRUNCATED_SECONDS:
+        raise DecodeError(f"truncated: the video stream ends at {float(covered):.1f} s of the {float(declared):.1f} s "
+                          f"the file declares ({k + 1} frames decoded)")
 
 
 def _at_rate(timeline, fps: float, frame_len: Fraction, to_rgb) -> Iterator[Sample]:

@@ -60,7 +60,12 @@ from pathlib import Path
 
 
 def quiet_dask_logs() -> None:
-    """Dask's INFO lines (every worker start and stop) drown a command's own; keep its warnings."""
+    """Dask's INFO lines (every worker start and stop) drown a command's own; keep its warnings.
+
+    The environment variable reaches worker processes started from here (they read it when they
+    import distributed); a value the user set is kept.
+    """
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     import distributed  # noqa: F401  (its import sets its loggers' levels: set ours after)
 
     for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",

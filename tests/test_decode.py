@@ -150,14 +150,22 @@ def test_truncated_mp4_is_a_decode_error(cfr10, media, keep):
         list(iter_sampled_frames(path))
 
 
-def test_truncated_streamable_file_gives_the_frames_before_the_damage(media):
-    """Matroska needs no trailing index: a cut file decodes up to the cut, as a prefix of the whole."""
-    whole = write_video(media / "whole.mkv", (index_frame(k) for k in range(100)), fps=10)
+def test_truncated_streamable_file_yields_the_frames_before_the_damage_then_fails(media):
+    """Matroska needs no trailing index: a cut file decodes up to the cut without an FFmpeg error.
+
+    The frames before the cut come out as a prefix of the whole file's, then the decoder compares
+    what it decoded with the duration the file declares and says it is truncated, so a cut
+    download never passes as a short video."""
+    whole = write_video(media / "whole.mkv", (index_frame(k) for k in range(300)), fps=10)
     data = whole.read_bytes()
     cut = media / "cut.mkv"
     cut.write_bytes(data[: len(data) // 2])
-    full, part = decoded(whole, 1), decoded(cut, 1)
-    assert len(full) == 10
+    full = decoded(whole, 1)
+    assert len(full) == 30
+    part = []
+    with pytest.raises(DecodeError, match=r"truncated: the video stream ends at \d+\.\d s of the 30\.0 s"):
+        for t, rgb in iter_sampled_frames(cut, fps=1):
+            part.append((t, read_index(rgb)))
     assert 0 < len(part) < len(full)
     assert part == full[: len(part)]
 
