@@ -356,6 +356,38 @@ def test_local_gpu_cluster_gives_each_worker_its_device(tmp_path):
     assert r.record["engine"]["device"] == "cuda"
 
 
+def _decode_threads_of_loaded_models():
+    from extractors import shardtask
+
+    return sorted(getattr(m, "decode_threads", None) for m in shardtask._MODELS.values() if hasattr(m, "decode_threads"))
+
+
+def test_decode_threads_reach_the_workers_models(both, tmp_path):
+    """One FFmpeg thread per task when the workers fill the cores (the local default), or as asked."""
+    from extractors.run import local_decode_threads
+
+    items = video_items(tmp_path / "media", 2, bad=())
+    assert local_decode_threads({"a": {"nthreads": 1}, "b": {"nthreads": 1}}) == max(1, (os.cpu_count() or 1) // 2)
+    for threads in (1, 3):
+        r = run_extraction(items, ["colorhist"], tmp_path / f"out{threads}", scheduler=both, shard_size=1,
+                           progress=False, decode_threads=threads)
+        assert r.complete and r.record["engine"]["decode_threads"] == threads
+        assert set(sum(both.run(_decode_threads_of_loaded_models).values(), [])) == {threads}
+    # On a scheduler given by address the default is FFmpeg's own choice (0): the job cannot know
+    # how many tasks share those machines' cores.
+    r = run_extraction(items, ["colorhist"], tmp_path / "out-default", scheduler=both, shard_size=1, progress=False)
+    assert r.record["engine"]["decode_threads"] == 0
+
+
+def test_unreachable_scheduler_is_a_setup_error(tmp_path):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), pytest.raises(SetupError) as err:
+        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", scheduler="tcp://127.0.0.1:9", progress=False)
+    assert "cannot start or reach the Dask cluster" in str(err.value) and "127.0.0.1:9" in str(err.value)
+    assert not (tmp_path / "o" / "plan.json").exists()
+
+
 def test_cli_usage_errors(tmp_path, capsys):
     manifest = tmp_path / "m.jsonl"
     write_manifest(manifest, fake_items(1))
