@@ -344,7 +344,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                   "(default: minilm for the sample, roberta otherwise)")
     p.add_argument("--visual-weights", type=Path, help="local weights for the visual extractor (e.g. an open_clip checkpoint)")
     p.add_argument("--text-weights", type=Path, help="local weights for the text extractor (a model directory)")
-    p.add_argument("--device", default="cpu", help="torch device for the encoders (cpu, cuda, cuda:1)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device for the encoders: cpu (default) or cuda (each extraction worker uses its own GPU)")
     p.add_argument("--fps", type=float, default=1.0, help="frames per second sampled from the videos (default 1)")
     p.add_argument("--min-clip", type=float, default=10.0,
                    help="drop a video's last clip when shorter than this many seconds (default 10)")

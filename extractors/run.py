@@ -198,6 +198,9 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except (OSError, ValueError) as e:
         raise SetupError(f"cannot read the manifest: {e}") from e
     by_id = {i.id: i for i in items if i.ok}
+    if device and device.startswith("cuda:"):
+        raise SetupError(f"--device {device}: in the job each GPU worker sees only its own GPU, so pass --device cuda "
+                         "(choose the GPUs with CUDA_VISIBLE_DEVICES, or start workers by hand: see extractors/engine.py)")
     wanted = resolve(extractors, device)
     gpu = any(_uses_gpu(e["options"]) for e in wanted.values())
     run_id = uuid.uuid4().hex[:12]

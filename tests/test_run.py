@@ -398,6 +398,8 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["--manifest", str(tmp_path / "missing.jsonl"), "--extractors", "colorhist", "--out", str(tmp_path)]) == 2
     with pytest.raises(SetupError):
         run_extraction(fake_items(1), ["nope"], tmp_path / "o")
+    with pytest.raises(SetupError, match="pass --device cuda"):
+        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", device="cuda:1")
 
 
 def test_shard_store_round_trip(tmp_path):
