@@ -66,21 +66,23 @@ class JobFeatures:
             return FeatureTrack(np.zeros(0), np.zeros((0, self.dim), np.float32), self.meta)
 
 
-def extract(items: list[RawItem], root: Path, extractors: dict[str, tuple[Extractor, dict]], job: dict,
+def extract(items: list[RawItem], root: Path, extractors: dict[str, tuple[Extractor | None, dict]], job: dict,
             progress: bool = True) -> tuple[dict[str, JobFeatures], dict]:
-    """Run (or resume) the job for ``{name: (driver instance, constructor options)}``.
+    """Run (or resume) the job for ``{name: (driver instance or None, constructor options)}``.
 
     Returns per-name JobFeatures and a summary of the job's run record (run.json) for the build
-    record: engine, totals, wall time, per-worker throughput. The driver instances give
-    dims and metas; the workers build their own from the options. Raises extractors.run.SetupError
-    when the job cannot start.
+    record: engine, totals, wall time, per-worker throughput. The driver instances give dims and
+    metas (None: the job's config stands in); the workers build their own from the options.
+    Raises extractors.run.SetupError when the job cannot start.
     """
     from extractors.run import run_extraction
 
     options = {name: {k: str(v) if isinstance(v, Path) else v for k, v in opts.items() if v is not None}
                for name, (_, opts) in extractors.items()}
     result = run_extraction(items, options, root, progress=progress, **job)
-    features = {name: JobFeatures(result.reader(name), ex.dim, ex.meta()) for name, (ex, _) in extractors.items()}
+    features = {name: JobFeatures(result.reader(name), ex.dim if ex else 0,
+                                  ex.meta() if ex else result.plan["extractors"][name]["config"])
+                for name, (ex, _) in extractors.items()}
     summary = {k: result.record[k] for k in ("run_id", "engine", "totals", "wall_seconds", "workers")}
     return features, summary
 

@@ -165,8 +165,32 @@ def _inputs(args) -> list:
     return inputs
 
 
+def transcribe_pending(manifest: Path, args) -> dict | None:
+    """Whisper, as an extraction job, for the videos collected without clean subtitles; their
+    transcripts (or failures) go back into the manifest. Returns the job's summary, None if no
+    video needed it. On GPU workers with --device cuda, like every other extractor."""
+    from collectors.youtube import finish_deferred_asr, latest_items, update_manifest
+
+    pending = [i for i in latest_items(manifest).values() if i.ok and "asr_pending" in i.meta]
+    if not pending:
+        return None
+    found, summary = extract(pending, args.work / "asr", {"whisper": (None, {})}, job_settings(args),
+                             not args.no_progress)
+    heard = found["whisper"]
+    done = []
+    for item in pending:
+        try:
+            track = heard.video(item)
+            done.append(finish_deferred_asr(item, track.meta.get("sentences", []), track.meta.get("language"),
+                                            heard.meta))
+        except ItemError as e:
+            done.append(item.failed(e))
+    update_manifest(manifest, done)
+    return summary
+
+
 def build(args) -> tuple[str, dict]:
-    from collectors.youtube import collect, latest_items
+    from collectors.youtube import DEFER_ASR, collect, latest_items
     from extractors.registry import get_extractor
     from tqdm import tqdm
 
@@ -177,12 +201,13 @@ def build(args) -> tuple[str, dict]:
     vopts, topts = {"weights": args.visual_weights, "fps": 1.0}, {"weights": args.text_weights}
     visual = get_extractor(args.visual, "visual", device="cpu", **vopts)
     text = get_extractor(args.text, "text", device="cpu", **topts)
-    whisper = None if args.no_whisper else get_extractor("whisper", "asr", device=args.device)
     inputs = _inputs(args)
     manifest = args.work / "manifest.jsonl"
     collected = collect(inputs, manifest, args.work / "media", need_media=True, min_views=args.min_views,
-                        require_heatmap=args.require_heatmap, max_duration=args.max_duration, whisper=whisper,
+                        require_heatmap=args.require_heatmap, max_duration=args.max_duration,
+                        whisper=None if args.no_whisper else DEFER_ASR,
                         cookies=args.cookies, progress=not args.no_progress, **net)
+    asr_job = transcribe_pending(manifest, args)
     items = sorted(latest_items(manifest).values(), key=lambda i: i.id)
     failures = [{"id": i.id, **i.error} for i in items if not i.ok]
     ok = [i for i in items if i.ok]
@@ -232,6 +257,7 @@ def build(args) -> tuple[str, dict]:
         "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
         "timings": {"total": round(time.time() - t0, 3)},
         "extraction_job": job_record,
+        "asr_job": asr_job,
         "source": "youtube", "input": f"{len(inputs)} inputs",
         "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -18,7 +18,10 @@ sentences by :mod:`collectors.transcripts`, and the first *clean* track wins. Wi
 audio (``bestaudio[abr<=64]``, or the video when ``need_media``) goes to the given Whisper
 extractor (transcript_source "whisper"). Without Whisper, or when Whisper hears nothing, the first
 unclean track is kept and ``meta["transcript"]["clean"]`` says so; with no track at all the item
-fails with ``no_transcript``. A subtitle file that does not parse fails the item with
+fails with ``no_transcript``. ``whisper=DEFER_ASR`` leaves the transcription to a later extraction
+job (builders.hiersum runs Whisper as one, on the cluster): the item keeps its audio or video,
+``meta["asr_pending"]`` (why, and the unclean track to fall back on), and no transcript until
+:func:`finish_deferred_asr` gives it one. A subtitle file that does not parse fails the item with
 ``bad_transcript``: it means a broken download or parser, which Whisper would only hide.
 Non-speech tags ([Music]) are dropped from the stored transcript.
 
@@ -397,6 +400,9 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+DEFER_ASR = "defer"  # whisper=DEFER_ASR: transcribe later, as an extraction job (see the module docstring)
+
+
 def collect_video(source, out_dir: str | os.PathLike, *, need_media: bool = False, min_views: int | None = None,
                   require_heatmap: bool = False, max_duration: float | None = None, languages: Iterable[str] = ("en",),
                   whisper=None, sleep: float = 1.0, retries: int = 3, timeout: float = 30.0, cookies=None,
@@ -483,23 +489,60 @@ def _fill(item: RawItem, info: dict, folder: Path, need_media, require_heatmap, 
     if chosen is None and whisper is not None:
         if "video" not in item.media:
             item.media["audio"] = str(download_media(info, Path(f"{base}.audio"), False, net))
-        heard = whisper.transcribe(item.media.get("video") or item.media["audio"])
         why = "; ".join(t["why"] for t in tried) or "no subtitles"
+        if isinstance(whisper, str):  # DEFER_ASR
+            item.meta["asr_pending"] = {"why": why, "fallback": unclean}
+            item.transcript, item.transcript_source = [], None
+            return
+        heard = whisper.transcribe(item.media.get("video") or item.media["audio"])
         if heard.sentences:
-            chosen = {"sentences": check_transcript(heard.as_raw_transcript(), item.id), "source": "whisper",
-                      "lang": heard.language, "clean": True, "why": f"Whisper, since: {why}"}
+            chosen = _whisper_choice(heard.as_raw_transcript(), heard.language, why, item.id)
             item.meta["whisper"] = whisper.config() if hasattr(whisper, "config") else {}
     chosen = chosen or unclean
     if chosen is None:
         has = "; ".join(t["why"] for t in tried) or f"no subtitles in {', '.join(languages)}"
         raise ItemError("no_transcript", has + ("; Whisper heard no speech" if whisper is not None else "; no Whisper given"))
+    _set_transcript(item, chosen)
+
+
+def _whisper_choice(sentences: list[dict], language, why: str, item_id: str) -> dict:
+    return {"sentences": check_transcript(sentences, item_id), "source": "whisper", "lang": language, "clean": True,
+            "why": f"Whisper, since: {why}"}
+
+
+def _set_transcript(item: RawItem, chosen: dict) -> None:
     speech = [s for s in chosen["sentences"] if not transcripts.is_tag(s["text"])]
     item.transcript, item.transcript_source = speech, chosen["source"]
     item.meta["transcript"] = {"lang": chosen["lang"], "clean": chosen["clean"], "why": chosen["why"],
                                "tags_dropped": len(chosen["sentences"]) - len(speech)}
 
 
-# --- many videos, resumable ----------------------------------------------------------------
+def finish_deferred_asr(item: RawItem, sentences: list[dict], language: str | None, whisper_config: dict) -> RawItem:
+    """The item collected with ``whisper=DEFER_ASR``, given what Whisper heard (sentences with
+    start, end, text); the same choice as the inline path: Whisper's sentences, else the unclean
+    track, else ItemError("no_transcript")."""
+    pending = item.meta.pop("asr_pending")
+    chosen = None
+    if sentences:
+        raw = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in sentences]
+        chosen = _whisper_choice(raw, language, pending["why"], item.id)
+        item.meta["whisper"] = whisper_config
+    chosen = chosen or pending["fallback"]
+    if chosen is None:
+        raise ItemError("no_transcript", f"{pending['why']}; Whisper heard no speech", item.id)
+    _set_transcript(item, chosen)
+    return item
+
+
+def update_manifest(manifest_path: str | os.PathLike, items: Iterable[RawItem]) -> None:
+    """Append new records of already collected items (the last record wins), then compact."""
+    manifest_path = Path(manifest_path)
+    with open(manifest_path, "a", encoding="utf-8") as f:
+        for item in items:
+            f.write(item.to_json() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    write_manifest(manifest_path, latest_items(manifest_path).values())
 
 
 def _key(item: RawItem) -> str:

@@ -7,7 +7,7 @@ import pytest
 from datasets import load_dataset
 
 from builders import hiersum
-from test_youtube import FIXTURES, Server, make_info, server  # noqa: F401  (the module-scoped loopback server)
+from test_youtube import PHRASE, FIXTURES, Server, make_info, needs_jfk, server  # noqa: F401  (the module-scoped loopback server)
 
 ARTICLE = FIXTURES / "articles" / "wikihow_repot_houseplant.html"
 
@@ -18,10 +18,11 @@ def article_server(server):  # noqa: F811
     return server
 
 
-def run(tmp_path, info_dir, *extra):
+def run(tmp_path, info_dir, *extra, whisper: bool = False):
     return hiersum.main(["--info-json", str(info_dir), "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"),
-                         "--visual", "colorhist", "--text", "minilm", "--no-whisper", "--no-progress",
+                         "--visual", "colorhist", "--text", "minilm", "--no-progress",
                          "--sleep", "0", "--retries", "1", "--timeout", "2", "--min-views", "50000",
+                         *([] if whisper else ["--no-whisper"]),
                          "--workers", "0", *extra])  # extraction inside this process: quick to start
 
 
@@ -90,6 +91,42 @@ def test_article_that_404s_falls_back_to_the_description(tmp_path, info_dir, art
     assert [e["id"] for e in record["article_errors"]] == ["Xq3Ok-Hn0aE"]
     assert "unavailable" in record["article_errors"][0]["message"]
     assert record["text_sources"]["global:description"] == 2
+
+
+@needs_jfk
+def test_whisper_runs_as_an_extraction_job_for_videos_without_clean_subtitles(tmp_path, article_server):
+    """jfkSpeech01 has only unclean automatic captions: the collector defers it, Whisper runs as a
+    job, the transcript lands in the manifest and the dataset; a rerun transcribes nothing again."""
+    d = tmp_path / "info"
+    d.mkdir()
+    formats = json.loads(make_info(article_server, tmp_path).read_text())["formats"]
+    for f in formats:
+        f["url"] = f["url"].replace("/media/clip.mp4", "/media/jfk.mp4")
+    make_info(article_server, d, vid="jfkSpeech01", subtitles={}, formats=formats, duration=11)
+    make_info(article_server, d)  # Xq3Ok-Hn0aE: clean manual subtitles, no Whisper needed
+    mirror = f"https://www.wikihow.com={article_server.base}/media"
+    assert run(tmp_path, d, "--article-mirror", mirror, whisper=True) == 0
+
+    from collectors.youtube import latest_items
+
+    items = {i.id: i for i in latest_items(tmp_path / "work" / "manifest.jsonl").values()}
+    jfk = items["jfkSpeech01"]
+    assert jfk.ok and jfk.transcript_source == "whisper" and "asr_pending" not in jfk.meta
+    assert PHRASE in " ".join(s["text"] for s in jfk.transcript).lower()
+    assert jfk.meta["whisper"]["model"] == "tiny.en" and jfk.meta["transcript"]["why"].startswith("Whisper, since:")
+    assert items["Xq3Ok-Hn0aE"].transcript_source == "manual"
+
+    record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
+    assert record["asr_job"]["totals"]["items_run"] == 1  # only the video that needed it
+    assert record["text_sources"]["transcript:whisper"] == 1
+    ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
+    row = next(ex for s in ds for ex in ds[s] if ex["id"] == "jfkSpeech01")
+    assert row["transcript_source"] == "whisper" and PHRASE in " ".join(x["text"] for x in row["sentences"]).lower()
+    assert all(0 <= x["start"] <= x["end"] <= 11.5 for x in row["sentences"])
+
+    assert run(tmp_path, d, "--article-mirror", mirror, whisper=True) == 0
+    again = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
+    assert again["asr_job"] is None and again["collect"]["already"] == 2
 
 
 def test_bad_usage(tmp_path, capsys):
