@@ -18,7 +18,7 @@ from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
 from extractors.store import files_fingerprint, load_track, save_track, stored_fingerprint, track_path
 
-BUILDER_SHARD_SIZE = 8  # videos per task: small, so long videos spread over workers and a kill loses little
+BUILDER_SHARD_SIZE = 4  # videos per task: small, so long videos spread over workers and a kill loses little
 
 
 def add_job_arguments(p: argparse.ArgumentParser) -> None:

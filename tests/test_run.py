@@ -124,6 +124,35 @@ def test_run_then_rerun_does_nothing(both, tmp_path):
     assert json.loads((out / "run.json").read_text())["totals"]["tasks_run"] == 0
 
 
+def test_progress_lines_and_summary_table(both, tmp_path, caplog):
+    """Not on a terminal: log lines with items done / total, frames/s and failures by kind; then the
+    summary table with failures and per-worker throughput."""
+    import logging
+
+    from extractors.progress import Progress, summary_table
+
+    items = video_items(tmp_path / "media", 3)
+    with caplog.at_level(logging.INFO, logger="extractors.run"):
+        r = run_extraction(items, ["colorhist"], tmp_path / "out", scheduler=both, shard_size=1, progress=True,
+                           log_every=0.0)
+    lines = [m for m in caplog.messages if m.startswith("extract: ")]
+    assert lines and lines[-1].startswith("extract: 4/4 items (100%), ")
+    assert "frames/s" in lines[-1] and lines[-1].endswith("failed: bad_media 1")
+    table = summary_table(r.record)
+    assert "failures by kind: bad_media 1" in table and "colorhist bad: bad_media:" in table
+    assert sum(line.startswith("worker tcp://") for line in table.splitlines()) == len(r.record["workers"]) >= 1
+
+    # An item extracted again after its worker died counts once; a straggler of another run not at all.
+    p = Progress(2, "run-a", enabled=False)
+    for msg in ({"run": "run-a", "extractor": "x", "shard": "s0", "item": "a", "kind": None, "frames": 5},
+                {"run": "run-a", "extractor": "x", "shard": "s0", "item": "a", "kind": None, "frames": 5},
+                {"run": "run-b", "extractor": "x", "shard": "s0", "item": "b", "kind": None, "frames": 7},
+                {"run": "run-a", "extractor": "x", "shard": "s1", "item": "c", "kind": "timeout", "frames": 0}):
+        p.on_event((0.0, msg))
+    done, frames, failed = p.snapshot()
+    assert (done, frames, dict(failed)) == (2, 5, {"timeout": 1})
+
+
 def test_changed_config_and_manifest(both, tmp_path):
     items = video_items(tmp_path / "media", 4, bad=())
     manifest = tmp_path / "manifest.jsonl"
