@@ -213,12 +213,14 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
         worker_count = len(found)
         if decode_threads is None:
             decode_threads = local_decode_threads(found) if scheduler is None else 0
-        # Configs are computed where the extractors run, which also loads each model on a worker once.
+        # Configs are computed where the extractors run, which also loads each model on a worker once;
+        # all at once, so several models load on several workers side by side.
+        described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=task_retries,
+                                         resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
+                     for name, ex in wanted.items()}
         for name, ex in wanted.items():
-            res = {"GPU": 1} if _uses_gpu(ex["options"]) else None
             try:
-                ex.update(client.submit(describe, ex["target"], ex["options"], resources=res, pure=False,
-                                        retries=task_retries).result())
+                ex.update(described[name].result())
             except Exception as e:  # MissingWeightsError, bad options, import errors on the worker
                 raise SetupError(f"cannot load extractor {name}: {type(e).__name__}: {e}") from e
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
