@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -72,6 +73,19 @@ def _empty(x):
     return x
 
 
+@contextlib.contextmanager
+def local_client(workers: int):
+    """A client on a fresh local cluster set up as ``python -m extractors.run --workers N`` does it."""
+    from extractors.engine import connect
+
+    client, to_close = connect(None, workers)
+    try:
+        yield client
+    finally:
+        for thing in to_close:
+            thing.close()
+
+
 def worker_cpu_seconds(client) -> float:
     """CPU time (all threads) of every worker process so far."""
     import psutil
@@ -86,12 +100,10 @@ def worker_cpu_seconds(client) -> float:
 def scaling(items, extractor: str, options: dict, workers: int, out: Path, decode_threads: int | None = None) -> dict:
     """One run on a fresh local cluster; ``decode_threads`` None = what ``python -m extractors.run
     --workers N`` uses (the cores divided among the workers)."""
-    from distributed import Client, LocalCluster
-
     from extractors.run import local_decode_threads, resolve, run_extraction
     from extractors.shardtask import load_extractor
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_client(workers) as client:
         spec = next(iter(resolve({extractor: options}).values()))
         client.run(load_extractor, spec["target"], spec["options"])  # the model is loaded on every worker
         if decode_threads is None:
@@ -110,14 +122,12 @@ def scaling(items, extractor: str, options: dict, workers: int, out: Path, decod
 
 def overhead(tasks: int, workers: int, out: Path) -> list[tuple[str, float, float]]:
     """(what, seconds per task, worker-seconds per task)."""
-    from distributed import Client, LocalCluster
-
     from collectors.records import RawItem
     from extractors.run import run_extraction
 
     items = [RawItem(id=f"n{i:05d}", source="bench") for i in range(tasks)]
     rows = []
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_client(workers) as client:
         client.gather(client.map(_empty, range(workers * 4)))  # warm
         t0 = time.perf_counter()
         client.gather(client.map(_empty, range(tasks), pure=False))
@@ -177,6 +187,9 @@ def main(argv=None) -> int:
 
     args.cache.mkdir(parents=True, exist_ok=True)
     sys.stdout.reconfigure(line_buffering=True)
+    from extractors.engine import quiet_dask_logs
+
+    quiet_dask_logs()
     video, _ = synthesize(args.cache, args.minutes, 30)
     options = {"fps": args.fps}
     if args.extractor == "googlenet":

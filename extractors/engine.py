@@ -114,7 +114,7 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     if scheduler is None:
         cluster = local_cluster(workers, gpu, tasks_per_gpu)
         client = Client(cluster)
-        return client, [_WorkersFirst(client), client, cluster]
+        return client, [_LocalShutdown(client, cluster)]
     if isinstance(scheduler, Client):
         return scheduler, []
     if not isinstance(scheduler, (str, os.PathLike)):  # a Cluster (LocalCUDACluster, SLURMCluster, ...)
@@ -126,18 +126,35 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     return client, [client]
 
 
-class _WorkersFirst:
-    """Closing a local cluster: stop its workers before its scheduler, or a worker's heartbeat in
-    flight logs a CommClosedError traceback (dask/distributed#7105) over the command's report."""
+class _LocalShutdown:
+    """Closing a local cluster we started, once the job is over and its output on disk.
 
-    def __init__(self, client):
-        self.client = client
+    Workers are retired before the scheduler closes, or a worker's heartbeat in flight logs a
+    CommClosedError traceback (dask/distributed#7105) over the command's report; the nannies that
+    live in this process can still log a CancelledError while they stop, so their loggers are held
+    at CRITICAL for the shutdown only.
+    """
+
+    QUIET = ("distributed.nanny", "distributed.core", "distributed.worker", "distributed.scheduler")
+
+    def __init__(self, client, cluster):
+        self.client, self.cluster = client, cluster
 
     def close(self) -> None:
+        loggers = [logging.getLogger(name) for name in self.QUIET]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
         try:
-            self.client.retire_workers(close_workers=True, remove=True)
-        except Exception:  # noqa: BLE001 - best effort: closing the cluster stops them anyway
-            pass
+            try:
+                self.client.retire_workers(close_workers=True, remove=True)
+            except Exception:  # noqa: BLE001 - best effort: closing the cluster stops them anyway
+                pass
+            self.client.close()
+            self.cluster.close()
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
 
 
 def check_workers(client, gpu: bool, timeout: float = 120.0) -> dict:
