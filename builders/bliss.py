@@ -324,8 +324,8 @@ def load_extractors(visual: str, text: str, visual_weights, text_weights, fps: f
     """((instance, options), (instance, options)): the instances encode thumbnails here, on the CPU;
     the job's workers build their own from the options, on the job's device."""
     vopts, topts = {"weights": visual_weights, "fps": fps}, {"weights": text_weights}
-    v = get_extractor(visual, "visual", weights=visual_weights, device="cpu", fps=fps)
-    t = get_extractor(text, "text", weights=text_weights, device="cpu")
+    v = get_extractor(visual, "visual", device="cpu", **vopts)
+    t = get_extractor(text, "text", device="cpu", **topts)
     return (v, vopts), (t, topts)
 
 

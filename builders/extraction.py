@@ -77,8 +77,7 @@ def extract(items: list[RawItem], root: Path, extractors: dict[str, tuple[Extrac
     """
     from extractors.run import run_extraction
 
-    options = {name: {k: str(v) if isinstance(v, Path) else v for k, v in opts.items() if v is not None}
-               for name, (_, opts) in extractors.items()}
+    options = {name: {k: v for k, v in opts.items() if v is not None} for name, (_, opts) in extractors.items()}
     result = run_extraction(items, options, root, progress=progress, **job)
     features = {name: JobFeatures(result.reader(name), ex.dim if ex else 0,
                                   ex.meta() if ex else result.plan["extractors"][name]["config"])

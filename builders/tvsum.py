@@ -187,7 +187,7 @@ def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, pro
 
     t0 = time.time()
     videos = read_tvsum_mat(annotations)
-    failures, extractor, found, job_record = [], None, None, {}
+    failures, extractor, features_of, items, job_record = [], None, None, {}, {}
     if videos_dir is not None:
         from builders.extraction import extract
         from collectors.records import RawItem
@@ -195,23 +195,23 @@ def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, pro
 
         options = {"weights": visual_weights, "every_nth": STEP}
         extractor = get_extractor("googlenet", "visual", **options)
-        items = []
         for video in videos:
             path = videos_dir / f"{video.video_id}.mp4"
             if path.is_file():
-                items.append(RawItem(id=video.video_id, source="tvsum", media={"video": str(path)}))
+                items[video.video_id] = RawItem(id=video.video_id, source="tvsum", media={"video": str(path)})
             else:
-                items.append(RawItem(id=video.video_id, source="tvsum", status="failed",
-                                     error={"kind": "unavailable", "message": f"video file not found: {path}"}))
-        found, job_record = extract(items, work / "features", {"googlenet": (extractor, options)}, job or {}, progress)
-        found = (found["googlenet"], {i.id: i for i in items})
+                items[video.video_id] = RawItem(id=video.video_id, source="tvsum", status="failed", error={
+                    "kind": "unavailable", "message": f"video file not found: {path}"})
+        found, job_record = extract(list(items.values()), work / "features", {"googlenet": (extractor, options)},
+                                    job or {}, progress)
+        features_of = found["googlenet"]
         config, features = "googlenet", frame_score_features("googlenet", extractor.dim)
     else:
         config, features = "annotations", frame_score_features()
     stats = Counter()
     with ConfigWriter(out, config, features) as writer:
         for video in tqdm(videos, desc=f"tvsum {config}", unit="video", disable=not progress, file=sys.stderr):
-            row = _video_row(video, found, proportion, failures)
+            row = _video_row(video, features_of, items.get(video.video_id), proportion, failures)
             if row is None:
                 continue
             writer.add("train", row)
@@ -236,17 +236,16 @@ def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, pro
     return config, record
 
 
-def _video_row(video: TVSumVideo, found, proportion: float, failures: list) -> dict | None:
-    """One video's example: on the annotation grid, or (with ``found``, the job's googlenet
-    features and the items) on KTS shots of its pool5 features; None after recording a failure."""
+def _video_row(video: TVSumVideo, features_of, item, proportion: float, failures: list) -> dict | None:
+    """One video's example: on the annotation grid, or (with ``features_of``, the job's googlenet
+    features, and its item) on KTS shots of its pool5 features; None after recording a failure."""
     from collectors.records import ItemError
 
-    if found is None:
+    if features_of is None:
         grid = annotation_grid(video.user_anno)
         return example(video, grid, np.arange(0, video.n_frames, STEP), proportion)
     try:
-        features, items = found
-        track = features.video(items[video.video_id])
+        track = features_of.video(item)
     except ItemError as e:
         failures.append({"id": video.video_id, "kind": e.kind, "message": e.message})
         log.warning("%s failed: %s: %s", video.video_id, e.kind, e.message)

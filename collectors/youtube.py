@@ -542,7 +542,14 @@ def update_manifest(manifest_path: str | os.PathLike, items: Iterable[RawItem]) 
             f.write(item.to_json() + "\n")
         f.flush()
         os.fsync(f.fileno())
-    write_manifest(manifest_path, latest_items(manifest_path).values())
+    _compact(manifest_path)
+
+
+def _compact(manifest_path: Path) -> None:
+    """Rewrite the manifest with one record per input (the last) when some input has several."""
+    latest = latest_items(manifest_path)
+    if len(latest) < _count_lines(manifest_path):
+        write_manifest(manifest_path, latest.values())
 
 
 def _key(item: RawItem) -> str:
@@ -625,9 +632,7 @@ def collect(inputs: Iterable, manifest_path: str | os.PathLike, out_dir: str | o
                                     "this client; wait, or pass cookies, then rerun (done items are kept)")
                 log.error("collect stopped: %s", stats["stopped"])
                 break
-    latest = latest_items(manifest_path)
-    if len(latest) < _count_lines(manifest_path):  # a retried input has two records: keep the last
-        write_manifest(manifest_path, latest.values())
+    _compact(manifest_path)  # a retried input has two records: keep the last
     return {**stats, "skipped": dict(stats["skipped"]), "failed": dict(stats["failed"])}
 
 

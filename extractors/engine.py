@@ -4,7 +4,9 @@ Default: an in-process ``LocalCluster``, one worker process per core, one thread
 runs one task at a time, with one FFmpeg decode thread when workers fill the cores; Dask starts
 workers with OMP_NUM_THREADS=1, so torch uses one thread too). ``--workers N`` changes the count;
 ``--workers 0`` runs the tasks on one worker thread inside this process (no subprocesses: for
-debugging, tiny inputs, and tests that patch code in the driver). With ``--device cuda`` the local cluster has one worker per visible GPU, each started
+debugging, tiny inputs, and tests that patch code in the driver).
+
+With ``--device cuda`` the local cluster has one worker per visible GPU, each started
 with its own ``CUDA_VISIBLE_DEVICES`` and the resource ``GPU=1``; the job's tasks ask for
 ``resources={"GPU": 1}``, so a GPU never runs two tasks at once, and ``cuda`` inside a worker means
 that worker's own GPU. Every worker must import this project and see the media and ``--out``
