@@ -198,6 +198,10 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except (OSError, ValueError) as e:
         raise SetupError(f"cannot read the manifest: {e}") from e
     by_id = {i.id: i for i in items if i.ok}
+    for flag, value, least in (("--shard-size", shard_size, 1), ("--workers", workers, 0),
+                               ("--decode-threads", decode_threads, 0), ("--tasks-per-gpu", tasks_per_gpu, 1)):
+        if value is not None and value < least:
+            raise SetupError(f"{flag} must be at least {least}, got {value}")
     if device and device.startswith("cuda:"):
         raise SetupError(f"--device {device}: in the job each GPU worker sees only its own GPU, so pass --device cuda "
                          "(choose the GPUs with CUDA_VISIBLE_DEVICES, or start workers by hand: see extractors/engine.py)")

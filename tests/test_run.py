@@ -427,6 +427,15 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["--manifest", str(tmp_path / "missing.jsonl"), "--extractors", "colorhist", "--out", str(tmp_path)]) == 2
     with pytest.raises(SetupError):
         run_extraction(fake_items(1), ["nope"], tmp_path / "o")
+    for bad, flag in (({"shard_size": 0}, "--shard-size must be at least 1, got 0"),
+                      ({"workers": -1}, "--workers must be at least 0, got -1"),
+                      ({"decode_threads": -2}, "--decode-threads must be at least 0, got -2")):
+        with pytest.raises(SetupError, match=flag):
+            run_extraction(fake_items(1), ["colorhist"], tmp_path / "bad", **bad)
+    assert not (tmp_path / "bad").exists()  # refused before any cluster or file
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o"),
+                 "--shard-size", "0"]) == 2
+    assert "--shard-size must be at least 1" in capsys.readouterr().err
     with pytest.raises(SetupError, match="pass --device cuda"):
         run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", device="cuda:1")
 
