@@ -100,7 +100,7 @@ def worker_cpu_seconds(client) -> float:
 def scaling(items, extractor: str, options: dict, workers: int, out: Path, decode_threads: int | None = None) -> dict:
     """One run on a fresh local cluster; ``decode_threads`` None = what ``python -m extractors.run
     --workers N`` uses (the cores divided among the workers)."""
-    from extractors.run import local_decode_threads, resolve, run_extraction
+    from extractors.run import JobConfig, local_decode_threads, resolve, run_extraction
     from extractors.shardtask import load_extractor
 
     with local_client(workers) as client:
@@ -110,8 +110,8 @@ def scaling(items, extractor: str, options: dict, workers: int, out: Path, decod
             decode_threads = local_decode_threads(client.scheduler_info(n_workers=-1)["workers"])
         load0 = os.getloadavg()[0]
         cpu0, t0 = worker_cpu_seconds(client), time.perf_counter()
-        r = run_extraction(items, {extractor: options}, out, scheduler=client, shard_size=1, progress=False,
-                           decode_threads=decode_threads)
+        r = run_extraction(items, {extractor: options}, out,
+                           job=JobConfig(scheduler=client, shard_size=1, progress=False, decode_threads=decode_threads))
         wall = time.perf_counter() - t0
         cpu = worker_cpu_seconds(client) - cpu0
     assert r.complete and not r.failures, r.failures
@@ -123,7 +123,7 @@ def scaling(items, extractor: str, options: dict, workers: int, out: Path, decod
 def overhead(tasks: int, workers: int, out: Path) -> list[tuple[str, float, float]]:
     """(what, seconds per task, worker-seconds per task)."""
     from collectors.records import RawItem
-    from extractors.run import run_extraction
+    from extractors.run import JobConfig, run_extraction
 
     items = [RawItem(id=f"n{i:05d}", source="bench") for i in range(tasks)]
     rows = []
@@ -134,11 +134,11 @@ def overhead(tasks: int, workers: int, out: Path) -> list[tuple[str, float, floa
         wall = time.perf_counter() - t0
         rows.append(("bare client.map, empty function", wall / tasks, wall * workers / tasks))
         for size in (1, 50):
-            run_extraction(items[:2], {"benchmarks.run_scaling:Noop": {}}, out / f"warm{size}", scheduler=client,
-                           shard_size=1, progress=False)
+            run_extraction(items[:2], {"benchmarks.run_scaling:Noop": {}}, out / f"warm{size}",
+                           job=JobConfig(scheduler=client, shard_size=1, progress=False))
             t0 = time.perf_counter()
-            r = run_extraction(items, {"benchmarks.run_scaling:Noop": {}}, out / f"noop{size}", scheduler=client,
-                               shard_size=size, progress=False)
+            r = run_extraction(items, {"benchmarks.run_scaling:Noop": {}}, out / f"noop{size}",
+                               job=JobConfig(scheduler=client, shard_size=size, progress=False))
             wall = time.perf_counter() - t0
             n = r.record["totals"]["tasks_run"]
             rows.append((f"extractors.run, noop, {size} item(s)/shard ({n} tasks): per task", wall / n, wall * workers / n))

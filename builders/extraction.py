@@ -71,16 +71,16 @@ def extract(items: list[RawItem], root: Path, extractors: dict[str, tuple[Extrac
     """Run (or resume) the job for ``{name: (driver instance or None, constructor options)}``.
 
     Returns per-name JobFeatures and a summary of the job's run record (run.json) for the build
-    record: engine, totals, wall time, per-worker throughput. The driver instances give dims and
-    metas (None: the job's config stands in); the workers build their own from the options.
-    Raises extractors.run.SetupError when the job cannot start.
+    record: engine, totals, wall time, per-worker throughput. Dims and metas are the workers'
+    instances' (the job reports them); for a name given without a driver instance (None) the
+    job's config stands in for the meta, as before. Raises extractors.run.SetupError when the job
+    cannot start.
     """
-    from extractors.run import run_extraction
+    from extractors.run import JobConfig, run_extraction
 
     options = {name: {k: v for k, v in opts.items() if v is not None} for name, (_, opts) in extractors.items()}
-    result = run_extraction(items, options, root, progress=progress, **job)
-    features = {name: JobFeatures(result.reader(name), ex.dim if ex else 0,
-                                  ex.meta() if ex else result.plan["extractors"][name]["config"])
+    result = run_extraction(items, options, root, job=JobConfig(progress=progress, **job))
+    features = {name: JobFeatures(result.reader(name), result.dim(name), result.meta(name) if ex else result.config(name))
                 for name, (ex, _) in extractors.items()}
     summary = {k: result.record[k] for k in ("run_id", "engine", "totals", "wall_seconds", "workers")}
     return features, summary

@@ -34,9 +34,9 @@ Any running scheduler (``--scheduler tcp://host:8786``, or a scheduler file ``sc
 
        from dask_cuda import LocalCUDACluster
        from distributed import Client
-       from extractors.run import run_extraction
+       from extractors.run import JobConfig, run_extraction
        cluster = LocalCUDACluster(threads_per_worker=1, resources={"GPU": 1})
-       run_extraction("m.jsonl", {"clip": {}}, "features/", scheduler=Client(cluster), device="cuda")
+       run_extraction("m.jsonl", {"clip": {}}, "features/", job=JobConfig(scheduler=Client(cluster), device="cuda"))
 
    or from a shell: ``dask cuda worker tcp://HOST:8786 --nthreads 1 --resources GPU=1`` per
    machine (it starts one worker per GPU and sets CUDA_VISIBLE_DEVICES for each).
@@ -48,7 +48,7 @@ Any running scheduler (``--scheduler tcp://host:8786``, or a scheduler file ``sc
                               job_extra_directives=["--gres=gpu:1"],
                               worker_extra_args=["--nthreads", "1", "--resources", "GPU=1"])
        cluster.scale(jobs=8)
-       run_extraction("m.jsonl", {"clip": {}}, "/shared/features", scheduler=cluster, device="cuda")
+       run_extraction("m.jsonl", {"clip": {}}, "/shared/features", job=JobConfig(scheduler=cluster, device="cuda"))
 
    A job that SLURM preempts takes its worker with it: Dask re-runs its task elsewhere, and a
    rerun of the command after the whole allocation ends resumes from the finished shards.

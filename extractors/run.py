@@ -27,7 +27,8 @@ shards did not complete (rerun to resume), 2 a usage or setup problem.
 
 From Python (what the builders call)::
 
-    result = run_extraction("manifest.jsonl", {"clip": {"fps": 1.0}}, "features/", workers=2)
+    result = run_extraction("manifest.jsonl", {"clip": {"fps": 1.0}}, "features/", job=JobConfig(workers=2))
+    result.dim("clip"), result.meta("clip")  # as the workers' instances report them (no model loaded here)
     reader = result.reader("clip")           # or FeatureReader("features/", "clip")
     track = reader.track(item_id)            # FeatureTrack, or ItemError(kind) for a failed item
 """
@@ -50,6 +51,7 @@ from pathlib import Path
 from collectors.records import ItemError, RawItem, read_manifest
 from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
+from extractors.jobconfig import JobConfig, SetupError, check_options
 from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
@@ -60,17 +62,15 @@ from extractors.store import input_fingerprint
 log = logging.getLogger("extractors.run")
 
 
-class SetupError(Exception):
-    """The job cannot start as asked (unknown extractor, missing weights, no workers): exit 2."""
-
-
 # ---------------------------------------------------------------- what to run
 
 
 def resolve(extractors: dict | Iterable[str], device: str | None = None) -> dict[str, dict]:
-    """{name: {"target", "options"}}: a registry name, or "module:Class" for an unregistered class.
+    """{name: {"target", "options", "modality"}}: a registry name, or "module:Class" for an unregistered class.
 
-    ``device`` is added to the options of every extractor whose constructor takes it.
+    ``device`` is added to the options of every extractor whose constructor takes it. Options are
+    checked against the constructor (extractors.jobconfig.check_options) here, in the driver, so a
+    typo is a SetupError before any cluster starts.
     """
     if not isinstance(extractors, dict):
         extractors = {name: {} for name in extractors}
@@ -81,12 +81,15 @@ def resolve(extractors: dict | Iterable[str], device: str | None = None) -> dict
             raise SetupError(f"unknown extractor {name!r}; known: {', '.join(names())} (or module:Class)")
         try:
             cls = resolve_class(target)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, ValueError) as e:
             raise SetupError(f"extractor {name}: cannot import {target}: {e}") from e
+        if options is not None and not isinstance(options, dict):
+            raise SetupError(f"extractor {name}: options must be a dict of constructor arguments, got {options!r}")
         options = {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in (options or {}).items()}
         params = inspect.signature(cls.__init__).parameters
         if device and "device" not in options and ("device" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())):
             options["device"] = device
+        check_options(name, cls, options)
         out[cls.name if ":" in name else name] = {"target": target, "options": options, "modality": cls.modality}
     return out
 
@@ -160,6 +163,7 @@ class RunResult:
     plan: dict
     config_hashes: dict[str, str]
     record: dict  # what run.json holds
+    described: dict[str, dict] = dataclasses.field(default_factory=dict)  # name: what describe reported
 
     @property
     def complete(self) -> bool:
@@ -176,20 +180,30 @@ class RunResult:
     def reader(self, name: str) -> FeatureReader:
         return FeatureReader(self.out, name, self.config_hashes[name], plan=self.plan)
 
+    def dim(self, name: str) -> int:
+        """The extractor's vector size, as its instance on a worker reported it (0 for ASR)."""
+        return self.described[name]["dim"]
+
+    def meta(self, name: str) -> dict:
+        """The extractor's meta (config plus provenance), as its instance on a worker reported it."""
+        return self.described[name]["meta"]
+
+    def config(self, name: str) -> dict:
+        return self.described[name]["config"]
+
 
 def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: dict | Iterable[str], out,
-                   scheduler=None, workers: int | None = None, device: str | None = None, shard_size: int = 64,
-                   retry_failed: bool = False, item_timeout: float | None = None, item_retries: int = 2,
-                   task_retries: int = 2, max_attempts: int = 3, tasks_per_gpu: int = 1, progress: bool = True,
-                   log_every: float = 30.0, decode_threads: int | None = None) -> RunResult:
+                   job: JobConfig | None = None) -> RunResult:
     """Run (or resume) the job; see the module docstring. ``source``: a manifest path or RawItems.
 
     ``extractors``: {name: constructor options} (e.g. ``{"clip": {"weights": PATH, "fps": 1}}``) or
-    names. ``scheduler``: None for a local cluster of ``workers`` processes, else an address, a
-    scheduler file, a Cluster or a Client. ``decode_threads``: FFmpeg threads per task; by default
-    the local cluster's cores divided among its tasks (1 with one worker per core), and FFmpeg's own
-    choice on a cluster given by ``scheduler``. Raises SetupError when the job cannot start.
+    names. ``job``: how it runs (extractors.jobconfig.JobConfig; the defaults without it). Raises
+    SetupError when the job cannot start; everything that can be checked in this process (the
+    settings, the extractor options, the manifest) is checked before a cluster starts.
     """
+    job = job or JobConfig()
+    if not isinstance(job, JobConfig):
+        raise SetupError(f"job must be a JobConfig, got {type(job).__name__}")
     t0 = time.time()
     out = Path(out)
     manifest = None if not isinstance(source, (str, os.PathLike)) else str(source)
@@ -198,28 +212,22 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except (OSError, ValueError) as e:
         raise SetupError(f"cannot read the manifest: {e}") from e
     by_id = {i.id: i for i in items if i.ok}
-    for flag, value, least in (("--shard-size", shard_size, 1), ("--workers", workers, 0),
-                               ("--decode-threads", decode_threads, 0), ("--tasks-per-gpu", tasks_per_gpu, 1)):
-        if value is not None and value < least:
-            raise SetupError(f"{flag} must be at least {least}, got {value}")
-    if device and device.startswith("cuda:"):
-        raise SetupError(f"--device {device}: in the job each GPU worker sees only its own GPU, so pass --device cuda "
-                         "(choose the GPUs with CUDA_VISIBLE_DEVICES, or start workers by hand: see extractors/engine.py)")
-    wanted = resolve(extractors, device)
+    wanted = resolve(extractors, job.device)
     gpu = any(_uses_gpu(e["options"]) for e in wanted.values())
     run_id = uuid.uuid4().hex[:12]
     try:
-        client, to_close = connect(scheduler, workers, gpu, tasks_per_gpu)
+        client, to_close = connect(job.scheduler, job.workers, gpu, job.tasks_per_gpu)
     except (EngineError, OSError, ValueError) as e:
         raise SetupError(f"cannot start or reach the Dask cluster: {e}") from e
     try:
         found = check_workers(client, gpu)
         worker_count = len(found)
+        decode_threads = job.decode_threads
         if decode_threads is None:
-            decode_threads = local_decode_threads(found) if scheduler is None else 0
+            decode_threads = local_decode_threads(found) if job.scheduler is None else 0
         # Configs are computed where the extractors run, which also loads each model on a worker once;
         # all at once, so several models load on several workers side by side.
-        described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=task_retries,
+        described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=job.task_retries,
                                          resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
                      for name, ex in wanted.items()}
         for name, ex in wanted.items():
@@ -230,17 +238,14 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
                            for name, ex in wanted.items()}
         try:
-            plan, change = save_plan(out, new_plan(items, shard_size, manifest, plan_extractors))
+            plan, change = save_plan(out, new_plan(items, job.shard_size, manifest, plan_extractors))
         except ValueError as e:
             raise SetupError(str(e)) from e
         if change:
             log.warning("the manifest changed since the last plan: %s (plan generation %d)", change, plan["generation"])
-        record = _execute(client, out, plan, wanted, by_id, run_id, retry_failed, progress, log_every,
-                          {"item_timeout": item_timeout, "item_retries": item_retries, "poison_after": 2,
-                           "decode_threads": decode_threads},
-                          task_retries, max_attempts)
+        record = _execute(client, out, plan, wanted, by_id, run_id, job, decode_threads)
         record.update(engine={"scheduler": client.scheduler.address, "workers": worker_count,
-                              "device": device or "cpu", "decode_threads": decode_threads}, plan_change=change)
+                              "device": job.device or "cpu", "decode_threads": decode_threads}, plan_change=change)
     finally:
         for thing in to_close:
             thing.close()
@@ -248,11 +253,11 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     t = record["totals"]
     t["frames_per_second"] = round(t["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
     write_json(out / "run.json", record)
-    return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record)
+    described = {n: {k: e[k] for k in ("dim", "meta", "config", "config_hash")} for n, e in wanted.items()}
+    return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record, described)
 
 
-def _execute(client, out, plan, wanted, by_id, run_id, retry_failed, progress, log_every, item_opts,
-             task_retries, max_attempts) -> dict:
+def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int) -> dict:
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
@@ -260,22 +265,22 @@ def _execute(client, out, plan, wanted, by_id, run_id, retry_failed, progress, l
     shards = {s["id"]: s for s in plan["shards"]}
     specs, done = [], {}
     for name, ex in wanted.items():
-        todo, done[name] = _todo(out, plan, name, ex, by_id, retry_failed)
+        todo, done[name] = _todo(out, plan, name, ex, by_id, job.retry_failed)
         for sid, redo in todo.items():
             s = shards[sid]
             specs.append({"out": str(out), "extractor": name, "target": ex["target"], "options": ex["options"],
                           "modality": ex["modality"], "config_hash": ex["config_hash"], "shard": sid, "key": s["key"],
                           "generation": plan["generation"], "run_id": run_id, "redo": redo,
-                          "items": [by_id[i].to_dict() for i in s["items"]],
-                          **item_opts})
+                          "items": [by_id[i].to_dict() for i in s["items"]], "poison_after": 2,
+                          "decode_threads": decode_threads, **job.item_settings()})
     total = sum(len(shards[s["shard"]]["items"]) if s["redo"] is None else len(s["redo"]) for s in specs)
-    bar = Progress(total, run_id, enabled=progress, interval=log_every)
+    bar = Progress(total, run_id, enabled=job.progress, interval=job.log_every)
     client.subscribe_topic(PROGRESS_TOPIC, bar.on_event)
 
     def submit(spec, attempt):
         return client.submit(run_shard, spec, key=f"extract-{spec['extractor']}-{spec['shard']}-{run_id}-{attempt}",
                              resources={"GPU": 1} if _uses_gpu(spec["options"]) else None,
-                             retries=task_retries, pure=False)
+                             retries=job.task_retries, pure=False)
 
     attempts: Counter = Counter()
     futures = {}
@@ -301,9 +306,9 @@ def _execute(client, out, plan, wanted, by_id, run_id, retry_failed, progress, l
                     except FutureCancelledError as e:
                         exc = e
                     attempts[tid] += 1
-                    if isinstance(exc, KilledWorker) and attempts[tid] < max_attempts:
+                    if isinstance(exc, KilledWorker) and attempts[tid] < job.max_attempts:
                         log.warning("%s %s: workers died running it (%s); resubmitting (attempt %d of %d)",
-                                    *tid, exc, attempts[tid] + 1, max_attempts)
+                                    *tid, exc, attempts[tid] + 1, job.max_attempts)
                         nf = submit(spec, attempts[tid])
                         futures[nf] = spec
                         ac.add(nf)
@@ -508,11 +513,11 @@ def main(argv=None) -> int:
             options[name].update(extra.get(name, {}))
             if args.fps is not None and name in REGISTRY and REGISTRY[name].modality == "visual":
                 options[name]["fps"] = args.fps
-        result = run_extraction(args.manifest, options, args.out, scheduler=args.scheduler, workers=args.workers,
-                                device=args.device, shard_size=args.shard_size, retry_failed=args.retry_failed,
-                                item_timeout=args.item_timeout, max_attempts=args.max_attempts,
-                                tasks_per_gpu=args.tasks_per_gpu, decode_threads=args.decode_threads,
-                                progress=not args.no_progress, log_every=args.log_every)
+        job = JobConfig(scheduler=args.scheduler, workers=args.workers, device=args.device, shard_size=args.shard_size,
+                        retry_failed=args.retry_failed, item_timeout=args.item_timeout, max_attempts=args.max_attempts,
+                        tasks_per_gpu=args.tasks_per_gpu, decode_threads=args.decode_threads,
+                        progress=not args.no_progress, log_every=args.log_every)
+        result = run_extraction(args.manifest, options, args.out, job=job)
     except (SetupError, UnknownExtractorError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -73,11 +73,12 @@ def loaded_models() -> list[str]:
 
 
 def describe(target: str, options: dict) -> dict:
-    """Config, its hash and meta of an extractor, computed where it runs (so its model is now cached)."""
+    """Config, its hash, meta and dim of an extractor, computed where it runs (so its model is now
+    cached there, and the driver never loads a model just to learn its dim and meta)."""
     ex = load_extractor(target, options)
     cfg = ex.config()
     return {"name": ex.name, "modality": ex.modality, "config": cfg, "config_hash": config_hash(cfg),
-            "meta": json.loads(json.dumps(ex.meta(), default=str))}
+            "meta": json.loads(json.dumps(ex.meta(), default=str)), "dim": int(ex.dim)}
 
 
 def is_transient(e: BaseException) -> bool:

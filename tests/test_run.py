@@ -25,6 +25,7 @@ from extractors.colorhist import ColorHistogram
 from extractors.registry import REGISTRY, Entry
 from extractors.run import (
     FeatureReader,
+    JobConfig,
     SetupError,
     main,
     read_features,
@@ -91,12 +92,14 @@ def test_run_then_rerun_does_nothing(both, tmp_path):
     manifest = tmp_path / "manifest.jsonl"
     write_manifest(manifest, items)
     out = tmp_path / "features"
-    r = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
 
     plan = json.loads((out / "plan.json").read_text())
     assert [s["id"] for s in plan["shards"]] == ["shard-00000", "shard-00001", "shard-00002"]
     assert plan["shards"][0]["items"] == ["bad", "v00"] and plan["not_ok_in_manifest"] == ["gone"]
     assert plan["extractors"]["colorhist"]["config_hash"] == r.config_hashes["colorhist"]
+    # dim and meta as the workers' instances report them: no model loaded in this process for them
+    assert r.dim("colorhist") == 256 and r.meta("colorhist") == ColorHistogram().meta()
 
     rows = dict(read_features(out, "colorhist"))
     assert sorted(rows) == [f"v{k:02d}" for k in range(5)]
@@ -117,7 +120,7 @@ def test_run_then_rerun_does_nothing(both, tmp_path):
     assert stats["worker"]["pid"] in both.run(os.getpid).values()
 
     before = shard_files(out, "colorhist", ".json") | shard_files(out, "colorhist", ".parquet")
-    again = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    again = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
     assert again.record["totals"]["tasks_run"] == 0 and again.record["totals"]["items_run"] == 0
     assert again.record["extractors"]["colorhist"]["shards_done_before"] == 3
     assert shard_files(out, "colorhist", ".json") | shard_files(out, "colorhist", ".parquet") == before
@@ -133,8 +136,8 @@ def test_progress_lines_and_summary_table(both, tmp_path, caplog):
 
     items = video_items(tmp_path / "media", 3)
     with caplog.at_level(logging.INFO, logger="extractors.run"):
-        r = run_extraction(items, ["colorhist"], tmp_path / "out", scheduler=both, shard_size=1, progress=True,
-                           log_every=0.0)
+        r = run_extraction(items, ["colorhist"], tmp_path / "out", job=JobConfig(scheduler=both, shard_size=1, progress=True,
+                           log_every=0.0))
     lines = [m for m in caplog.messages if m.startswith("extract: ")]
     assert lines and lines[-1].startswith("extract: 4/4 items (100%), ")
     assert "frames/s" in lines[-1] and lines[-1].endswith("failed: bad_media 1")
@@ -158,11 +161,11 @@ def test_changed_config_and_manifest(both, tmp_path):
     manifest = tmp_path / "manifest.jsonl"
     write_manifest(manifest, items)
     out = tmp_path / "features"
-    first = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    first = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
 
     # A changed config writes to its own directory; the old features stay as they were.
     old_files = shard_files(out, "colorhist", ".parquet")
-    second = run_extraction(manifest, {"colorhist": {"fps": 2.0}}, out, scheduler=both, shard_size=2, progress=False)
+    second = run_extraction(manifest, {"colorhist": {"fps": 2.0}}, out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
     h1, h2 = first.config_hashes["colorhist"], second.config_hashes["colorhist"]
     assert h1 != h2 and {p.name for p in (out / "colorhist").iterdir()} == {h1, h2}
     assert {k: v for k, v in shard_files(out, "colorhist", ".parquet").items()} == old_files | {
@@ -172,7 +175,7 @@ def test_changed_config_and_manifest(both, tmp_path):
     # A changed manifest: new plan generation, the old plan kept, only shards whose items changed redone.
     items.append(RawItem(id="v99", source="synthetic", media={"video": str(make_video(tmp_path / "media" / "v99.mp4", 99))}))
     write_manifest(manifest, items)
-    third = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=2, progress=False)
+    third = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
     assert third.plan["generation"] == 2 and (out / "plan.gen-0001.json").exists()
     assert "1 item(s) added: v99" in third.record["plan_change"]
     assert third.record["totals"]["tasks_run"] == 1  # shard-00002 = [v99]; shards 0 and 1 unchanged
@@ -183,7 +186,7 @@ def test_models_load_once_per_worker(both, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
     r = run_extraction(fake_items(16), {"run_helpers:Counted": {"marker_dir": str(marks)}}, tmp_path / "out",
-                       scheduler=both, shard_size=2, progress=False)
+                       job=JobConfig(scheduler=both, shard_size=2, progress=False))
     assert r.record["totals"]["tasks_run"] == 8
     pids = [p.name.split("-")[1] for p in marks.glob("load-*")]
     assert len(pids) == len(set(pids)) <= 2  # one load per worker process, for 8 tasks (and the describe)
@@ -195,14 +198,14 @@ def test_models_load_once_per_worker(both, tmp_path):
 def test_item_failure_kinds(both, tmp_path, monkeypatch):
     monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
     items = fake_items(2) + [RawItem(id=i, source="test") for i in ("oom-1", "noaudio-1", "slow-1")]
-    r = run_extraction(items, ["bykind"], tmp_path / "out", scheduler=both, shard_size=10, item_timeout=1.0,
-                       progress=False)
+    r = run_extraction(items, ["bykind"], tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, item_timeout=1.0,
+                       progress=False))
     kinds = {f["id"]: f["kind"] for f in r.failures}
     assert kinds == {"oom-1": "oom", "noaudio-1": "no_audio", "slow-1": "timeout"}
     assert sorted(i for i, _ in read_features(tmp_path / "out", "bykind")) == ["i000", "i001"]
 
     texts = [RawItem(id="t1", source="test", transcript=[{"start": 0, "end": 1, "text": "hello"}]), RawItem(id="t2", source="test")]
-    r = run_extraction(texts, ["run_helpers:FakeText"], tmp_path / "text", scheduler=both, progress=False)
+    r = run_extraction(texts, ["run_helpers:FakeText"], tmp_path / "text", job=JobConfig(scheduler=both, progress=False))
     assert [(f["id"], f["kind"]) for f in r.failures] == [("t2", "no_text")]
     (item_id, track), = read_features(tmp_path / "text", "faketext")
     assert item_id == "t1" and track.times.tolist() == [0.5]
@@ -215,7 +218,7 @@ def test_transient_retried_permanent_recorded(both, tmp_path):
         marks = tmp_path / f"marks-{cls}"
         marks.mkdir()
         out[cls] = (marks, run_extraction(items, {f"run_helpers:{cls}": {"marker_dir": str(marks)}}, tmp_path / "out",
-                                          scheduler=both, shard_size=2, progress=False))
+                                          job=JobConfig(scheduler=both, shard_size=2, progress=False)))
     marks, r = out["FlakyOnce"]
     assert r.failures == [] and all(calls(marks, i.id) == 2 for i in items)
     np.testing.assert_array_equal(dict(read_features(tmp_path / "out", "flakyonce"))["i002"].values, expected_values("i002"))
@@ -233,7 +236,7 @@ def test_transient_retried_permanent_recorded(both, tmp_path):
     marks = tmp_path / "marks-load"
     marks.mkdir()
     r = run_extraction(items, {"run_helpers:FlakyLoad": {"marker_dir": str(marks)}}, tmp_path / "out",
-                       scheduler=both, shard_size=2, progress=False)
+                       job=JobConfig(scheduler=both, shard_size=2, progress=False))
     assert r.complete and r.failures == [] and list(marks.glob("load-*"))
 
 
@@ -243,7 +246,7 @@ def test_retry_failed_after_fixing_the_file(both, tmp_path):
     manifest = tmp_path / "manifest.jsonl"
     write_manifest(manifest, items)
     out = tmp_path / "features"
-    r = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=3, progress=False)
+    r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=3, progress=False))
     assert [f["id"] for f in r.failures] == ["bad"]
     d = out / "colorhist" / r.config_hashes["colorhist"]
     others = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir() if not p.name.startswith("shard-00000")}
@@ -251,7 +254,7 @@ def test_retry_failed_after_fixing_the_file(both, tmp_path):
     assert sorted(old_rows) == ["v00", "v01"]  # shard-00000 = [bad, v00, v01]
 
     make_video(media / "bad.mp4", 42)  # the fix
-    fixed = run_extraction(manifest, ["colorhist"], out, scheduler=both, shard_size=3, retry_failed=True, progress=False)
+    fixed = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=3, retry_failed=True, progress=False))
     assert fixed.failures == [] and fixed.record["totals"]["items_run"] == 1
     new = ShardFile(d / "shard-00000.parquet")
     assert new.ids() == ["bad", "v00", "v01"]
@@ -284,7 +287,7 @@ def test_worker_killed_mid_run(both, tmp_path):
 
     t = threading.Thread(target=killer)
     t.start()
-    r = run_extraction(items, {"run_helpers:Fake": {"delay": 0.25}}, out, scheduler=both, shard_size=3, progress=False)
+    r = run_extraction(items, {"run_helpers:Fake": {"delay": 0.25}}, out, job=JobConfig(scheduler=both, shard_size=3, progress=False))
     t.join()
     assert 0 < killed["at"] < 8, "the worker should die mid-run"
     assert r.complete and r.failures == []
@@ -301,7 +304,7 @@ def test_worker_killed_mid_run(both, tmp_path):
 def test_item_that_kills_its_worker_is_recorded(both, tmp_path, monkeypatch):
     monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
     items = fake_items(2) + [RawItem(id="crash-1", source="test")]
-    r = run_extraction(items, ["bykind"], tmp_path / "out", scheduler=both, shard_size=10, progress=False)
+    r = run_extraction(items, ["bykind"], tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, progress=False))
     assert r.complete
     assert [(f["id"], f["kind"]) for f in r.failures] == [("crash-1", "error")]
     assert "worker process died 2 times" in r.failures[0]["message"]
@@ -360,8 +363,8 @@ def test_driver_killed_then_resumed(both, tmp_path):
     assert {k: v for k, v in shard_files(out, "fake", ".stats.json").items() if k in done_at_kill} == done_at_kill
 
     reference = tmp_path / "reference"
-    run_extraction(manifest, {"colorhist": {}, "run_helpers:Fake": {"delay": 0.3}}, reference, scheduler=both,
-                   shard_size=2, progress=False)
+    run_extraction(manifest, {"colorhist": {}, "run_helpers:Fake": {"delay": 0.3}}, reference, job=JobConfig(scheduler=both,
+                   shard_size=2, progress=False))
     for name in ("colorhist", "fake"):
         got, want = dict(read_features(out, name)), dict(read_features(reference, name))
         assert sorted(got) == sorted(want) == sorted(i.id for i in items if i.ok)
@@ -377,8 +380,8 @@ def test_driver_killed_then_resumed(both, tmp_path):
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_local_gpu_cluster_gives_each_worker_its_device(tmp_path):
     """--device cuda: one worker per GPU, each with its own CUDA_VISIBLE_DEVICES and GPU=1 (faked on CPU)."""
-    r = run_extraction(fake_items(8), {"run_helpers:Fake": {"delay": 0.3}}, tmp_path / "out", workers=2,
-                       device="cuda", shard_size=2, progress=False)
+    r = run_extraction(fake_items(8), {"run_helpers:Fake": {"delay": 0.3}}, tmp_path / "out", job=JobConfig(workers=2,
+                       device="cuda", shard_size=2, progress=False))
     assert r.complete and r.plan["extractors"]["fake"]["options"]["device"] == "cuda"
     gpus = {json.loads(p.read_text())["worker"]["gpu"] for p in (tmp_path / "out").glob("fake/*/*.stats.json")}
     assert gpus == {"0", "1"}
@@ -398,13 +401,13 @@ def test_decode_threads_reach_the_workers_models(both, tmp_path):
     items = video_items(tmp_path / "media", 2, bad=())
     assert local_decode_threads({"a": {"nthreads": 1}, "b": {"nthreads": 1}}) == max(1, (os.cpu_count() or 1) // 2)
     for threads in (1, 3):
-        r = run_extraction(items, ["colorhist"], tmp_path / f"out{threads}", scheduler=both, shard_size=1,
-                           progress=False, decode_threads=threads)
+        r = run_extraction(items, ["colorhist"], tmp_path / f"out{threads}", job=JobConfig(scheduler=both, shard_size=1,
+                           progress=False, decode_threads=threads))
         assert r.complete and r.record["engine"]["decode_threads"] == threads
         assert set(sum(both.run(_decode_threads_of_loaded_models).values(), [])) == {threads}
     # On a scheduler given by address the default is FFmpeg's own choice (0): the job cannot know
     # how many tasks share those machines' cores.
-    r = run_extraction(items, ["colorhist"], tmp_path / "out-default", scheduler=both, shard_size=1, progress=False)
+    r = run_extraction(items, ["colorhist"], tmp_path / "out-default", job=JobConfig(scheduler=both, shard_size=1, progress=False))
     assert r.record["engine"]["decode_threads"] == 0
 
 
@@ -412,7 +415,7 @@ def test_unreachable_scheduler_is_a_setup_error(tmp_path):
     import dask
 
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), pytest.raises(SetupError) as err:
-        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", scheduler="tcp://127.0.0.1:9", progress=False)
+        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", job=JobConfig(scheduler="tcp://127.0.0.1:9", progress=False))
     assert "cannot start or reach the Dask cluster" in str(err.value) and "127.0.0.1:9" in str(err.value)
     assert not (tmp_path / "o" / "plan.json").exists()
 
@@ -431,13 +434,49 @@ def test_cli_usage_errors(tmp_path, capsys):
                       ({"workers": -1}, "--workers must be at least 0, got -1"),
                       ({"decode_threads": -2}, "--decode-threads must be at least 0, got -2")):
         with pytest.raises(SetupError, match=flag):
-            run_extraction(fake_items(1), ["colorhist"], tmp_path / "bad", **bad)
+            run_extraction(fake_items(1), ["colorhist"], tmp_path / "bad", job=JobConfig(**bad))
     assert not (tmp_path / "bad").exists()  # refused before any cluster or file
     assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o"),
                  "--shard-size", "0"]) == 2
     assert "--shard-size must be at least 1" in capsys.readouterr().err
     with pytest.raises(SetupError, match="pass --device cuda"):
-        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", device="cuda:1")
+        run_extraction(fake_items(1), ["colorhist"], tmp_path / "o", job=JobConfig(device="cuda:1"))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"shard_size": "8"}, "--shard-size must be an integer, got '8'"),
+    ({"workers": 1.5}, "--workers must be an integer"),
+    ({"item_timeout": 0}, "--item-timeout must be a positive finite number"),
+    ({"item_timeout": float("nan")}, "--item-timeout must be a positive finite number"),
+    ({"max_attempts": 0}, "--max-attempts must be at least 1"),
+    ({"retry_failed": "yes"}, "retry_failed must be True or False"),
+    ({"log_every": -1}, "--log-every must be a non-negative finite number"),
+    ({"scheduler": "tcp://127.0.0.1:9", "workers": 2}, "not both"),
+])
+def test_job_config_is_checked(bad, message):
+    with pytest.raises(SetupError, match=message):
+        JobConfig(**bad)
+
+
+def test_extractor_options_are_checked_before_any_cluster(tmp_path, capsys):
+    """An unknown constructor keyword or a value of the wrong type is a setup error in the driver,
+    before any cluster: with an unreachable scheduler the options error comes first; nothing is written."""
+    import re
+
+    for options, message in (({"colorhist": {"fsp": 2}}, "extractor colorhist: unknown option 'fsp'"),
+                             ({"colorhist": {"fps": "fast"}}, "option fps='fast' is str, expected float"),
+                             ({"colorhist": {"batch_size": 2.5}}, "option batch_size=2.5 is float, expected int"),
+                             ({"run_helpers:Fake": {"delay": [1]}}, "option delay=[1] is list, expected float"),
+                             ({"colorhist": "fps=2"}, "options must be a dict")):
+        with pytest.raises(SetupError, match=re.escape(message)):
+            run_extraction(fake_items(1), options, tmp_path / "o", job=JobConfig(scheduler="tcp://127.0.0.1:9"))
+    assert not (tmp_path / "o").exists()
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, fake_items(1))
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o"),
+                 "--option", "colorhist.fps=fast"]) == 2
+    assert "option fps='fast' is str, expected float" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_shard_store_round_trip(tmp_path):
