@@ -73,6 +73,18 @@ def quiet_dask_logs() -> None:
     for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
                  "distributed.http.proxy", "distributed.worker"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    if not any(isinstance(f, _RecomputedGather) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_RecomputedGather())
+
+
+class _RecomputedGather(logging.Filter):
+    """Drop the scheduler's ERROR "Couldn't gather keys: {key: 'queued'}": the client asked for a result
+    that went down with a worker a moment earlier; the client waits for its recomputation (the
+    job's results are never lost), so the line is noise, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Couldn't gather keys")
 
 
 class EngineError(RuntimeError):

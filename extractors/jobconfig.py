@@ -33,7 +33,7 @@ FLAGS = {"workers": "--workers", "shard_size": "--shard-size", "item_timeout": "
          "tasks_per_gpu": "--tasks-per-gpu", "log_every": "--log-every", "decode_threads": "--decode-threads",
          "device": "--device", "retry_failed": "--retry-failed", "progress": "--no-progress",
          "timeout_floor": "timeout_floor", "timeout_per_second": "timeout_per_second",
-         "timeout_unknown": "timeout_unknown"}
+         "timeout_unknown": "timeout_unknown", "poison_after": "poison_after"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,10 +62,11 @@ class JobConfig:
     timeout_floor: float = 600.0
     timeout_per_second: float = 10.0
     timeout_unknown: float = 7200.0
+    poison_after: int = 2  # worker deaths during one item (in one run) before it is recorded as failed
 
     def __post_init__(self):
         ints = {"workers": 0, "shard_size": 1, "item_retries": 0, "task_retries": 0, "max_attempts": 1,
-                "tasks_per_gpu": 1, "decode_threads": 0}
+                "tasks_per_gpu": 1, "decode_threads": 0, "poison_after": 1}
         for name, least in ints.items():
             value = getattr(self, name)
             if value is None and name in ("workers", "decode_threads"):
@@ -109,7 +110,7 @@ class JobConfig:
     def item_settings(self) -> dict:
         """What each task needs of this config (plain values: it travels to the workers)."""
         return {k: getattr(self, k) for k in ("item_timeout", "item_retries", "timeout_floor", "timeout_per_second",
-                                              "timeout_unknown")}
+                                              "timeout_unknown", "poison_after")}
 
 
 def _is_number(value) -> bool:
@@ -133,8 +134,10 @@ def _fits(value, hint) -> bool:
         return _is_number(value)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (tuple, list):
-        return isinstance(value, (tuple, list))
+    if origin in (tuple, list) or hint in (tuple, list):
+        return isinstance(value, (tuple, list))  # JSON (a task's spec) has lists only
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
     if isinstance(hint, type) and hint.__module__ == "builtins":
         return isinstance(value, hint)
     return True

@@ -230,11 +230,15 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
         described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=job.task_retries,
                                          resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
                      for name, ex in wanted.items()}
-        for name, ex in wanted.items():
-            try:
-                ex.update(described[name].result())
-            except Exception as e:  # MissingWeightsError, bad options, import errors on the worker
-                raise SetupError(f"cannot load extractor {name}: {type(e).__name__}: {e}") from e
+        try:
+            for name, ex in wanted.items():
+                try:
+                    ex.update(described[name].result())
+                except Exception as e:  # MissingWeightsError, bad options, import errors on the worker
+                    raise SetupError(f"cannot load extractor {name}: {type(e).__name__}: {e}") from e
+        finally:  # read once: a held result would be recomputed (the model reloaded) whenever its worker dies
+            for fut in described.values():
+                fut.release()
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
                            for name, ex in wanted.items()}
         try:
@@ -259,7 +263,6 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
 
 def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int) -> dict:
     from distributed import as_completed
-    from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
     shards = {s["id"]: s for s in plan["shards"]}
@@ -271,7 +274,7 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
             specs.append({"out": str(out), "extractor": name, "target": ex["target"], "options": ex["options"],
                           "modality": ex["modality"], "config_hash": ex["config_hash"], "shard": sid, "key": s["key"],
                           "generation": plan["generation"], "run_id": run_id, "redo": redo,
-                          "items": [by_id[i].to_dict() for i in s["items"]], "poison_after": 2,
+                          "items": [by_id[i].to_dict() for i in s["items"]],
                           "decode_threads": decode_threads, **job.item_settings()})
     total = sum(len(shards[s["shard"]]["items"]) if s["redo"] is None else len(s["redo"]) for s in specs)
     bar = Progress(total, run_id, enabled=job.progress, interval=job.log_every)
@@ -296,15 +299,16 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                 bar.refresh()
                 continue
             for fut in batch:
+                if fut.status not in ("finished", "error", "cancelled"):
+                    # 'lost' / 'pending': its result went down with a worker after the task finished and
+                    # Dask is computing it again. Never a failure: wait for the new result.
+                    ac.add(fut)
+                    continue
                 spec = futures.pop(fut)
                 tid = (spec["extractor"], spec["shard"])
-                if fut.status == "finished":
-                    results[tid] = fut.result()
-                else:
-                    try:
-                        exc = fut.exception()
-                    except FutureCancelledError as e:
-                        exc = e
+                try:
+                    results[tid] = fut.result()  # waits, should the result be lost again meanwhile
+                except Exception as exc:  # noqa: BLE001 - the task's error, KilledWorker, cancellation
                     attempts[tid] += 1
                     if isinstance(exc, KilledWorker) and attempts[tid] < job.max_attempts:
                         log.warning("%s %s: workers died running it (%s); resubmitting (attempt %d of %d)",
@@ -339,7 +343,7 @@ def _record(out, plan, wanted, done, results, errors, run_id) -> dict:
             if stats is None:
                 e["shards_incomplete"] += 1
                 continue
-            if (name, sid) in results and not stats.get("already_done"):
+            if (name, sid) in results and (not stats.get("already_done") or stats.get("run_id") == run_id):
                 e["shards_run"] += 1
                 run_tasks += 1
                 n, frames = stats["items_run"], stats["frames_run"]

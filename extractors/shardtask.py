@@ -214,8 +214,9 @@ def run_shard(spec: dict) -> dict:
     old_stats = _read_json(stats_path)
     current = bool(old_stats) and old_stats.get("shard_key") == spec["key"] and path.exists()
     redo = set(spec["redo"]) if spec.get("redo") is not None and current else None
-    if current and redo is None:
-        return {**summary(old_stats), "already_done": True}  # a duplicate of a finished task
+    if current and (redo is None or old_stats.get("run_id") == spec["run_id"]):
+        # A duplicate of a finished task, or Dask recomputing a result lost with its worker.
+        return {**summary(old_stats), "already_done": True}
     options, modality = spec["options"], spec["modality"]
     ex = _configured(load_extractor(spec["target"], options), spec)
     path.parent.mkdir(parents=True, exist_ok=True)

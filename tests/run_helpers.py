@@ -6,8 +6,11 @@ mix-up; markers in a directory count how often each item was really extracted.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -161,3 +164,35 @@ class FakeText(TextExtractor):
 
     def encode_texts(self, texts):
         return np.stack([expected_values(t, 1)[0] for t in texts]) if texts else np.zeros((0, 8), np.float32)
+
+
+class DiesAfterItem(Fake):
+    """Kills its own worker (SIGKILL) right after the shard of an item in ``kill`` is marked done.
+
+    ``kill``: {item id: glob of that shard's stats file}. The task has returned by then, so its
+    result lives only in the dead worker's memory: Dask recomputes it. Once per item (a marker).
+    """
+
+    name = "diesafter"
+
+    def __init__(self, kill: dict, marker_dir: str, delay: float = 0.0, device: str = "cpu"):
+        super().__init__(delay=delay, marker_dir=marker_dir, device=device)
+        self.kill = kill
+
+    def extract(self, item):
+        track = super().extract(item)
+        if item.id in self.kill:
+            try:
+                os.close(os.open(Path(self.marker_dir) / f"killed-{item.id}", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return track
+            threading.Thread(target=self._die_after, args=(self.kill[item.id],), daemon=True).start()
+        return track
+
+    @staticmethod
+    def _die_after(stats_glob: str) -> None:
+        deadline = time.time() + 60
+        while not glob.glob(stats_glob) and time.time() < deadline:
+            time.sleep(0.002)
+        time.sleep(0.03)  # the task returns and reports its result
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -301,6 +301,39 @@ def test_worker_killed_mid_run(both, tmp_path):
     assert not list(out.glob("fake/*/*.journal"))
 
 
+def test_worker_killed_after_its_task_finished(both, tmp_path):
+    """Issue 11 case 1: a worker dies right after its task finished; Dask recomputes the lost result.
+    That is never a failure: the run completes (exit 0) with every value right. The describe
+    tasks' results are released once read, so a worker death does not recompute them. (A task that
+    starts on a worker just before it dies counts one death for its item: poison_after=4 keeps an
+    item hit by two of the three kills from being recorded as a crasher.)"""
+    items = fake_items(12)
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    marks.mkdir()
+    kill = {items[k].id: str(out / "diesafter" / "*" / f"shard-{k:05d}.stats.json") for k in (2, 5, 8)}
+    held = []
+
+    def watch():  # what the scheduler still holds of the describe (model-loading) tasks during extraction
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(out.glob("diesafter/*/*.stats.json")):
+            time.sleep(0.02)
+        held.extend(both.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks
+                                                                  if str(k).startswith("describe")]))
+
+    t = threading.Thread(target=watch)
+    t.start()
+    r = run_extraction(items, {"run_helpers:DiesAfterItem": {"kill": kill, "marker_dir": str(marks), "delay": 0.1}},
+                       out, job=JobConfig(scheduler=both, shard_size=1, progress=False, poison_after=4))
+    t.join()
+    assert sorted(p.name for p in marks.glob("killed-*")) == [f"killed-{i}" for i in sorted(kill)]
+    assert r.record["shard_errors"] == [] and r.failures == [] and r.exit_code == 0, r.failures
+    assert sorted(all_rows(out, "diesafter")) == [i.id for i in items]
+    for item_id, track in read_features(out, "diesafter"):
+        np.testing.assert_array_equal(track.values, expected_values(item_id))
+    assert r.record["extractors"]["diesafter"]["shards_run"] == 12  # a recomputed result is still this run's
+    assert held == []
+
+
 def test_item_that_kills_its_worker_is_recorded(both, tmp_path, monkeypatch):
     monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
     items = fake_items(2) + [RawItem(id="crash-1", source="test")]
