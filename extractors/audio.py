@@ -1,5 +1,9 @@
 """Audio decoding with PyAV: the first audio stream, resampled to one rate, whole or in streamed chunks.
 
+A stream that ends clearly before the duration its file declares (a cut download) raises
+DecodeError "truncated" after its last block, by the video decoder's rule
+(extractors.decode.check_complete), so it never passes as a short recording.
+
 Time rule: the first decoded sample is time 0 and sample k is at k / sample_rate, the same origin
 rule as the video decoder (its first frame is time 0). A stream that starts late in its container
 (non-zero ``start_time``) is therefore not shifted, and a gap in the stream's timestamps is not
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from extractors.decode import DecodeError, open_container
+from extractors.decode import DecodeError, check_complete, declared_seconds, open_container
 
 
 class NoAudioError(DecodeError):
@@ -53,20 +57,23 @@ def iter_audio_blocks(path: str | os.PathLike, sample_rate: int, mono: bool = Tr
         x = frame.to_ndarray().astype(np.float32, copy=False)
         return x.mean(axis=0, keepdims=True) if mono else x
 
-    frames = 0
+    frames = samples = 0
     try:
         for frame in container.decode(stream):
             frames += 1
             for out in resampler.resample(frame):
+                samples += out.samples
                 yield to_array(out)
         for out in resampler.resample(None):  # flush the resampler's delay line
+            samples += out.samples
             yield to_array(out)
+        if frames == 0:
+            raise DecodeError("the audio stream has no decodable frames")
+        check_complete(declared_seconds(container, stream), samples / sample_rate, "audio", f"{frames} frames decoded")
     except av.error.FFmpegError as e:
         raise DecodeError(f"audio decoding failed after {frames} frames ({e.__class__.__name__}: {e})") from e
     finally:
         container.close()
-    if frames == 0:
-        raise DecodeError("the audio stream has no decodable frames")
 
 
 def decode_audio(path: str | os.PathLike, sample_rate: int, mono: bool = True) -> np.ndarray:

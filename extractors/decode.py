@@ -52,7 +52,7 @@ def open_container(path: str | os.PathLike):
     if not os.path.exists(path):
         raise DecodeError(f"file not found: {path}")
     try:
-        return av.open(str(path))
+        return av.open(str(path), metadata_errors="ignore")  # a badly encoded tag is no reason to refuse the media
     except (av.error.FFmpegError, OSError, ValueError) as e:
         raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
 
@@ -108,13 +108,25 @@ def _sampling(fps: float | None, every_nth: int | None) -> tuple[float | None, i
     return fps, None
 
 
-# A video stream that ends this much before the container's declared duration is a truncated file
-# (a cut-off download or copy: MKV and MPEG-TS decode what is there without an error).
+# A stream that ends this much before the duration its file declares is a truncated file (a cut-off
+# download or copy: MKV, MPEG-TS and an MP4 with its index in front decode what is there without an
+# error). One rule for video (_timeline) and audio (extractors.audio, extractors.whisper).
 TRUNCATED_FRACTION, TRUNCATED_SECONDS = 0.9, 5.0
 
 
-def _declared_seconds(container) -> Fraction | None:
+def declared_seconds(container, stream=None) -> Fraction | None:
+    """How long the file says ``stream`` lasts: the stream's own duration when the file gives one (an
+    audio track may rightly end before the video), else the container's."""
+    if stream is not None and stream.duration and stream.duration > 0 and stream.time_base:
+        return stream.duration * Fraction(stream.time_base)
     return Fraction(container.duration, av.time_base) if container.duration and container.duration > 0 else None
+
+
+def check_complete(declared: Fraction | float | None, covered: Fraction | float, what: str, detail: str) -> None:
+    """DecodeError "truncated" when a decoded stream covers clearly less than its declared duration."""
+    if declared and covered < TRUNCATED_FRACTION * declared and declared - covered > TRUNCATED_SECONDS:
+        raise DecodeError(f"truncated: the {what} stream ends at {float(covered):.1f} s of the {float(declared):.1f} s "
+                          f"the file declares ({detail})")
 
 
 def _timeline(container, stream, frame_len: Fraction) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
@@ -135,10 +147,7 @@ def _timeline(container, stream, frame_len: Fraction) -> Iterator[tuple[int, Fra
         yield k, t - origin, frame
     if k < 0:
         raise DecodeError("the video stream has no decodable frames")
-    declared, covered = _declared_seconds(container), last - origin + frame_len
-    if declared and covered < TRUNCATED_FRACTION * declared and declared - covered > TRUNCATED_SECONDS:
-        raise DecodeError(f"truncated: the video stream ends at {float(covered):.1f} s of the {float(declared):.1f} s "
-                          f"the file declares ({k + 1} frames decoded)")
+    check_complete(declared_seconds(container, stream), last - origin + frame_len, "video", f"{k + 1} frames decoded")
 
 
 def _at_rate(timeline, fps: float, frame_len: Fraction, to_rgb) -> Iterator[Sample]:

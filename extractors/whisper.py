@@ -20,7 +20,9 @@ no gate (Whisper's own no-speech test drops it); ``vad_filter=True`` adds Silero
 Times are seconds of the media file: word times are clamped to the audio's length, and when
 the audio stream starts later (or earlier) than the video stream the difference is added, so
 sentences align with frames, whose time 0 is the video's start. The whole audio track is
-decoded at 16 kHz mono before transcription (about 230 MB per hour of audio).
+decoded at 16 kHz mono before transcription (about 230 MB per hour of audio); audio that ends
+clearly before the duration the file declares (a cut download) is bad_media "truncated", by the
+decoders' rule (extractors.decode.check_complete), never a transcript of the first part.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -148,29 +151,31 @@ def resolve_model(weights, model: str) -> tuple[Path, str]:
         raise missing(what, f"not in the cache {cache}", Whisper.flag, e) from e
 
 
-def audio_offset(path) -> float:
-    """Seconds from the video's start to the audio's start (0 for audio-only files).
+def audio_timing(path) -> tuple[float, Fraction | None]:
+    """(seconds from the video's start to the audio's start (0 for audio-only files), the duration
+    the file declares for its audio).
 
     Raises ItemError(bad_media) for an unreadable file and ItemError(no_audio) without audio.
     """
-    import av
-
     from collectors.records import ItemError
+    from extractors.audio import NoAudioError, open_audio
+    from extractors.decode import DecodeError, declared_seconds
 
-    if not Path(path).is_file():
-        raise ItemError("bad_media", f"file not found: {path}")
     try:
-        with av.open(str(path), metadata_errors="ignore") as c:
-            if not c.streams.audio:
-                found = ", ".join(s.type for s in c.streams) or "none"
-                raise ItemError("no_audio", f"{path}: no audio stream (streams found: {found})")
+        container, stream = open_audio(path)
+    except NoAudioError as e:
+        raise ItemError("no_audio", f"{path}: {e}") from e
+    except DecodeError as e:
+        raise ItemError("bad_media", f"{path}: {e}") from e
 
-            def start(s) -> float:
-                return float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
+    def start(s) -> float:
+        return float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
 
-            return start(c.streams.audio[0]) - start(c.streams.video[0]) if c.streams.video else 0.0
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise ItemError("bad_media", f"{path}: cannot open as media ({e.__class__.__name__}: {e})") from e
+    try:
+        offset = start(stream) - start(container.streams.video[0]) if container.streams.video else 0.0
+        return offset, declared_seconds(container, stream)
+    finally:
+        container.close()
 
 
 class Whisper(Extractor):
@@ -218,8 +223,9 @@ class Whisper(Extractor):
         from faster_whisper import decode_audio
 
         from collectors.records import ItemError
+        from extractors.decode import DecodeError, check_complete
 
-        offset = audio_offset(path)
+        offset, declared = audio_timing(path)
         try:
             audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
         except (av.error.FFmpegError, OSError, ValueError, IndexError) as e:
@@ -227,6 +233,10 @@ class Whisper(Extractor):
         if audio.size == 0:
             raise ItemError("no_audio", f"{path}: the audio stream has no decodable samples")
         duration = audio.size / SAMPLE_RATE
+        try:  # a cut file decodes without an error: never transcribe its first part as the whole
+            check_complete(declared, duration, "audio", f"{duration:.1f} s decoded")
+        except DecodeError as e:
+            raise ItemError("bad_media", f"{path}: {e}") from e
         if float(np.abs(audio).max()) < SILENCE_PEAK:
             return Transcript([], self.language, 0.0, duration, silent=True)
         segments, info = self.model.transcribe(audio, language=self.language, beam_size=self.beam_size,

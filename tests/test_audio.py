@@ -109,3 +109,20 @@ def test_jfk_flac_decodes_to_11_seconds_at_16k():
     x = decode_audio(JFK, 16000)
     assert abs(len(x) - 176000) <= 160  # 11 s (44.1 kHz stereo FLAC in the file)
     assert 0.05 < np.abs(x).max() <= 1.0
+
+
+def test_a_cut_file_with_its_index_in_front_is_truncated_not_short(tmp_path):
+    """Issue 11 case 2: the index still declares 30 s; the audio stream ends near 14 s. The decoder
+    yields what is there, then says truncated (the video decoder's container-duration rule)."""
+    from media_fixtures import cut_at_packet, faststart_mp4
+
+    whole = faststart_mp4(tmp_path / "whole.mp4")
+    assert len(decode_audio(whole, 16000)) / 16000 == pytest.approx(30.0, abs=0.1)
+    cut = cut_at_packet(whole, tmp_path / "cut.mp4")
+    chunks = []
+    with pytest.raises(DecodeError, match=r"truncated: the audio stream ends at 1\d\.\d s of the 30\.0 s the file declares"):
+        for start, _ in iter_audio_chunks(cut, 32000, 2.0):
+            chunks.append(start)
+    assert 5 <= len(chunks) <= 8  # what was there came out first
+    with pytest.raises(DecodeError, match="truncated"):
+        decode_audio(cut, 16000)

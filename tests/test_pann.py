@@ -155,3 +155,13 @@ def test_a_video_without_audio_is_an_item_error_no_audio(pann, tmp_path):
     with pytest.raises(ItemError) as info:
         pann.extract(RawItem(id="bad", source="test", media={"audio": str(garbage)}))
     assert info.value.kind == "bad_media"
+
+
+def test_a_cut_file_is_bad_media_not_a_short_track(pann, tmp_path):
+    """Issue 11 case 2: a faststart MP4 cut at half decodes to 14 s of its declared 30 s: bad_media."""
+    from media_fixtures import cut_at_packet, faststart_mp4
+
+    cut = cut_at_packet(faststart_mp4(tmp_path / "whole.mp4"), tmp_path / "cut.mp4")
+    with pytest.raises(ItemError) as e:
+        pann.extract(RawItem(id="cut", source="test", media={"video": str(cut)}))
+    assert e.value.kind == "bad_media" and "truncated: the audio stream ends at" in e.value.message

@@ -164,3 +164,14 @@ def test_explicit_model_directory(whisper):
     explicit = Whisper(weights=whisper.path)
     assert explicit.meta()["weights_source"] == "explicit path"
     assert explicit.config()["weights_sha256"] == whisper.config()["weights_sha256"]
+
+
+def test_a_cut_file_is_bad_media_not_a_short_transcript(whisper, tmp_path):
+    """Issue 11 case 2: a faststart MP4 cut at half: Whisper must not transcribe the first 14 s as
+    if they were the whole file."""
+    from media_fixtures import cut_at_packet, faststart_mp4
+
+    cut = cut_at_packet(faststart_mp4(tmp_path / "whole.mp4"), tmp_path / "cut.mp4")
+    with pytest.raises(ItemError) as e:
+        whisper.extract(RawItem(id="cut", source="test", media={"video": str(cut)}))
+    assert e.value.kind == "bad_media" and "truncated: the audio stream ends at" in e.value.message
