@@ -142,8 +142,37 @@ class RawItem:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
+    def input_problems(self, modality: str) -> str | None:
+        """What is malformed in the fields an extractor of ``modality`` reads (None: nothing).
+
+        A manifest line with such a field still reads (its id is fine); the job records the item as
+        failed (bad_metadata / bad_transcript) and extracts its neighbours as usual.
+        """
+        def what(value) -> str:
+            article = "an" if type(value).__name__[0] in "aeiou" else "a"
+            return f"{article} {type(value).__name__} ({value!r:.60})"
+
+        if modality == "text":
+            if not isinstance(self.transcript, list):
+                return f"transcript is {what(self.transcript)}, not a list of {{start, end, text}}"
+            try:
+                check_transcript(self.transcript, self.id)
+            except ItemError as e:
+                return e.message
+            return None
+        if not isinstance(self.media, dict):
+            return f"media is {what(self.media)}, not an object of paths"
+        for key, value in self.media.items():
+            if value is not None and not isinstance(value, str):
+                return f"media[{key!r}] is {what(value)}, not a path"
+        return None
+
     @classmethod
     def from_dict(cls, d: dict) -> "RawItem":
+        if not isinstance(d, dict):
+            raise ValueError(f"a JSON {type(d).__name__}, not an object (one RawItem per line)")
+        if "id" not in d or "source" not in d:
+            raise ValueError(f"no {'id' if 'id' not in d else 'source'!r} field (every RawItem has an id and a source)")
         version = d.get("schema_version", SCHEMA_VERSION)
         if version > SCHEMA_VERSION:
             raise ValueError(

@@ -57,7 +57,7 @@ from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.shardstore import ShardFile, shard_path, write_json
 from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard
-from extractors.store import input_fingerprint
+from extractors.store import input_fingerprint, input_path
 
 log = logging.getLogger("extractors.run")
 
@@ -120,7 +120,7 @@ def _visible(item: RawItem, modality: str) -> bool:
     then a changed file goes unnoticed rather than every item looking changed.)"""
     if modality == "text":
         return True
-    media = item.media.get("audio") or item.media.get("video") if modality in ("audio", "asr") else item.media.get("video")
+    media = input_path(item, modality)
     return bool(media) and os.path.exists(media)
 
 

@@ -241,7 +241,9 @@ def run_shard(spec: dict) -> dict:
                 continue
             fp = inputs[item.id] = input_fingerprint(item, modality)
             t = time.time()
-            if deaths[item.id] >= spec.get("poison_after", 2):
+            if problem := item.input_problems(modality):  # a malformed field: this item's failure only
+                track, err = None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
+            elif deaths[item.id] >= spec.get("poison_after", 2):
                 track, err = None, ("error", (f"the worker process died {deaths[item.id]} times while extracting "
                                               "this item (a crash in decoding or the model, or out of memory)"))
             else:

@@ -76,10 +76,21 @@ def files_fingerprint(path) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
+AUDIO_MODALITIES = ("audio", "asr", "audio->text")  # they read media["audio"], else the video's audio
+
+
+def input_path(item, modality: str) -> str | None:
+    """The media file an extractor of ``modality`` reads; None for text, or when the item has no such
+    path or a malformed ``media`` field (RawItem.input_problems)."""
+    if modality == "text" or item.input_problems(modality):
+        return None
+    if modality in AUDIO_MODALITIES:
+        return item.media.get("audio") or item.media.get("video")
+    return item.media.get("video")
+
+
 def input_fingerprint(item, modality: str) -> str:
     """What an extractor of ``modality`` reads of a RawItem: the transcript text, or the media files."""
     if modality == "text":
         return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
-    if modality in ("audio", "asr"):
-        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
-    return files_fingerprint(item.media.get("video"))
+    return files_fingerprint(input_path(item, modality))

@@ -211,6 +211,33 @@ def test_item_failure_kinds(both, tmp_path, monkeypatch):
     assert item_id == "t1" and track.times.tolist() == [0.5]
 
 
+def test_malformed_manifest_line_or_field(both, tmp_path, capsys):
+    """Issue 11 case 3: a field of the wrong type is that item's failure (bad_metadata), never its
+    neighbours' in the same shard, on a first run and on reruns; a line that is JSON but not an
+    object is a usage error naming the line (exit 2, one line)."""
+    good = video_items(tmp_path / "media", 1, bad=())[0]
+    lines = [good.to_json(), json.dumps({"id": "v01", "source": "x", "media": "/x.mp4"}),
+             json.dumps({"id": "v02", "source": "x", "media": {"video": 42}})]
+    manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
+    manifest.write_text("\n".join(lines) + "\n")
+    # first run; rerun (nothing to do); --retry-failed (the two run again and fail the same way)
+    for retry, items_run in ((False, 3), (False, 0), (True, 2)):
+        r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=3, progress=False,
+                                                                        retry_failed=retry))
+        assert r.complete and r.exit_code == 3
+        assert {f["id"]: f["kind"] for f in r.failures} == {"v01": "bad_metadata", "v02": "bad_metadata"}
+        assert "media is a str ('/x.mp4'), not an object of paths" in {f["message"] for f in r.failures}
+        assert [i for i, _ in read_features(out, "colorhist")] == [good.id]
+        assert r.record["totals"]["items_run"] == items_run
+
+    manifest.write_text("\n".join(lines + ["[1, 2, 3]"]) + "\n")
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o2"),
+                 "--workers", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.jsonl:4: malformed manifest line: a JSON list, not an object" in err
+    assert not (tmp_path / "o2").exists()
+
+
 def test_transient_retried_permanent_recorded(both, tmp_path):
     items = fake_items(4)
     out = {}
