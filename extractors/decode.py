@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import queue
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -48,9 +49,20 @@ class DecodeError(RuntimeError):
 
 
 def open_container(path: str | os.PathLike):
-    """Open a media file with PyAV; a missing or unreadable file is a DecodeError saying which."""
-    if not os.path.exists(path):
-        raise DecodeError(f"file not found: {path}")
+    """Open a media file with PyAV; a missing or unreadable file is a DecodeError saying which.
+
+    Only regular files are opened: FFmpeg would wait forever in open() for a FIFO's writer.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DecodeError(f"file not found: {path}") from None
+    except OSError as e:
+        raise DecodeError(f"cannot read {path}: {e.strerror or e}") from e
+    if not stat.S_ISREG(mode):
+        what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "a device")
+        raise DecodeError(f"not a regular file ({what})")
     try:
         return av.open(str(path), metadata_errors="ignore")  # a badly encoded tag is no reason to refuse the media
     except (av.error.FFmpegError, OSError, ValueError) as e:

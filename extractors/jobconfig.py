@@ -98,19 +98,24 @@ class JobConfig:
 
     def timeout_for(self, duration) -> tuple[float, str]:
         """(seconds one item may take, how that was decided) for an item of ``duration`` seconds."""
-        if self.item_timeout is not None:
-            return float(self.item_timeout), f"--item-timeout {self.item_timeout:g}"
-        if _is_number(duration) and math.isfinite(duration) and duration > 0:
-            seconds = self.timeout_floor + self.timeout_per_second * float(duration)
-            return seconds, (f"default timeout {self.timeout_floor:g} s + {self.timeout_per_second:g} x the item's "
-                             f"{float(duration):g} s; set --item-timeout to change it")
-        return self.timeout_unknown, (f"default timeout for an item of unknown duration, {self.timeout_unknown:g} s; "
-                                      "set --item-timeout to change it")
+        return item_timeout(duration, self.item_settings())
 
     def item_settings(self) -> dict:
         """What each task needs of this config (plain values: it travels to the workers)."""
         return {k: getattr(self, k) for k in ("item_timeout", "item_retries", "timeout_floor", "timeout_per_second",
                                               "timeout_unknown", "poison_after")}
+
+
+def item_timeout(duration, settings: dict) -> tuple[float, str]:
+    """The module docstring's rule, from JobConfig.item_settings() (what a task's spec carries)."""
+    if settings.get("item_timeout") is not None:
+        return float(settings["item_timeout"]), f"--item-timeout {settings['item_timeout']:g}"
+    floor, per_second, unknown = (settings.get(k, getattr(JobConfig, k))
+                                  for k in ("timeout_floor", "timeout_per_second", "timeout_unknown"))
+    if _is_number(duration) and math.isfinite(duration) and duration > 0:
+        return floor + per_second * float(duration), (f"default timeout {floor:g} s + {per_second:g} x the item's "
+                                                      f"{float(duration):g} s; set --item-timeout to change it")
+    return unknown, f"default timeout for an item of unknown duration, {unknown:g} s; set --item-timeout to change it"
 
 
 def _is_number(value) -> bool:

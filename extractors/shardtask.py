@@ -3,7 +3,9 @@
 - Models load once per worker process: :func:`load_extractor` keeps instances in a module-level
   cache keyed by (class, options), so the tasks that follow on that worker reuse the model.
 - One bad item never fails its shard: each item ends ok or failed with a kind (the extractor's
-  ItemError kind, ``oom``, ``timeout``, or ``error``) and a message. Transient errors (OSError other
+  ItemError kind, ``bad_metadata`` for a malformed manifest field, ``oom``, ``timeout`` (every item
+  has one: ``--item-timeout``, or derived from its duration, extractors.jobconfig), or ``error``)
+  and a message. Transient errors (OSError other
   than a missing or unreadable file, or :class:`TransientError`) are retried a few times in place.
 - The shard file is streamed to a temporary name and renamed; ``<shard>.stats.json`` is written
   last and is the completion marker. A journal of started items tells a task that is re-run after
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
+from extractors.jobconfig import item_timeout
 from extractors.shardstore import ShardFile, ShardWriter, shard_path, write_json
 from extractors.store import input_fingerprint
 
@@ -96,12 +99,13 @@ def classify(e: BaseException) -> tuple[str, str]:
     return "error", f"{type(e).__name__}: {e}"[:2000]
 
 
-def call_with_timeout(fn, arg, timeout: float | None, grace: float = 5.0):
-    """fn(arg), or ItemTimeout after ``timeout`` seconds.
+def call_with_timeout(fn, arg, timeout: float | None, grace: float = 5.0, how: str = ""):
+    """fn(arg), or ItemTimeout after ``timeout`` seconds (``how``: where that number came from).
 
-    The call runs on its own thread; on timeout that thread gets an ItemTimeout raised inside it
-    at its next Python instruction (between decoded batches), which ends it cleanly. A call stuck
-    in native code cannot be interrupted: it is abandoned and reported as stuck.
+    The call runs on its own daemon thread; on timeout that thread gets an ItemTimeout raised
+    inside it at its next Python instruction (between decoded batches), which ends it cleanly. A
+    call stuck in native code (an open() on a stalled mount) cannot be interrupted: it is abandoned
+    and reported as stuck; being a daemon thread, it holds up neither the task nor the process's exit.
     """
     if not timeout:
         return fn(arg)
@@ -118,8 +122,10 @@ def call_with_timeout(fn, arg, timeout: float | None, grace: float = 5.0):
     t.join(timeout)
     if t.is_alive():
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t.ident), ctypes.py_object(ItemTimeout))
-        t.join(grace)
-        raise ItemTimeout(f"extraction took longer than {timeout:g} s", stuck=t.is_alive())
+        t.join(min(grace, timeout))  # it ends at its next Python instruction, unless stuck in native code
+        stuck = t.is_alive()
+        raise ItemTimeout(f"extraction took longer than {timeout:g} s ({how or 'item timeout'})"
+                          + ("; it is stuck in a read or native code and was abandoned" if stuck else ""), stuck=stuck)
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -239,17 +245,17 @@ def run_shard(spec: dict) -> dict:
                 else:
                     failures.append(old_failures[item.id])
                 continue
-            fp = inputs[item.id] = input_fingerprint(item, modality)
             t = time.time()
             if problem := item.input_problems(modality):  # a malformed field: this item's failure only
-                track, err = None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
+                fp, track, err = "", None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
             elif deaths[item.id] >= spec.get("poison_after", 2):
-                track, err = None, ("error", (f"the worker process died {deaths[item.id]} times while extracting "
-                                              "this item (a crash in decoding or the model, or out of memory)"))
+                fp, track, err = "", None, ("error", (f"the worker process died {deaths[item.id]} times while extracting "
+                                                      "this item (a crash in decoding or the model, or out of memory)"))
             else:
                 journal.log(item.id, "start")
-                track, err, ex = _extract_with_retries(ex, spec, modality, item)
+                fp, track, err, ex = _extract_with_retries(ex, spec, modality, item)
                 journal.log(item.id, "end")
+            inputs[item.id] = fp
             dt = time.time() - t
             busy += dt
             items_run += 1
@@ -291,11 +297,23 @@ def _configured(ex: Extractor, spec: dict) -> Extractor:
 
 
 def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawItem):
-    """(track, None, extractor) or (None, (kind, message), extractor); the extractor may be reloaded."""
+    """(input fingerprint, track, None, extractor) or (fingerprint, None, (kind, message), extractor).
+
+    The fingerprint (a stat of the media) is taken inside the timed call too: on a stalled mount
+    even stat() never returns. The extractor may come back reloaded (after a stuck timeout).
+    """
     retries = spec.get("item_retries", 2)
+    timeout, how = item_timeout(item.duration, spec)
+    seen: dict = {}
+
+    def fingerprint_and_extract(it):
+        seen["fp"] = input_fingerprint(it, modality)
+        return extract_item(ex, modality, it)
+
     for attempt in range(retries + 1):
         try:
-            return call_with_timeout(functools.partial(extract_item, ex, modality), item, spec.get("item_timeout")), None, ex
+            track = call_with_timeout(fingerprint_and_extract, item, timeout, how=how)
+            return seen["fp"], track, None, ex
         except Exception as e:  # noqa: BLE001 - every item ends ok or with a recorded kind
             if isinstance(e, ItemTimeout) and e.stuck:  # never share a busy model
                 ex = _configured(load_extractor(spec["target"], spec["options"], fresh=True), spec)
@@ -307,4 +325,4 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
                 _free_accelerator_memory()
             if is_transient(e):
                 message += f" (transient error; gave up after {attempt + 1} attempts)"
-            return None, (kind, message), ex
+            return seen.get("fp", ""), None, (kind, message), ex

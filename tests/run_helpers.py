@@ -10,6 +10,7 @@ import glob
 import hashlib
 import os
 import signal
+import stat
 import threading
 import time
 import uuid
@@ -196,3 +197,19 @@ class DiesAfterItem(Fake):
             time.sleep(0.002)
         time.sleep(0.03)  # the task returns and reports its result
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Stalls(Fake):
+    """Blocks in a native call when an item's video is a FIFO, as a read from a network mount that
+    stopped answering does: ``open`` waits for a writer that never comes, and no exception raised
+    into the thread can interrupt it."""
+
+    name = "stalls"
+
+    def extract(self, item):
+        self.mark(item.id)
+        path = item.media.get("video")
+        if path and stat.S_ISFIFO(os.stat(path).st_mode):
+            with open(path, "rb") as f:
+                f.read()
+        return self.work(item)

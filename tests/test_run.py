@@ -238,6 +238,64 @@ def test_malformed_manifest_line_or_field(both, tmp_path, capsys):
     assert not (tmp_path / "o2").exists()
 
 
+def test_stalled_read_ends_as_timeout_by_default(both, tmp_path):
+    """Issue 11 case 4: without --item-timeout, an item whose read never returns (here a FIFO no one
+    writes to: a native open() that cannot be interrupted, as on a stalled mount) ends as a timeout
+    derived from its duration, or the unknown-duration default; its neighbours are extracted."""
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    items = [RawItem(id="a", source="t", duration=0.5, media={"video": str(fifo)}),
+             RawItem(id="b", source="t", duration=0.5),
+             RawItem(id="c", source="t", media={"video": str(fifo)})]
+    job = JobConfig(scheduler=both, shard_size=10, progress=False, timeout_floor=1.0, timeout_per_second=2.0,
+                    timeout_unknown=1.5)
+    box = {}
+    t = threading.Thread(target=lambda: box.update(r=run_extraction(items, ["run_helpers:Stalls"], tmp_path / "out",
+                                                                     job=job)), daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "the job hangs on a stalled read"
+    failures = {f["id"]: (f["kind"], f["message"]) for f in box["r"].failures}
+    assert sorted(failures) == ["a", "c"] and {k for k, _ in failures.values()} == {"timeout"}
+    assert "longer than 2 s (default timeout 1 s + 2 x the item's 0.5 s" in failures["a"][1]
+    assert "longer than 1.5 s (default timeout for an item of unknown duration" in failures["c"][1]
+    assert [i for i, _ in read_features(tmp_path / "out", "stalls")] == ["b"]
+
+
+def test_default_item_timeout_formula():
+    job = JobConfig()
+    assert job.timeout_for(3600.0)[0] == 600 + 10 * 3600 and job.timeout_for(None)[0] == 7200
+    assert job.timeout_for(float("nan"))[0] == job.timeout_for("12")[0] == job.timeout_for(-1)[0] == 7200
+    assert JobConfig(item_timeout=30).timeout_for(3600.0) == (30.0, "--item-timeout 30")
+
+
+def test_fifo_media_with_the_command(tmp_path):
+    """A FIFO as media path through the command, no --item-timeout: the decoder refuses it up front
+    (bad_media, not a regular file); an extractor stuck in open() on it (--item-timeout 3) is a
+    timeout; the command exits (3) although that thread never returns, and leaves no process behind."""
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, [RawItem(id="p", source="t", media={"video": str(fifo)})])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    for extra, kind in (([], "bad_media"), (["--item-timeout", "3"], "timeout")):
+        extractor = "colorhist" if kind == "bad_media" else "run_helpers:Stalls"
+        proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out",
+                                 str(tmp_path / kind), "--extractors", extractor, "--workers", "1", "--no-progress", *extra],
+                                cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=120)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+        assert proc.returncode == 3, stderr[-2000:]
+        assert not _group_alive(proc.pid)
+        failure, = json.loads((tmp_path / kind / "run.json").read_text())["failures"]["items"]
+        assert failure["kind"] == kind
+        if kind == "bad_media":
+            assert f"{fifo}: not a regular file (a FIFO)" in failure["message"]
+
+
 def test_transient_retried_permanent_recorded(both, tmp_path):
     items = fake_items(4)
     out = {}
