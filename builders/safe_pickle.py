@@ -4,7 +4,9 @@
 feature file can call ``os.system``. Here the stream is read by an unpickler whose
 ``find_class`` resolves only the globals numpy arrays and plain containers need, from a
 fixed table (nothing is imported by name), so anything else raises ``UnsafePickleError``
-before it is called.
+before it is called. What the allowed globals allocate is bounded by the file's own size, checked
+from the declared shape before numpy allocates (``ArraySizeError``): a tiny file cannot ask for
+128 GiB.
 
 What ``np.save(path, {key: array}, allow_pickle=True)`` references (checked with numpy 2.4,
 protocols 2-5; numpy 1.x writes the same names under ``numpy.core``):
@@ -20,6 +22,7 @@ protocols 2-5; numpy 1.x writes the same names under ``numpy.core``):
 from __future__ import annotations
 
 import collections
+import math
 import pickle
 from pathlib import Path
 
@@ -66,22 +69,139 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
 ALLOWED_GLOBALS: dict[tuple[str, str], object] = _allowed_globals()
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves globals from ``ALLOWED_GLOBALS`` only."""
+class ArraySizeError(NpyDictError):
+    """The stream asks for more memory than its file can hold data for (an allocation bomb); nothing
+    was allocated."""
 
-    def __init__(self, file, source: str = "<stream>") -> None:
+
+def _remaining(file) -> int | None:
+    """Bytes left in a seekable stream (None when it cannot tell)."""
+    try:
+        pos = file.tell()
+        end = file.seek(0, 2)
+        file.seek(pos)
+        return end - pos
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves globals from ``ALLOWED_GLOBALS`` only, and bounds what they allocate.
+
+    Every array the stream builds carries its data in the stream, so a file can never need more
+    memory for arrays (or ``bytes(n)``, or a numpy scalar) than it has bytes left to read: each
+    such request is checked against that budget from its declared shape and dtype *before* numpy
+    allocates (a 181-byte file declaring a 128 GiB array is refused, not attempted). An object
+    array's state must list exactly the elements its shape declares (numpy crashes otherwise).
+    """
+
+    def __init__(self, file, source: str = "<stream>", max_bytes: int | None = None) -> None:
         # latin1 is what numpy uses for Python 2 streams; Python 3 streams carry no byte strings as str.
         super().__init__(file, encoding="latin1")
         self.source = source
+        self.file_bytes = _remaining(file) if max_bytes is None else max_bytes
+        self.budget = float("inf") if self.file_bytes is None else self.file_bytes
+        self.array_type = self._guarded_array_type()
+        reconstruct = ALLOWED_GLOBALS[("numpy._core.multiarray", "_reconstruct")]
+        scalar = ALLOWED_GLOBALS[("numpy._core.multiarray", "scalar")]
+        self._guards = {id(np.ndarray): _NdarrayToken(self), id(reconstruct): self._reconstruct,
+                        id(scalar): self._scalar, id(bytes): self._bytes}
+        self._real = {"reconstruct": reconstruct, "scalar": scalar}
 
     def find_class(self, module: str, name: str):
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            obj = ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise UnsafePickleError(
                 f"{self.source}: refusing to unpickle global {module}.{name} "
                 "(only numpy arrays and plain containers are allowed)"
             ) from None
+        return self._guards.get(id(obj), obj)
+
+    # -- the budget ------------------------------------------------------------------------------
+
+    def charge(self, nbytes: int, what: str) -> None:
+        if nbytes > self.budget:
+            held = "an unknown number of" if self.file_bytes is None else f"the {self.file_bytes}"
+            raise ArraySizeError(f"{self.source}: {what} needs {nbytes} bytes, more than {held} bytes of the file "
+                                 "could hold (refused before allocating: a damaged or hostile file)")
+        self.budget -= nbytes
+
+    def _dtype(self, dtype) -> np.dtype:
+        try:
+            return np.dtype(dtype.decode("latin1") if isinstance(dtype, bytes) else dtype)
+        except (TypeError, ValueError) as e:
+            raise NpyDictError(f"{self.source}: not a numpy dtype: {dtype!r} ({e})") from None
+
+    def _elements(self, shape) -> tuple[tuple[int, ...], int]:
+        shape = (shape,) if isinstance(shape, int) else shape
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise NpyDictError(f"{self.source}: not an array shape: {shape!r}")
+        return shape, math.prod(shape)
+
+    def charge_array(self, shape, dtype) -> None:
+        shape, n = self._elements(shape)
+        dtype = self._dtype(dtype)
+        self.charge(n * dtype.itemsize, f"an array of shape {shape} {dtype} ({n} elements)")
+
+    # -- the allocating globals, bounded -------------------------------------------------------------
+
+    def _reconstruct(self, subtype, shape, dtype):
+        if not isinstance(subtype, _NdarrayToken):
+            raise UnsafePickleError(f"{self.source}: refusing to reconstruct {subtype!r} (only numpy.ndarray)")
+        self.charge_array(shape, dtype)
+        return self._real["reconstruct"](self.array_type, shape, dtype)
+
+    def _scalar(self, dtype, *args):
+        dtype = self._dtype(dtype)
+        self.charge(dtype.itemsize, f"a {dtype} scalar")
+        return self._real["scalar"](dtype, *args)
+
+    def _bytes(self, *args):
+        if args and isinstance(args[0], int) and not isinstance(args[0], bool):
+            self.charge(args[0], f"bytes({args[0]})")
+        return bytes(*args)
+
+    def _guarded_array_type(self) -> type:
+        unpickler = self
+
+        class GuardedArray(np.ndarray):
+            """An array whose pickled state is checked before numpy reads it (load_npy_dict returns plain arrays)."""
+
+            def __setstate__(self, state):
+                if not isinstance(state, tuple) or len(state) not in (4, 5):
+                    raise NpyDictError(f"{unpickler.source}: not an array state")
+                shape, dtype, _fortran, raw = state[-4:]
+                shape, n = unpickler._elements(shape)
+                dtype = unpickler._dtype(dtype)
+                if dtype.hasobject and (not isinstance(raw, list) or len(raw) != n):
+                    listed = len(raw) if isinstance(raw, list) else type(raw).__name__
+                    raise ArraySizeError(f"{unpickler.source}: an object array of shape {shape} declares {n} elements, "
+                                         f"more than (or other than) the {listed} its state lists")
+                unpickler.charge(n * dtype.itemsize, f"an array of shape {shape} {dtype} ({n} elements)")
+                super().__setstate__(state)
+
+        return GuardedArray
+
+
+class _NdarrayToken:
+    """What ``numpy.ndarray`` resolves to in a restricted stream: the subtype argument of
+    ``_reconstruct`` (np.save's way), and a bounded constructor if the stream calls it directly."""
+
+    def __init__(self, unpickler: RestrictedUnpickler):
+        self.unpickler = unpickler
+
+    def __call__(self, shape, dtype=float, *args, **kwargs):
+        self.unpickler.charge_array(shape, dtype)
+        return np.ndarray(shape, dtype, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return "numpy.ndarray"
+
+
+def _plain(value):
+    """A plain ndarray for the unpickler's guarded subclass (the same memory, no copy)."""
+    return value.view(np.ndarray) if isinstance(value, np.ndarray) and type(value) is not np.ndarray else value
 
 
 def _read_header(f, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -107,10 +227,11 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
             raise NpyDictError(f"{path}: expected a pickled dict, found a plain {dtype} array of shape {shape}")
         try:
             obj = RestrictedUnpickler(f, source=str(path)).load()
-        except UnsafePickleError:
+        except NpyDictError:  # unsafe globals, allocation bombs: already say what and where
             raise
         except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise NpyDictError(f"{path}: truncated or corrupt pickle stream: {type(exc).__name__}: {exc}") from None
+    obj = _plain(obj)
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.shape == ():
         obj = obj.item()
     if not isinstance(obj, dict):
@@ -121,4 +242,4 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
         if not isinstance(value, np.ndarray) or value.dtype.hasobject:
             kind = f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
             raise NpyDictError(f"{path}: expected a numeric array for key {key!r}, found {kind}")
-    return dict(obj)
+    return {key: _plain(value) for key, value in obj.items()}

@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,6 +130,89 @@ def test_unpickler_needs_no_extra_globals_for_saved_dicts():
     for protocol in (3, 4, 5):
         out = RestrictedUnpickler(io.BytesIO(pickle.dumps(np.asanyarray(d), protocol=protocol))).load().item()
         assert all(np.array_equal(out[k], v) for k, v in d.items())
+
+
+class _Call:
+    """Pickles as ``fn(*args)`` (and ``obj.__setstate__(state)`` when given): how a crafted file reads."""
+
+    def __init__(self, fn, *args, state=None):
+        self.fn, self.args, self.state = fn, args, state
+
+    def __reduce__(self):
+        return (self.fn, self.args) if self.state is None else (self.fn, self.args, self.state)
+
+
+def _bombs():
+    from numpy._core.multiarray import _reconstruct, scalar
+
+    huge = (2**17, 2**17)  # 128 GiB of float64
+    return {
+        "ndarray": _Call(np.ndarray, huge, "f8"),  # the issue's 181-byte file
+        "reconstruct": _Call(_reconstruct, np.ndarray, huge, b"f"),
+        "setstate": _Call(_reconstruct, np.ndarray, (0,), b"b", state=(1, huge, np.dtype("f8"), False, b"x")),
+        "bytes": _Call(bytes, 2**40),
+        "scalar": _Call(scalar, np.dtype("V2000000000")),
+    }
+
+
+@pytest.mark.parametrize("bomb", ["ndarray", "reconstruct", "setstate", "bytes", "scalar"])
+def test_allocation_bomb_is_refused_before_allocating(tmp_path, bomb):
+    """Issue 11 case 5: a tiny file declaring a huge array (or bytes, or scalar) is refused from its
+    declared size, before any allocation: a NpyDictError naming the file, not a MemoryError."""
+    stream = pickle.dumps(_bombs()[bomb], protocol=4)
+    path = tmp_path / "video_clip_train.npy"
+    _write_raw_npy(path, stream)
+    assert path.stat().st_size < 400
+    with pytest.raises(NpyDictError, match=r"video_clip_train\.npy: .*(bytes|elements).* more than"):
+        load_npy_dict(path)
+
+
+def test_object_array_state_with_a_short_list_is_refused(tmp_path):
+    """An object array whose state declares more elements than its list holds crashes numpy
+    (segmentation fault) or allocates the declared size: refused before numpy sees it. Run in a
+    child process, so a crash fails this test instead of ending the test session."""
+    import subprocess
+    import sys
+
+    from numpy._core.multiarray import _reconstruct
+
+    crafted = _Call(_reconstruct, np.ndarray, (0,), b"b", state=(1, (2**14, 2**10), np.dtype("O"), False, [1]))
+    path = tmp_path / "x.npy"
+    _write_raw_npy(path, pickle.dumps(crafted, protocol=4))
+    code = ("import sys; from builders.safe_pickle import load_npy_dict, NpyDictError\n"
+            "try:\n    load_npy_dict(sys.argv[1])\nexcept NpyDictError as e:\n    print(e); sys.exit(7)")
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 7, (res.returncode, res.stderr[-1000:])
+    assert "x.npy" in res.stdout and "16777216 elements" in res.stdout
+
+
+def test_saved_dicts_of_any_size_still_load(tmp_path):
+    """The bound is what the file can hold: real arrays (their bytes are in the file) always fit."""
+    written = {"big": np.ones((300, 512), np.float32), "empty": np.zeros((0, 3)), "f16": np.ones((7, 3), np.float16)}
+    np.save(tmp_path / "d.npy", written, allow_pickle=True)
+    read = load_npy_dict(tmp_path / "d.npy")
+    assert read.keys() == written.keys()
+    assert all(type(read[k]) is np.ndarray and read[k].dtype == v.dtype and np.array_equal(read[k], v)
+               for k, v in written.items())
+
+
+def test_allocation_bomb_in_a_release_is_a_one_line_error(tmp_path):
+    """The A2Summ import (python -m builders.bliss --source a2summ) with the bomb as a feature file:
+    exit 2 and one line naming the file."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "release"
+    write_a2summ_release(root, np.random.default_rng(7), train_videos=3, test_videos=1)
+    bomb = next(root.rglob("video_clip_train.npy"))
+    _write_raw_npy(bomb, pickle.dumps(_bombs()["ndarray"], protocol=4))
+    with pytest.raises(NpyDictError, match="video_clip_train.npy"):
+        read_a2summ(root)
+    res = subprocess.run([sys.executable, "-m", "builders.bliss", "--source", "a2summ", "--input", str(root),
+                          "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"), "--no-progress"],
+                         capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.count("\n") == 1 and "video_clip_train.npy" in res.stderr and "Traceback" not in res.stderr
 
 
 # ---------------------------------------------------------------- a2summ import
