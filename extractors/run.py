@@ -52,6 +52,7 @@ from collectors.records import ItemError, RawItem, read_manifest
 from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
 from extractors.jobconfig import JobConfig, SetupError, check_options
+from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
@@ -215,6 +216,19 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     wanted = resolve(extractors, job.device)
     gpu = any(_uses_gpu(e["options"]) for e in wanted.values())
     run_id = uuid.uuid4().hex[:12]
+    lock = OutputLock(out)
+    try:
+        lock.acquire()
+    except LockHeld as e:
+        raise SetupError(str(e)) from None
+    try:
+        return _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0)
+    finally:
+        lock.release()
+
+
+def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult:
+    """run_extraction once the job holds --out: start or reach the cluster, plan, execute, record."""
     try:
         client, to_close = connect(job.scheduler, job.workers, gpu, job.tasks_per_gpu)
     except (EngineError, OSError, ValueError) as e:

@@ -492,6 +492,48 @@ def test_driver_killed_then_resumed(both, tmp_path):
             np.testing.assert_array_equal(got[i].times, track.times)
 
 
+def test_one_job_at_a_time_per_out(both, tmp_path, capsys, caplog):
+    """Issue 11 case 9: a second job on the same --out is refused naming who holds it (host, pid,
+    since when); a lock left by a dead process on this host is taken over; one naming another host
+    is refused with the file to delete. A finished job leaves no lock file."""
+    import logging
+    import socket
+
+    items = video_items(tmp_path / "media", 6, bad=())
+    manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
+    write_manifest(manifest, items)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    first = subprocess.Popen(_cli(manifest, out, "--workers", "1"), cwd=ROOT, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not (out / "plan.json").exists() and first.poll() is None:
+            time.sleep(0.05)
+        assert first.poll() is None, "the first job ended before the second started"
+        assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(out), "--workers", "0",
+                     "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{out} is in use by another extraction job: pid {first.pid} on host " \
+            f"{socket.gethostname()}, since 20" in err and f"--manifest {manifest}" in err
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0 and not (out / ".vsumhub-run.lock").exists()
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = {"host": socket.gethostname(), "pid": int(gone.stdout), "since": "2026-01-01T00:00:00+0000", "command": "x"}
+    (out / ".vsumhub-run.lock").write_text(json.dumps(stale))
+    with caplog.at_level(logging.WARNING, logger="extractors.run"):
+        r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
+    assert r.complete and any("taking over the stale lock" in m and f"pid {gone.stdout.strip()}" in m
+                              for m in caplog.messages)
+    assert not (out / ".vsumhub-run.lock").exists()
+
+    (out / ".vsumhub-run.lock").write_text(json.dumps({**stale, "host": "gpu-node-7"}))
+    with pytest.raises(SetupError, match=r"on host gpu-node-7, since 2026-01-01.*delete .*\.vsumhub-run\.lock"):
+        run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
+    assert (out / ".vsumhub-run.lock").exists()  # someone else's: left alone
+
+
 # ---------------------------------------------------------------- engine, command line
 
 
