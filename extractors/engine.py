@@ -60,6 +60,8 @@ import logging
 import os
 from pathlib import Path
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 
 def quiet_dask_logs() -> None:
     """Dask's INFO lines (every worker start and stop) drown a command's own; keep its warnings.
@@ -128,6 +130,7 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     if scheduler is None:
         cluster = local_cluster(workers, gpu, tasks_per_gpu)
         client = Client(cluster)
+        client.register_plugin(QuietCancellation(), name="vsumhub-quiet-cancellation")
         return client, [_LocalShutdown(client, cluster)]
     if isinstance(scheduler, Client):
         return scheduler, []
@@ -138,6 +141,15 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     else:
         client = Client(str(scheduler))
     return client, [client]
+
+
+class QuietCancellation(WorkerPlugin):
+    """Worker plugin for the local clusters we start (their workers print to our terminal): a task the
+    job cancels (it stops on a full disk, or on Ctrl-C) makes each worker log "Async instruction ...
+    ended with CancelledError" at WARNING; that logger keeps its errors only."""
+
+    def setup(self, worker) -> None:
+        logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
 
 class _LocalShutdown:

@@ -36,6 +36,7 @@ From Python (what the builders call)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -56,11 +57,12 @@ from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
-from extractors.shardstore import ShardFile, shard_path, write_json
+from extractors.shardstore import ShardFile, output_problem, shard_path, write_json
 from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard
 from extractors.store import input_fingerprint, input_path
 
 log = logging.getLogger("extractors.run")
+FIX_OUTPUT = "free space or fix the permissions, then rerun the same command to resume"
 
 
 # ---------------------------------------------------------------- what to run
@@ -155,6 +157,16 @@ def _remove_leftovers(out: Path, plan: dict, name: str, cfg_hash: str) -> None:
                 leftover.unlink(missing_ok=True)
 
 
+def _sweep(out: Path, wanted: dict) -> None:
+    """Every temporary file and journal of the job, once no worker of it is alive (a local cluster we
+    closed after a stop: tasks it killed mid-write leave them)."""
+    dirs = [out] + [out / name / ex["config_hash"] for name, ex in wanted.items()]
+    for d in dirs:
+        for leftover in [*d.glob(".*.tmp"), *d.glob("*.journal")]:
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 # ---------------------------------------------------------------- running
 
 
@@ -217,10 +229,12 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     gpu = any(_uses_gpu(e["options"]) for e in wanted.values())
     run_id = uuid.uuid4().hex[:12]
     lock = OutputLock(out)
-    try:
+    try:  # also the check that --out is writable, before any cluster starts
         lock.acquire()
     except LockHeld as e:
         raise SetupError(str(e)) from None
+    except OSError as e:
+        raise SetupError(f"--out {out}: {output_problem(e, out) or e}") from None
     try:
         return _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0)
     finally:
@@ -259,6 +273,10 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
             plan, change = save_plan(out, new_plan(items, job.shard_size, manifest, plan_extractors))
         except ValueError as e:
             raise SetupError(str(e)) from e
+        except OSError as e:
+            if (problem := output_problem(e, out)) is None:
+                raise
+            raise SetupError(f"{problem}; {FIX_OUTPUT}") from None
         if change:
             log.warning("the manifest changed since the last plan: %s (plan generation %d)", change, plan["generation"])
         record = _execute(client, out, plan, wanted, by_id, run_id, job, decode_threads)
@@ -267,10 +285,19 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
     finally:
         for thing in to_close:
             thing.close()
+    if record.get("output_error") and job.scheduler is None:
+        _sweep(out, wanted)
     record["wall_seconds"] = round(time.time() - t0, 3)
     t = record["totals"]
     t["frames_per_second"] = round(t["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
-    write_json(out / "run.json", record)
+    problem = record.get("output_error")
+    try:
+        write_json(out / "run.json", record)
+    except OSError as e:
+        if (problem := problem or output_problem(e, out)) is None:
+            raise
+    if problem:
+        raise SetupError(f"{problem}; {FIX_OUTPUT}")
     described = {n: {k: e[k] for k in ("dim", "meta", "config", "config_hash")} for n, e in wanted.items()}
     return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record, described)
 
@@ -303,10 +330,10 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
     futures = {}
     for spec in specs:
         futures[submit(spec, 0)] = spec
-    results, errors = {}, []
+    results, errors, output_error = {}, [], None
     ac = as_completed(list(futures))
     try:
-        while not ac.is_empty():
+        while not ac.is_empty() and output_error is None:
             batch = ac.next_batch(block=False)
             if not batch:
                 time.sleep(0.2)
@@ -321,7 +348,11 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                 spec = futures.pop(fut)
                 tid = (spec["extractor"], spec["shard"])
                 try:
-                    results[tid] = fut.result()  # waits, should the result be lost again meanwhile
+                    outcome = fut.result()  # waits, should the result be lost again meanwhile
+                    if "output_error" in outcome:  # a full disk, a read-only directory: no rerun helps yet
+                        output_error = outcome["output_error"]
+                    else:
+                        results[tid] = outcome
                 except Exception as exc:  # noqa: BLE001 - the task's error, KilledWorker, cancellation
                     attempts[tid] += 1
                     if isinstance(exc, KilledWorker) and attempts[tid] < job.max_attempts:
@@ -335,12 +366,17 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                         errors.append({"extractor": tid[0], "shard": tid[1], "error": f"{type(exc).__name__}: {exc}"})
                 fut.release()
             bar.refresh()
+        if output_error is not None:
+            client.cancel(list(futures))
     finally:
         bar.close()
         client.unsubscribe_topic(PROGRESS_TOPIC)
     for name, ex in wanted.items():
         _remove_leftovers(out, plan, name, ex["config_hash"])
-    return _record(out, plan, wanted, done, results, errors, run_id)
+    record = _record(out, plan, wanted, done, results, errors, run_id)
+    if output_error is not None:
+        record["output_error"] = output_error
+    return record
 
 
 def _record(out, plan, wanted, done, results, errors, run_id) -> dict:

@@ -10,6 +10,8 @@ the same shard (a task re-run after its worker was presumed dead) cannot corrupt
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import uuid
@@ -40,11 +42,29 @@ def temp_name(path: Path) -> Path:
 
 
 def write_json(path: Path, doc) -> None:
-    """Atomically (temporary name, then rename), so a reader sees the old file or the new one."""
+    """Atomically (temporary name, then rename), so a reader sees the old file or the new one; a
+    failed write (a full disk) removes its temporary file and raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+# Errors writing the job's output that no retry fixes: the user must free space or fix permissions.
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def output_problem(e: BaseException, where) -> str | None:
+    """One line saying what went wrong writing under ``where``, for a full disk, a read-only file
+    system or missing permissions (else None: not an output problem)."""
+    if not isinstance(e, OSError) or e.errno not in OUTPUT_ERRNOS:
+        return None
+    return f"cannot write under {where}: {os.strerror(e.errno)}" + (f" ({e.filename})" if e.filename else "")
 
 
 def track_table(item_id: str, track: FeatureTrack, cfg_hash: str, fingerprint: str) -> pa.Table:
@@ -103,9 +123,14 @@ class ShardWriter:
         return self.path
 
     def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self.tmp.unlink(missing_ok=True)
+        """Remove the temporary file, even when closing it fails too (a full disk)."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except OSError:
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
 
 class ShardFile:

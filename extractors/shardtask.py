@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import functools
 import importlib
@@ -30,7 +31,7 @@ from pathlib import Path
 from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
 from extractors.jobconfig import item_timeout
-from extractors.shardstore import ShardFile, ShardWriter, shard_path, write_json
+from extractors.shardstore import ShardFile, ShardWriter, output_problem, shard_path, write_json
 from extractors.store import input_fingerprint
 
 PROGRESS_TOPIC = "vsumhub-extraction"
@@ -169,7 +170,8 @@ class Journal:
             f.write(json.dumps({"run": self.run_id, "item": item_id, "event": event}) + "\n")
 
     def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 def worker_info() -> dict:
@@ -211,8 +213,21 @@ def run_shard(spec: dict) -> dict:
     """Extract one shard for one extractor (see the module docstring); returns its stats summary.
 
     ``spec["redo"]``: None for the whole shard, or the ids to re-extract in a done shard (failed or
-    changed items); the other items keep their rows and failures as they are.
+    changed items); the other items keep their rows and failures as they are. When the output
+    cannot be written (a full disk, a read-only directory, permissions) the task returns
+    ``{"output_error": one line}`` instead of raising: no retry can help, the driver stops the job.
     """
+    try:
+        return _run_shard(spec)
+    except OSError as e:
+        path = shard_path(spec["out"], spec["extractor"], spec["config_hash"], spec["shard"])
+        if (problem := output_problem(e, path.parent)) is None:
+            raise
+        Journal(path.with_name(f"{spec['shard']}.journal"), spec["run_id"]).remove()  # a write failed, no death
+        return {"output_error": problem, "extractor": spec["extractor"], "shard": spec["shard"]}
+
+
+def _run_shard(spec: dict) -> dict:
     t0 = time.time()
     out, name, cfg_hash, shard = Path(spec["out"]), spec["extractor"], spec["config_hash"], spec["shard"]
     path = shard_path(out, name, cfg_hash, shard)

@@ -6,6 +6,7 @@ tests/run_helpers.py where a test needs slow, flaky, failing or crashing items.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -532,6 +533,95 @@ def test_one_job_at_a_time_per_out(both, tmp_path, capsys, caplog):
     with pytest.raises(SetupError, match=r"on host gpu-node-7, since 2026-01-01.*delete .*\.vsumhub-run\.lock"):
         run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
     assert (out / ".vsumhub-run.lock").exists()  # someone else's: left alone
+
+
+# ---------------------------------------------------------------- unwritable output, full disk
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str, readonly: bool = False):
+    """A small tmpfs mounted at ``path`` (root only): a disk that fills up, or a read-only one."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs (a full or read-only disk) needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}" + (",ro" if readonly else ""), "tmpfs", str(path)],
+                         capture_output=True, text=True, check=False)
+    if res.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _run_cli(manifest: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    return subprocess.run([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out", str(out),
+                           "--extractors", "colorhist", "--no-progress", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def _one_error_line(res: subprocess.CompletedProcess) -> str:
+    """The command's stderr is one 'error: ...' line: no traceback, no Dask 'Compute Failed' blocks."""
+    assert res.returncode == 2, res.stderr[-3000:]
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr[-3000:]
+    return lines[0]
+
+
+def test_read_only_out_is_a_setup_error_before_any_cluster(tmp_path):
+    """Issue 11 case 6: --out on a read-only file system: one line saying what and where, exit 2,
+    before a cluster starts (with an unreachable scheduler, the output error comes first)."""
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, video_items(tmp_path / "media", 1, bad=()))
+    with tmpfs(tmp_path / "ro", "1m", readonly=True) as ro:
+        line = _one_error_line(_run_cli(manifest, ro / "out", "--scheduler", "tcp://127.0.0.1:9"))
+    assert f"--out {ro / 'out'}: cannot write under {ro / 'out'}: Read-only file system" in line
+
+
+def test_read_only_config_directory_stops_the_job_with_one_line(tmp_path):
+    """A read-only <extractor>/<config_hash> directory: every task would fail the same way, and no
+    rerun can help: the first task's error stops the job (exit 2, one line), nothing left behind."""
+    from extractors.base import config_hash
+
+    manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
+    write_manifest(manifest, video_items(tmp_path / "media", 6, bad=()))
+    hashed = out / "colorhist" / config_hash(ColorHistogram().config())
+    with tmpfs(hashed, "1m", readonly=True):
+        line = _one_error_line(_run_cli(manifest, out, "--workers", "2", "--shard-size", "2"))
+    assert f"cannot write under {hashed}: Read-only file system" in line and "rerun the same command" in line
+    assert not list(out.rglob("*.tmp")) and not (out / ".vsumhub-run.lock").exists()
+    assert json.loads((out / "run.json").read_text())["output_error"].startswith(f"cannot write under {hashed}")
+
+
+def test_full_disk_stops_the_job_with_one_line_and_no_temporary_files(tmp_path):
+    """A disk that fills up during the job: exit 2 with one line (no 'Compute Failed' blocks, no
+    traceback writing run.json), no temporary file anywhere; once space is freed, a rerun finishes."""
+    manifest = tmp_path / "m.jsonl"
+    items = video_items(tmp_path / "media", 6, bad=())
+    write_manifest(manifest, items)
+    with tmpfs(tmp_path / "small", "256k") as disk:
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (256 - 16) * 1024)  # 16 KiB left: the lock and the plan, not the shards
+        out = disk / "out"
+        line = _one_error_line(_run_cli(manifest, out, "--workers", "2", "--shard-size", "2", "--fps", "10"))
+        assert "No space left on device" in line and f"cannot write under {out}" in line
+        assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp")) and not list(out.rglob("*.journal"))
+        assert not (out / ".vsumhub-run.lock").exists()
+        filler.unlink()
+        res = _run_cli(manifest, out, "--workers", "2", "--shard-size", "2", "--fps", "10")
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert sorted(i for i, _ in read_features(out, "colorhist")) == sorted(i.id for i in items if i.ok)
+
+
+def test_write_json_leaves_no_temporary_file(tmp_path):
+    from extractors.shardstore import write_json
+
+    with tmpfs(tmp_path / "tiny", "4k") as disk:
+        (disk / "filler").write_bytes(b"\0" * 4096)
+        with pytest.raises(OSError, match="No space left"):
+            write_json(disk / "run.json", {"x": "y" * 10000})
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
 
 
 # ---------------------------------------------------------------- engine, command line
