@@ -93,12 +93,17 @@ class EngineError(RuntimeError):
     """No usable workers (e.g. a GPU job with no worker declaring the GPU resource)."""
 
 
+# Worker processes of our local clusters ignore Ctrl-C: the command stops them (extractors/workerinit.py).
+WORKER_PRELOAD = ["extractors.workerinit"]
+
+
 def gpu_worker_specs(gpus: list[str], tasks_per_gpu: int = 1) -> dict:
     """SpecCluster workers: one Nanny per GPU, each seeing only its own device, ``tasks_per_gpu`` at once."""
     from distributed import Nanny
 
     return {f"gpu-{g}": {"cls": Nanny, "options": {"nthreads": tasks_per_gpu, "resources": {"GPU": tasks_per_gpu},
-                                                    "env": {"CUDA_VISIBLE_DEVICES": str(g)}}}
+                                                    "env": {"CUDA_VISIBLE_DEVICES": str(g)},
+                                                    "preload": WORKER_PRELOAD}}
             for g in gpus}
 
 
@@ -110,7 +115,7 @@ def local_cluster(workers: int | None, gpu: bool, tasks_per_gpu: int = 1):
                             resources={"GPU": 1} if gpu else None)
     if not gpu:
         return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            dashboard_address=":0")
+                            dashboard_address=":0", preload=WORKER_PRELOAD)
     if workers is None:
         import torch
 
@@ -158,7 +163,8 @@ class _LocalShutdown:
     Workers are retired before the scheduler closes, or a worker's heartbeat in flight logs a
     CommClosedError traceback (dask/distributed#7105) over the command's report; the nannies that
     live in this process can still log a CancelledError while they stop, so their loggers are held
-    at CRITICAL for the shutdown only.
+    at CRITICAL for the shutdown only, and so are the worker processes' (a heartbeat just after
+    their retirement logs "Scheduler was unaware of this worker").
     """
 
     QUIET = ("distributed.nanny", "distributed.core", "distributed.worker", "distributed.scheduler")
@@ -172,7 +178,8 @@ class _LocalShutdown:
         for lg in loggers:
             lg.setLevel(logging.CRITICAL)
         try:
-            try:
+            try:  # the workers' own shutdown races ("Scheduler was unaware of this worker") print to our terminal too
+                self.client.run(_hush_shutdown_logs, self.QUIET)
                 self.client.retire_workers(close_workers=True, remove=True)
             except Exception:  # noqa: BLE001 - best effort: closing the cluster stops them anyway
                 pass
@@ -181,6 +188,12 @@ class _LocalShutdown:
         finally:
             for lg, level in zip(loggers, levels):
                 lg.setLevel(level)
+
+
+def _hush_shutdown_logs(names) -> None:
+    """Run on each worker of a local cluster as it is being shut down."""
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def check_workers(client, gpu: bool, timeout: float = 120.0) -> dict:

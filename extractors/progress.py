@@ -65,11 +65,12 @@ class Progress:
             self._last_log = time.time()
             log.info("extract: %s", self.line())
 
-    def close(self) -> None:
+    def close(self, quiet: bool = False) -> None:
+        """End the bar (or log the last line, unless ``quiet``: an interrupted job says so itself)."""
         if self.bar is not None:
             self.refresh()
             self.bar.close()
-        elif self.enabled:
+        elif self.enabled and not quiet:
             log.info("extract: %s", self.line())
 
 

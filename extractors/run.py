@@ -58,7 +58,7 @@ from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.shardstore import ShardFile, output_problem, shard_path, write_json
-from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard
+from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard, summary
 from extractors.store import input_fingerprint, input_path
 
 log = logging.getLogger("extractors.run")
@@ -249,24 +249,11 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
         raise SetupError(f"cannot start or reach the Dask cluster: {e}") from e
     try:
         found = check_workers(client, gpu)
-        worker_count = len(found)
-        decode_threads = job.decode_threads
-        if decode_threads is None:
-            decode_threads = local_decode_threads(found) if job.scheduler is None else 0
-        # Configs are computed where the extractors run, which also loads each model on a worker once;
-        # all at once, so several models load on several workers side by side.
-        described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=job.task_retries,
-                                         resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
-                     for name, ex in wanted.items()}
-        try:
-            for name, ex in wanted.items():
-                try:
-                    ex.update(described[name].result())
-                except Exception as e:  # MissingWeightsError, bad options, import errors on the worker
-                    raise SetupError(f"cannot load extractor {name}: {type(e).__name__}: {e}") from e
-        finally:  # read once: a held result would be recomputed (the model reloaded) whenever its worker dies
-            for fut in described.values():
-                fut.release()
+        engine = {"scheduler": client.scheduler.address, "workers": len(found), "device": job.device or "cpu",
+                  "decode_threads": job.decode_threads}
+        if engine["decode_threads"] is None:
+            engine["decode_threads"] = local_decode_threads(found) if job.scheduler is None else 0
+        _describe(client, wanted, job)
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
                            for name, ex in wanted.items()}
         try:
@@ -279,18 +266,23 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
             raise SetupError(f"{problem}; {FIX_OUTPUT}") from None
         if change:
             log.warning("the manifest changed since the last plan: %s (plan generation %d)", change, plan["generation"])
-        record = _execute(client, out, plan, wanted, by_id, run_id, job, decode_threads)
-        record.update(engine={"scheduler": client.scheduler.address, "workers": worker_count,
-                              "device": job.device or "cpu", "decode_threads": decode_threads}, plan_change=change)
+        state = _execute(client, out, plan, wanted, by_id, run_id, job, engine["decode_threads"])
     finally:
         for thing in to_close:
             thing.close()
-    if record.get("output_error") and job.scheduler is None:
-        _sweep(out, wanted)
-    record["wall_seconds"] = round(time.time() - t0, 3)
-    t = record["totals"]
-    t["frames_per_second"] = round(t["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
-    problem = record.get("output_error")
+    stopped = state["interrupted"] or state["output_error"]
+    if stopped:
+        if job.scheduler is None:  # our workers are gone: what their killed tasks left is garbage
+            _sweep(out, wanted)
+        _collect_finished(out, state)  # shards that finished while we stopped
+    for name, ex in wanted.items():
+        _remove_leftovers(out, plan, name, ex["config_hash"])
+    record = _record(out, plan, wanted, state["done"], state["results"], state["errors"], run_id)
+    record.update(engine=engine, plan_change=change, wall_seconds=round(time.time() - t0, 3))
+    record["totals"]["frames_per_second"] = round(record["totals"]["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
+    if state["interrupted"]:
+        record["interrupted"] = True
+    problem = record["output_error"] = state["output_error"]
     try:
         write_json(out / "run.json", record)
     except OSError as e:
@@ -298,11 +290,35 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
             raise
     if problem:
         raise SetupError(f"{problem}; {FIX_OUTPUT}")
+    if state["interrupted"]:
+        raise JobInterrupted(record)
+    if record["output_error"] is None:
+        del record["output_error"]
     described = {n: {k: e[k] for k in ("dim", "meta", "config", "config_hash")} for n, e in wanted.items()}
     return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record, described)
 
 
+def _describe(client, wanted: dict, job: JobConfig) -> None:
+    """Add each extractor's config, hash, meta and dim to ``wanted``, computed where it runs (which
+    also loads each model on a worker once); all at once, so several models load side by side."""
+    described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=job.task_retries,
+                                     resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
+                 for name, ex in wanted.items()}
+    try:
+        for name, ex in wanted.items():
+            try:
+                ex.update(described[name].result())
+            except Exception as e:  # MissingWeightsError, bad options, import errors on the worker
+                raise SetupError(f"cannot load extractor {name}: {type(e).__name__}: {e}") from e
+    finally:  # read once: a held result would be recomputed (the model reloaded) whenever its worker dies
+        for fut in described.values():
+            fut.release()
+
+
 def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int) -> dict:
+    """Submit the tasks of what is left to do and wait for them. Returns the state the record is made
+    from: results, errors, the done shards' stats, and whether the job was interrupted (Ctrl-C) or
+    stopped on an output error (its remaining tasks are cancelled then)."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
@@ -317,6 +333,9 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                           "generation": plan["generation"], "run_id": run_id, "redo": redo,
                           "items": [by_id[i].to_dict() for i in s["items"]],
                           "decode_threads": decode_threads, **job.item_settings()})
+    state = {"results": {}, "errors": [], "done": done, "specs": specs, "run_id": run_id, "interrupted": False,
+             "output_error": None}
+    results, errors = state["results"], state["errors"]
     total = sum(len(shards[s["shard"]]["items"]) if s["redo"] is None else len(s["redo"]) for s in specs)
     bar = Progress(total, run_id, enabled=job.progress, interval=job.log_every)
     client.subscribe_topic(PROGRESS_TOPIC, bar.on_event)
@@ -328,12 +347,11 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
 
     attempts: Counter = Counter()
     futures = {}
-    for spec in specs:
-        futures[submit(spec, 0)] = spec
-    results, errors, output_error = {}, [], None
-    ac = as_completed(list(futures))
     try:
-        while not ac.is_empty() and output_error is None:
+        for spec in specs:
+            futures[submit(spec, 0)] = spec
+        ac = as_completed(list(futures))
+        while not ac.is_empty() and state["output_error"] is None:
             batch = ac.next_batch(block=False)
             if not batch:
                 time.sleep(0.2)
@@ -350,7 +368,7 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                 try:
                     outcome = fut.result()  # waits, should the result be lost again meanwhile
                     if "output_error" in outcome:  # a full disk, a read-only directory: no rerun helps yet
-                        output_error = outcome["output_error"]
+                        state["output_error"] = outcome["output_error"]
                     else:
                         results[tid] = outcome
                 except Exception as exc:  # noqa: BLE001 - the task's error, KilledWorker, cancellation
@@ -366,17 +384,35 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                         errors.append({"extractor": tid[0], "shard": tid[1], "error": f"{type(exc).__name__}: {exc}"})
                 fut.release()
             bar.refresh()
-        if output_error is not None:
-            client.cancel(list(futures))
+    except KeyboardInterrupt:  # Ctrl-C: stop here, say so once (main), keep what is done
+        state["interrupted"] = True
     finally:
-        bar.close()
+        bar.close(quiet=state["interrupted"])
+        if state["interrupted"] or state["output_error"]:
+            client.cancel(list(futures))
         client.unsubscribe_topic(PROGRESS_TOPIC)
-    for name, ex in wanted.items():
-        _remove_leftovers(out, plan, name, ex["config_hash"])
-    record = _record(out, plan, wanted, done, results, errors, run_id)
-    if output_error is not None:
-        record["output_error"] = output_error
-    return record
+    return state
+
+
+def _collect_finished(out: Path, state: dict) -> None:
+    """Results of this run's tasks that finished on disk but never reached us (the job stopped first)."""
+    for spec in state["specs"]:
+        tid = (spec["extractor"], spec["shard"])
+        if tid not in state["results"]:
+            stats = _stats(out, spec["extractor"], spec["config_hash"], spec["shard"])
+            if stats and stats.get("shard_key") == spec["key"] and stats.get("run_id") == state["run_id"]:
+                state["results"][tid] = summary(stats)
+
+
+class JobInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the job; ``record`` is the partial run.json it wrote. Rerun to resume."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        extractors = record["extractors"].values()
+        self.total = sum(e["shards"] for e in extractors)
+        self.done = sum(e["shards"] - e["shards_incomplete"] for e in extractors)
+        super().__init__(f"interrupted: {self.done} of {self.total} shards done; rerun the same command to resume")
 
 
 def _record(out, plan, wanted, done, results, errors, run_id) -> dict:
@@ -575,6 +611,12 @@ def main(argv=None) -> int:
     except (SetupError, UnknownExtractorError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except JobInterrupted as e:
+        print(e, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before any shard was submitted
+        print("interrupted before extraction started; rerun the same command to resume", file=sys.stderr)
+        return 130
     print(summary_table(result.record))
     print(f"wrote {args.out / 'run.json'}")
     return result.exit_code

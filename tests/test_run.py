@@ -535,6 +535,45 @@ def test_one_job_at_a_time_per_out(both, tmp_path, capsys, caplog):
     assert (out / ".vsumhub-run.lock").exists()  # someone else's: left alone
 
 
+@pytest.mark.parametrize("to_group", [False, True], ids=["driver", "process-group"])
+def test_ctrl_c_is_one_line_a_partial_record_and_exit_130(tmp_path, to_group):
+    """Issue 11 case 7: SIGINT to the driver, or to its whole process group as a terminal's Ctrl-C
+    does: one line, a partial run.json, exit 130, no process left, no temporary file; a rerun resumes."""
+    items = video_items(tmp_path / "media", 15, bad=())
+    manifest, out = tmp_path / "manifest.jsonl", tmp_path / "out"
+    write_manifest(manifest, items)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    proc = subprocess.Popen(_cli(manifest, out), cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not list(out.glob("fake/*/*.stats.json")) and proc.poll() is None:
+            time.sleep(0.05)
+        (os.killpg if to_group else os.kill)(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr[-3000:]
+    done = len(list(out.glob("*/*/*.stats.json")))
+    assert 0 < done < 16
+    assert [line for line in stderr.splitlines() if line.strip()] == [
+        f"interrupted: {done} of 16 shards done; rerun the same command to resume"], stderr[-3000:]
+    assert stdout == ""
+    assert not _group_alive(proc.pid), "workers outlived the interrupted command"
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp")) and not (out / ".vsumhub-run.lock").exists()
+    record = json.loads((out / "run.json").read_text())
+    assert record["interrupted"] is True
+    assert sum(e["shards"] - e["shards_incomplete"] for e in record["extractors"].values()) == done
+
+    if to_group:
+        res = subprocess.run(_cli(manifest, out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        again = json.loads((out / "run.json").read_text())
+        assert sum(e["shards_done_before"] for e in again["extractors"].values()) == done
+        assert "interrupted" not in again
+
+
 # ---------------------------------------------------------------- unwritable output, full disk
 
 
