@@ -5,7 +5,7 @@
         [--retry-failed] [--weights NAME=PATH ...] [--fps F] [--option NAME.KEY=VALUE ...] \\
         [--item-timeout SECONDS]
 
-Writes, under ``--out``:
+Writes, under ``--out`` (while a job runs it holds ``.vsumhub-run.lock`` there: extractors.outlock):
 
 - ``plan.json``: the shards (the manifest's ok items sorted by id, ``--shard-size`` each) and the
   extractor configs with their config hashes, saved before any work starts (extractors.plan);
@@ -14,7 +14,8 @@ Writes, under ``--out``:
   items, ok, failures by kind with per-item messages, frames, seconds, worker;
 - ``run.json``: totals, failures by kind, wall time, per-worker throughput of the last run.
 
-One task per (shard, extractor). A rerun does only the shards without a current stats file, and
+One task per (shard, extractor). A rerun does only the shards without a current stats file (or whose
+parquet file no longer reads back: its footer and row count are checked), and
 re-extracts the items of done shards whose media changed since; ``--retry-failed`` also re-runs
 the failed items of done shards, leaving every other row and every other shard file as it was.
 A changed extractor config gets a new config-hash directory. Killing the command loses at most the
@@ -57,7 +58,7 @@ from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
-from extractors.shardstore import ShardFile, output_problem, shard_path, write_json
+from extractors.shardstore import ShardFile, output_problem, shard_path, shard_problem, write_json
 from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard, summary
 from extractors.store import input_fingerprint, input_path
 
@@ -134,6 +135,10 @@ def _todo(out: Path, plan: dict, name: str, ex: dict, by_id: dict[str, RawItem],
         stats = _stats(out, name, ex["config_hash"], shard["id"])
         path = shard_path(out, name, ex["config_hash"], shard["id"])
         if not stats or stats.get("shard_key") != shard["key"] or not path.exists():
+            todo[shard["id"]] = None
+            continue
+        if problem := shard_problem(path, stats.get("ok", -1)):  # damaged since (a copy cut short, a bad disk)
+            log.warning("%s %s was done but %s: extracting it again", name, shard["id"], problem)
             todo[shard["id"]] = None
             continue
         done[shard["id"]] = stats
@@ -429,7 +434,7 @@ def _record(out, plan, wanted, done, results, errors, run_id) -> dict:
             if stats is None:
                 e["shards_incomplete"] += 1
                 continue
-            if (name, sid) in results and (not stats.get("already_done") or stats.get("run_id") == run_id):
+            if (name, sid) in results:  # run by this run (a result recomputed after a worker died included)
                 e["shards_run"] += 1
                 run_tasks += 1
                 n, frames = stats["items_run"], stats["frames_run"]

@@ -93,6 +93,17 @@ def row_track(table: pa.Table) -> FeatureTrack:
     return FeatureTrack(times=times, values=flat.reshape(len(times), dim), meta=json.loads(table["meta"][0].as_py()))
 
 
+def shard_problem(path: Path, ok_items: int) -> str | None:
+    """What is wrong with a finished shard's file, checked cheaply (its footer only), else None."""
+    try:
+        rows = pq.read_metadata(path).num_rows
+    except (OSError, pa.ArrowException) as e:
+        return f"its file {path.name} is unreadable ({type(e).__name__}: {e})"
+    if rows != ok_items:
+        return f"its file {path.name} holds {rows} row(s) where its stats count {ok_items} ok item(s)"
+    return None
+
+
 class ShardWriter:
     """Streams rows (one row group each) to a temporary file; ``commit`` renames it into place."""
 

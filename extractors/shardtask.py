@@ -235,8 +235,10 @@ def _run_shard(spec: dict) -> dict:
     old_stats = _read_json(stats_path)
     current = bool(old_stats) and old_stats.get("shard_key") == spec["key"] and path.exists()
     redo = set(spec["redo"]) if spec.get("redo") is not None and current else None
-    if current and (redo is None or old_stats.get("run_id") == spec["run_id"]):
-        # A duplicate of a finished task, or Dask recomputing a result lost with its worker.
+    if current and old_stats.get("run_id") == spec["run_id"]:
+        # Done in this run: a duplicate of a finished task, or Dask recomputing a result lost with
+        # its worker. (A shard done in an earlier run is sent again only when the driver found it
+        # damaged, or for its redo items.)
         return {**summary(old_stats), "already_done": True}
     options, modality = spec["options"], spec["modality"]
     ex = _configured(load_extractor(spec["target"], options), spec)

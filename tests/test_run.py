@@ -183,6 +183,39 @@ def test_changed_config_and_manifest(both, tmp_path):
     assert sorted(i for i, _ in read_features(out, "colorhist", h1)) == ["v00", "v01", "v02", "v03", "v99"]
 
 
+@pytest.mark.parametrize("damage", ["truncated", "rows"])
+def test_corrupt_done_shard_is_redone(both, tmp_path, damage, caplog):
+    """Issue 11 case 8: a done shard whose parquet file is cut short (or readable with the wrong rows)
+    is checked on the rerun (footer readable, rows == its stats' ok count) and extracted again; the
+    other shards are left as they are, and every item reads back right."""
+    import logging
+
+    items = video_items(tmp_path / "media", 6, bad=())
+    manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
+    write_manifest(manifest, items)
+    job = JobConfig(scheduler=both, shard_size=2, progress=False)
+    r = run_extraction(manifest, ["colorhist"], out, job=job)
+    d = out / "colorhist" / r.config_hashes["colorhist"]
+    want = {i: t.values for i, t in read_features(out, "colorhist")}
+    bad = d / "shard-00001.parquet"
+    if damage == "truncated":
+        bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    else:  # a readable file with one row, another shard's, where its stats say two
+        from extractors.shardstore import ShardWriter
+
+        w = ShardWriter(bad)
+        w.add_table(ShardFile(d / "shard-00000.parquet").table("v00"))
+        w.commit()
+    others = {p.name: p.stat().st_mtime_ns for p in d.iterdir() if not p.name.startswith("shard-00001")}
+    with caplog.at_level(logging.WARNING, logger="extractors.run"):
+        again = run_extraction(manifest, ["colorhist"], out, job=job)
+    assert again.record["totals"]["tasks_run"] == 1 and again.exit_code == 0
+    assert any("shard-00001" in m and "extracting it again" in m for m in caplog.messages)
+    assert {p.name: p.stat().st_mtime_ns for p in d.iterdir() if not p.name.startswith("shard-00001")} == others
+    got = dict(read_features(out, "colorhist"))
+    assert sorted(got) == sorted(want) and all(np.array_equal(got[i].values, v) for i, v in want.items())
+
+
 def test_models_load_once_per_worker(both, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
