@@ -5,6 +5,7 @@ Two sampling rules, both on the video's own timeline (the first frame's timestam
 - at ``fps`` F, step i covers [i/F, (i+1)/F) seconds and its time is the step centre (i + 0.5)/F.
   The frame returned for a step is the one on screen at the centre: the last frame whose timestamp
   is at or before it. Exact (Fraction) arithmetic keeps that right on variable frame rate and ties.
+  A video that ends before the first centre (shorter than half a step) is a DecodeError saying so.
 - ``every_nth`` N takes decoded frames 0, N, 2N, ... (the eccv16 TVSum/SumMe ``picks``: a count
   of frames, not of seconds), each at its own timestamp.
 
@@ -184,6 +185,9 @@ def _at_rate(timeline, fps: float, frame_len: Fraction, to_rgb) -> Iterator[Samp
                 prev_rgb = to_rgb(prev)
             yield Sample(float(centre(i)), prev_k, prev_rgb)
             i += 1
+        if i == 0:
+            raise DecodeError(f"the video is {float(prev_t + frame_len):.3g} s long, shorter than one sampling step "
+                              f"({1 / fps:g} s at {fps:g} fps): no step centre ({float(centre(0)):g} s) falls inside it")
 
 
 def _every_nth(timeline, n: int, to_rgb) -> Iterator[Sample]:

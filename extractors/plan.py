@@ -86,7 +86,14 @@ def load_plan(out: Path) -> dict | None:
     path = Path(out) / "plan.json"
     if not path.exists():
         return None
-    plan = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        plan = e
+    if not isinstance(plan, dict):
+        why = f"{plan}" if isinstance(plan, Exception) else f"a JSON {type(plan).__name__}"
+        raise ValueError(f"{path} is not a readable plan (truncated? {why}); move it away and rerun: the shards "
+                         "already done are found again and kept")
     if plan.get("format") != PLAN_FORMAT:
         raise ValueError(f"{path} is not a plan this code reads (format {plan.get('format')!r}, expected {PLAN_FORMAT})")
     return plan

@@ -162,6 +162,18 @@ def _remove_leftovers(out: Path, plan: dict, name: str, cfg_hash: str) -> None:
                 leftover.unlink(missing_ok=True)
 
 
+def _remove_stale_shards(out: Path, plan: dict, name: str, cfg_hash: str) -> None:
+    """Shard files of an earlier plan that this one has no shard for (after a new --shard-size, or
+    fewer items): readers never used them, and with them gone the directory has one row per item."""
+    current = {s["id"] for s in plan["shards"]}
+    directory = shard_path(out, name, cfg_hash, "x").parent
+    for path in [*directory.glob("shard-*.parquet"), *directory.glob("shard-*.stats.json"),
+                 *directory.glob("shard-*.journal")]:
+        if path.name.split(".")[0] not in current:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 def _sweep(out: Path, wanted: dict) -> None:
     """Every temporary file and journal of the job, once no worker of it is alive (a local cluster we
     closed after a stop: tasks it killed mid-write leave them)."""
@@ -230,7 +242,14 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except (OSError, ValueError) as e:
         raise SetupError(f"cannot read the manifest: {e}") from e
     by_id = {i.id: i for i in items if i.ok}
+    if not by_id:
+        log.warning("%s: nothing to extract", "the manifest has no items" if not items else
+                    f"none of its {len(items)} item(s) is ok")
     wanted = resolve(extractors, job.device)
+    try:  # a damaged plan.json is found now, not after the cluster started
+        load_plan(out)
+    except (OSError, ValueError) as e:
+        raise SetupError(str(e)) from None
     gpu = any(_uses_gpu(e["options"]) for e in wanted.values())
     run_id = uuid.uuid4().hex[:12]
     lock = OutputLock(out)
@@ -270,7 +289,9 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
                 raise
             raise SetupError(f"{problem}; {FIX_OUTPUT}") from None
         if change:
-            log.warning("the manifest changed since the last plan: %s (plan generation %d)", change, plan["generation"])
+            log.warning("the shard plan changed since the last run: %s (plan generation %d)", change, plan["generation"])
+        for name, ex in wanted.items():
+            _remove_stale_shards(out, plan, name, ex["config_hash"])
         state = _execute(client, out, plan, wanted, by_id, run_id, job, engine["decode_threads"])
     finally:
         for thing in to_close:

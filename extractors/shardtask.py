@@ -266,8 +266,10 @@ def _run_shard(spec: dict) -> dict:
             if problem := item.input_problems(modality):  # a malformed field: this item's failure only
                 fp, track, err = "", None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
             elif deaths[item.id] >= spec.get("poison_after", 2):
-                fp, track, err = "", None, ("error", (f"the worker process died {deaths[item.id]} times while extracting "
-                                                      "this item (a crash in decoding or the model, or out of memory)"))
+                fp, track, err = "", None, ("error", (
+                    f"the worker process died {deaths[item.id]} times while extracting this item: the item may crash "
+                    "the decoder or the model or need too much memory, or the workers were killed for another "
+                    "reason, so it may not be the item's fault; --retry-failed tries it again"))
             else:
                 journal.log(item.id, "start")
                 fp, track, err, ex = _extract_with_retries(ex, spec, modality, item)

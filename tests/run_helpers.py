@@ -213,3 +213,15 @@ class Stalls(Fake):
             with open(path, "rb") as f:
                 f.read()
         return self.work(item)
+
+
+class CrashesTwice(Fake):
+    """Kills its worker process (os._exit) the first two times it sees an item whose id starts with
+    crash, then extracts it: a worker that died for reasons other than the item itself."""
+
+    name = "crashestwice"
+
+    def extract(self, item):
+        if item.id.startswith("crash") and self.mark(item.id) < 2:
+            os._exit(1)
+        return self.work(item)

@@ -453,14 +453,88 @@ def test_worker_killed_after_its_task_finished(both, tmp_path):
     assert held == []
 
 
-def test_item_that_kills_its_worker_is_recorded(both, tmp_path, monkeypatch):
-    monkeypatch.setitem(REGISTRY, "bykind", Entry("bykind", "visual", "run_helpers:ByKind", "8", "-", "none", "test"))
+def test_item_during_which_workers_die_is_recorded_then_retried(both, tmp_path):
+    """An item during which workers died twice is recorded (its shard completes), with a message that
+    says the worker died and that it may not be the item's fault; --retry-failed tries it again
+    (issue 11 case 9)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
     items = fake_items(2) + [RawItem(id="crash-1", source="test")]
-    r = run_extraction(items, ["bykind"], tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, progress=False))
+    extractor = {"run_helpers:CrashesTwice": {"marker_dir": str(marks)}}
+    r = run_extraction(items, extractor, tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, progress=False))
     assert r.complete
     assert [(f["id"], f["kind"]) for f in r.failures] == [("crash-1", "error")]
-    assert "worker process died 2 times" in r.failures[0]["message"]
-    assert sorted(i for i, _ in read_features(tmp_path / "out", "bykind")) == ["i000", "i001"]
+    message = r.failures[0]["message"]
+    assert "the worker process died 2 times while extracting this item" in message
+    assert "not be the item's fault" in message and "--retry-failed" in message
+    assert sorted(i for i, _ in read_features(tmp_path / "out", "crashestwice")) == ["i000", "i001"]
+
+    again = run_extraction(items, extractor, tmp_path / "out",
+                           job=JobConfig(scheduler=both, shard_size=10, progress=False, retry_failed=True))
+    assert again.failures == [] and again.record["totals"]["items_run"] == 1
+    assert sorted(i for i, _ in read_features(tmp_path / "out", "crashestwice")) == ["crash-1", "i000", "i001"]
+
+
+def test_rerun_with_another_shard_size_keeps_one_row_per_item(both, tmp_path, caplog):
+    """Issue 11 case 9: a new --shard-size replans; the warning says the shard size changed (not that
+    the manifest did), and shard files of the old plan that the new one has no use for are removed."""
+    import logging
+
+    items = video_items(tmp_path / "media", 6, bad=())
+    manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
+    write_manifest(manifest, items)
+    run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=2, progress=False))
+    with caplog.at_level(logging.WARNING, logger="extractors.run"):
+        r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=4, progress=False))
+    warning, = [m for m in caplog.messages if "plan" in m]
+    assert "manifest" not in warning and "shard size 2 -> 4" in warning and "2 of 2 shard(s) to redo" in warning
+    assert sorted(all_rows(out, "colorhist")) == sorted(i.id for i in items if i.ok)  # one row per item
+    assert sorted(p.name for p in (out / "colorhist" / r.config_hashes["colorhist"]).iterdir()) == [
+        "shard-00000.parquet", "shard-00000.stats.json", "shard-00001.parquet", "shard-00001.stats.json"]
+
+
+def test_truncated_plan_names_the_file(tmp_path, capsys):
+    """Issue 11 case 9: an unreadable plan.json is a setup error naming the file and the way out,
+    before any cluster (with an unreachable scheduler, the plan error comes first)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.json").write_text('{"format": "vsumhub.extraction-plan/1", "shards": [{"id": "shard-0')
+    with pytest.raises(SetupError) as err:
+        run_extraction(fake_items(2), ["colorhist"], out, job=JobConfig(scheduler="tcp://127.0.0.1:9"))
+    assert f"{out / 'plan.json'} is not a readable plan (truncated?" in str(err.value)
+    assert "move it away" in str(err.value)
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, fake_items(2))
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(out), "--workers", "0"]) == 2
+    assert str(out / "plan.json") in capsys.readouterr().err
+
+
+def test_empty_manifest_is_a_warning_and_exit_0(tmp_path, capsys, caplog):
+    """Issue 11 case 9: nothing to extract (no line, or no ok item) is said, and is not a failure."""
+    import logging
+
+    manifest = tmp_path / "m.jsonl"
+    for items, said in (([], "the manifest has no items"),
+                        ([RawItem(id="x", source="t", status="failed", error={"kind": "unavailable", "message": "404"})],
+                         "none of its 1 item(s) is ok")):
+        write_manifest(manifest, items)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="extractors.run"):
+            code = main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "out"),
+                         "--workers", "0", "--no-progress"])
+        assert code == 0
+        assert any(said in m and "nothing to extract" in m for m in caplog.messages), caplog.messages
+
+
+def test_video_shorter_than_one_sampling_step(tmp_path):
+    """Issue 11 case 9: a one-frame video (0.04 s at 25 fps) at 1 fps has no step centre inside it:
+    the failure says so, not "no frames could be decoded"."""
+    video = write_video(tmp_path / "one.mp4", [np.zeros((48, 64, 3), np.uint8)], fps=25)
+    with pytest.raises(ItemError) as err:
+        ColorHistogram().extract(RawItem(id="one", source="t", media={"video": str(video)}))
+    assert err.value.kind == "bad_media"
+    assert "the video is 0.04 s long, shorter than one sampling step (1 s at 1 fps)" in err.value.message
+    assert len(ColorHistogram(fps=25.0).extract(RawItem(id="one", source="t", media={"video": str(video)}))) == 1
 
 
 def _cli(manifest: Path, out: Path, *extra: str) -> list[str]:
