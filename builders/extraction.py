@@ -33,7 +33,7 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def job_settings(args: argparse.Namespace) -> dict:
-    """run_extraction keyword arguments from the builder's flags."""
+    """extractors.run.JobConfig fields from the builder's flags."""
     device = getattr(args, "device", "cpu")
     return {"scheduler": args.scheduler, "workers": args.workers, "shard_size": args.shard_size,
             "device": None if device == "cpu" else device}

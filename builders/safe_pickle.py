@@ -123,8 +123,8 @@ class RestrictedUnpickler(pickle.Unpickler):
     def charge(self, nbytes: int, what: str) -> None:
         if nbytes > self.budget:
             held = "an unknown number of" if self.file_bytes is None else f"the {self.file_bytes}"
-            raise ArraySizeError(f"{self.source}: {what} needs {nbytes} bytes, more than {held} bytes of the file "
-                                 "could hold (refused before allocating: a damaged or hostile file)")
+            raise ArraySizeError(f"{self.source}: {what} needs {nbytes} bytes, more than {held} bytes left in the "
+                                 "file could hold (refused before allocating: a damaged or hostile file)")
         self.budget -= nbytes
 
     def _dtype(self, dtype) -> np.dtype:

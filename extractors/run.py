@@ -15,16 +15,20 @@ Writes, under ``--out`` (while a job runs it holds ``.vsumhub-run.lock`` there: 
 - ``run.json``: totals, failures by kind, wall time, per-worker throughput of the last run.
 
 One task per (shard, extractor). A rerun does only the shards without a current stats file (or whose
-parquet file no longer reads back: its footer and row count are checked), and
-re-extracts the items of done shards whose media changed since; ``--retry-failed`` also re-runs
-the failed items of done shards, leaving every other row and every other shard file as it was.
-A changed extractor config gets a new config-hash directory. Killing the command loses at most the
-shards in flight; killing a worker loses nothing (Dask re-runs its task, and a task killed by
-dead workers more than Dask allows is resubmitted up to ``--max-attempts`` times).
+parquet file no longer reads back: its footer and row count are checked), and re-extracts the
+items of done shards whose media changed since; ``--retry-failed`` also re-runs the failed items
+of done shards, leaving every other row and every other shard file as it was. A changed extractor
+config gets a new config-hash directory. Every item has a timeout (``--item-timeout``, or derived
+from its duration: extractors.jobconfig). Killing the command loses at most the shards in flight;
+Ctrl-C stops it with a partial run.json; killing a worker loses nothing (Dask re-runs its task or
+recomputes its lost result, and a task killed by dead workers more than Dask allows is resubmitted
+up to ``--max-attempts`` times). What each fault gives: docs/reliability.md.
 
 Where it runs (local cluster, ``dask scheduler`` / ``dask worker``, dask-cuda, SLURM): see
-extractors/engine.py. Exit status: 0 all items ok, 3 some items failed (all recorded), 1 some
-shards did not complete (rerun to resume), 2 a usage or setup problem.
+extractors/engine.py. Exit status: 0 all items ok (or nothing to extract), 3 some items failed
+(all recorded), 1 some shards did not complete (rerun to resume), 2 a usage or setup problem
+(bad flags or options, unreadable manifest or plan, --out in use, unwritable or full), 130
+interrupted (Ctrl-C; rerun to resume).
 
 From Python (what the builders call)::
 
@@ -55,7 +59,7 @@ from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
 from extractors.jobconfig import JobConfig, SetupError, check_options
 from extractors.outlock import LockHeld, OutputLock
-from extractors.plan import load_plan, new_plan, save_plan
+from extractors.plan import load_plan, new_plan, plan_shards, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.shardstore import ShardFile, output_problem, shard_path, shard_problem, write_json
@@ -246,7 +250,8 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
         log.warning("%s: nothing to extract", "the manifest has no items" if not items else
                     f"none of its {len(items)} item(s) is ok")
     wanted = resolve(extractors, job.device)
-    try:  # a damaged plan.json is found now, not after the cluster started
+    try:  # duplicate ids, a damaged plan.json: found now, not after a cluster started
+        plan_shards(items, job.shard_size)
         load_plan(out)
     except (OSError, ValueError) as e:
         raise SetupError(str(e)) from None
@@ -603,7 +608,9 @@ def main(argv=None) -> int:
     p.add_argument("--fps", type=float, help="frames per second for the visual extractors (their default otherwise)")
     p.add_argument("--option", nargs="+", action="extend", metavar="NAME.KEY=VALUE",
                    help="a constructor option of one extractor, e.g. clip.batch_size=64 googlenet.every_nth=15")
-    p.add_argument("--item-timeout", type=float, help="seconds one item may take before it fails with kind timeout")
+    p.add_argument("--item-timeout", type=float,
+                   help="seconds one item may take before it fails with kind timeout (default: 600 + 10 x the "
+                        "item's duration in seconds, 7200 when its duration is unknown)")
     p.add_argument("--decode-threads", type=int,
                    help="FFmpeg threads per task (default: cores / tasks at once on the local cluster, "
                         "FFmpeg's choice with --scheduler)")
