@@ -305,17 +305,18 @@ def test_default_item_timeout_formula():
 
 def test_fifo_media_with_the_command(tmp_path):
     """A FIFO as media path through the command, no --item-timeout: the decoder refuses it up front
-    (bad_media, not a regular file); an extractor stuck in open() on it (--item-timeout 3) is a
-    timeout; the command exits (3) although that thread never returns, and leaves no process behind."""
+    (bad_media, not a regular file); an extractor stuck in open() on it (--item-timeout 2) is a
+    timeout; the command exits (3) although that thread never returns (--workers 0: the thread is in
+    the command's own process), and leaves no process behind."""
     fifo = tmp_path / "pipe.mp4"
     os.mkfifo(fifo)
     manifest = tmp_path / "m.jsonl"
     write_manifest(manifest, [RawItem(id="p", source="t", media={"video": str(fifo)})])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    for extra, kind in (([], "bad_media"), (["--item-timeout", "3"], "timeout")):
+    for extra, kind in (([], "bad_media"), (["--item-timeout", "2"], "timeout")):
         extractor = "colorhist" if kind == "bad_media" else "run_helpers:Stalls"
         proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out",
-                                 str(tmp_path / kind), "--extractors", extractor, "--workers", "1", "--no-progress", *extra],
+                                 str(tmp_path / kind), "--extractors", extractor, "--workers", "0", "--no-progress", *extra],
                                 cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         try:
