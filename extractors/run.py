@@ -301,8 +301,7 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
     finally:
         for thing in to_close:
             thing.close()
-    stopped = state["interrupted"] or state["output_error"]
-    if stopped:
+    if state["interrupted"] or state["output_error"]:
         if job.scheduler is None:  # our workers are gone: what their killed tasks left is garbage
             _sweep(out, wanted)
         _collect_finished(out, state)  # shards that finished while we stopped
@@ -313,7 +312,8 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
     record["totals"]["frames_per_second"] = round(record["totals"]["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
     if state["interrupted"]:
         record["interrupted"] = True
-    problem = record["output_error"] = state["output_error"]
+    if problem := state["output_error"]:
+        record["output_error"] = problem
     try:
         write_json(out / "run.json", record)
     except OSError as e:
@@ -323,8 +323,6 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
         raise SetupError(f"{problem}; {FIX_OUTPUT}")
     if state["interrupted"]:
         raise JobInterrupted(record)
-    if record["output_error"] is None:
-        del record["output_error"]
     described = {n: {k: e[k] for k in ("dim", "meta", "config", "config_hash")} for n, e in wanted.items()}
     return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record, described)
 

@@ -266,7 +266,7 @@ def _run_shard(spec: dict) -> dict:
             if problem := item.input_problems(modality):  # a malformed field: this item's failure only
                 fp, track, err = "", None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
             elif deaths[item.id] >= spec.get("poison_after", 2):
-                fp, track, err = "", None, ("error", (
+                fp, track, err = _fingerprint(item, modality, spec), None, ("error", (
                     f"the worker process died {deaths[item.id]} times while extracting this item: the item may crash "
                     "the decoder or the model or need too much memory, or the workers were killed for another "
                     "reason, so it may not be the item's fault; --retry-failed tries it again"))
@@ -313,6 +313,14 @@ def _configured(ex: Extractor, spec: dict) -> Extractor:
     if spec.get("decode_threads") is not None and hasattr(ex, "decode_threads"):
         ex.decode_threads = int(spec["decode_threads"])
     return ex
+
+
+def _fingerprint(item: RawItem, modality: str, spec: dict) -> str:
+    """The item's input fingerprint, within its timeout (a stat on a stalled mount never returns)."""
+    try:
+        return call_with_timeout(lambda it: input_fingerprint(it, modality), item, item_timeout(item.duration, spec)[0])
+    except (ItemTimeout, OSError):
+        return ""
 
 
 def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawItem):

@@ -460,7 +460,8 @@ def test_item_during_which_workers_die_is_recorded_then_retried(both, tmp_path):
     (issue 11 case 9)."""
     marks = tmp_path / "marks"
     marks.mkdir()
-    items = fake_items(2) + [RawItem(id="crash-1", source="test")]
+    (tmp_path / "crash.mp4").write_bytes(b"its media: a plain rerun sees it unchanged")
+    items = fake_items(2) + [RawItem(id="crash-1", source="test", media={"video": str(tmp_path / "crash.mp4")})]
     extractor = {"run_helpers:CrashesTwice": {"marker_dir": str(marks)}}
     r = run_extraction(items, extractor, tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, progress=False))
     assert r.complete
@@ -470,6 +471,8 @@ def test_item_during_which_workers_die_is_recorded_then_retried(both, tmp_path):
     assert "not be the item's fault" in message and "--retry-failed" in message
     assert sorted(i for i, _ in read_features(tmp_path / "out", "crashestwice")) == ["i000", "i001"]
 
+    rerun = run_extraction(items, extractor, tmp_path / "out", job=JobConfig(scheduler=both, shard_size=10, progress=False))
+    assert rerun.record["totals"]["items_run"] == 0  # without --retry-failed it stays as recorded
     again = run_extraction(items, extractor, tmp_path / "out",
                            job=JobConfig(scheduler=both, shard_size=10, progress=False, retry_failed=True))
     assert again.failures == [] and again.record["totals"]["items_run"] == 1
