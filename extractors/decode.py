@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -27,6 +26,8 @@ from typing import NamedTuple
 
 import av
 import numpy as np
+
+from common.threads import prefetch as ahead
 
 Size = tuple[int | None, int | None] | None
 
@@ -222,46 +223,6 @@ def _batches(samples: Iterator[Sample], batch_size: int, stop: threading.Event |
         samples.close()
 
 
-def _prefetched(samples: Iterator[Sample], batch_size: int, depth: int) -> Iterator[Batch]:
-    """Decode and stack batches on a worker thread, at most ``depth`` ahead of the consumer.
-
-    The worker owns ``samples`` (a generator is closed by the thread that runs it). Errors travel
-    through the queue and are re-raised here as the same object. When the consumer stops early the
-    worker sees ``stop`` at its next sample; we drain the queue until it exits, so a put blocked on a
-    full queue cannot hang it, and the thread is gone when this generator is closed.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work():
-        try:
-            with closing(_batches(samples, batch_size, stop)) as batches:
-                for batch in batches:
-                    if stop.is_set():
-                        break
-                    handoff.put(batch)
-            handoff.put(None)
-        except BaseException as e:  # noqa: BLE001 - every failure belongs to the consumer
-            handoff.put(e)
-
-    worker = threading.Thread(target=work, name="vsumhub-decode", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                while True:
-                    handoff.get_nowait()
-            except queue.Empty:
-                pass
-            worker.join(0.05)
-
-
 def iter_sample_batches(
     path: str | os.PathLike, fps: float | None = None, batch_size: int = 32, size: Size = None, *,
     every_nth: int | None = None, prefetch: int = 2, threads: int = 0,
@@ -275,7 +236,10 @@ def iter_sample_batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     samples = iter_samples(path, fps, size, every_nth=every_nth, threads=threads)
-    return _prefetched(samples, batch_size, prefetch) if prefetch > 0 else _batches(samples, batch_size)
+    if prefetch <= 0:
+        return _batches(samples, batch_size)
+    stop = threading.Event()  # set when the consumer stops early: decoding ends at the next sample
+    return ahead(_batches(samples, batch_size, stop), prefetch, stop, name="vsumhub-decode")
 
 
 def iter_frame_batches(
