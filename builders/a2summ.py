@@ -250,7 +250,7 @@ def iter_a2summ(
 
     Streaming keeps only one release split's feature dicts in memory (the real train split holds
     gigabytes of arrays; as Python lists it would not fit). ``arrays=True`` yields the vector columns
-    as float32 arrays, which ``builders.publish`` accepts, to skip the list round trip. All files are
+    as float32 arrays, which ``builders.writers`` accepts, to skip the list round trip. All files are
     located before the first example so a wrong ``--input`` fails at once.
     """
     root = Path(input_dir)

@@ -29,7 +29,7 @@ import numpy as np
 from builders import a2summ as a2summ_source
 from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
 from builders.extraction import CachedThumbnails, add_job_arguments, extract, job_settings
-from builders.publish import ConfigWriter, update_build_record
+from builders.writers import ConfigWriter, update_build_record
 from builders.schema import (
     SPLITS,
     bliss_features,

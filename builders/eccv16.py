@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import logging
 import math
@@ -57,7 +56,8 @@ from pathlib import Path
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.publish import ConfigWriter, report_failures, update_build_record, write_json
+from common.files import sha256_file
+from builders.writers import ConfigWriter, report_failures, update_build_record, write_json
 from builders.schema import frame_score_features, frames_column
 from builders.tvsum import CITATION as TVSUM_CITATION
 from cards.render import write_card
@@ -131,14 +131,6 @@ def default_name(h5: str | Path) -> str:
     m = re.fullmatch(r"eccv16_dataset_(.+?)_google_pool5", stem)
     slug = re.sub(r"[^a-z0-9]+", "-", (m.group(1) if m else stem).lower()).strip("-")
     return f"{slug or 'dataset'}-eccv16"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def open_h5(path: Path):
@@ -483,7 +475,7 @@ def build(h5: Path, out: Path, splits: Path | None, fps: float | None) -> tuple[
                "frame_scores_range": [min(s[0] for s in scores), max(s[1] for s in scores)] if scores else None},
         "fps": {"value": fps, "given_by": "--fps"} if fps is not None else
                {"value": None, "note": "the h5 has no frame rate: fps, frame_times, duration not published"},
-        "source": "eccv16", "input": str(h5), "input_sha256": sha256(h5),
+        "source": "eccv16", "input": str(h5), "input_sha256": sha256_file(h5),
         "timings": {"total": round(time.time() - t0, 3)}, "built_at": built_at,
     }
     records = {}
@@ -493,7 +485,7 @@ def build(h5: Path, out: Path, splits: Path | None, fps: float | None) -> tuple[
             fold = folds[i - 1]
             failed = {x["id"] for x in failures}
             records[c]["fold"] = {
-                "index": i - 1, "rule": FOLD_RULE, "splits_file": str(splits), "splits_sha256": sha256(splits),
+                "index": i - 1, "rule": FOLD_RULE, "splits_file": str(splits), "splits_sha256": sha256_file(splits),
                 "train_keys": len(fold["train"]), "test_keys": len(fold["test"]),
                 "left_out_failed": sorted((k for k in fold["train"] + fold["test"] if k in failed), key=_natural),
                 "in_no_split": sorted((k for k in keys if k not in membership[i - 1]), key=_natural),

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.extraction import add_job_arguments, extract, job_settings
-from builders.publish import ConfigWriter, publish_record, report_failures, write_json
+from builders.writers import ConfigWriter, publish_record, report_failures, write_json
 from builders.schema import SPLITS, config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
 from collectors.records import ItemError, RawItem

@@ -31,7 +31,7 @@ import numpy as np
 from builders.keyshots import keyshot_summary
 from builders.kts import segment
 from builders.extraction import add_job_arguments, job_settings
-from builders.publish import ConfigWriter, publish_record, report_failures
+from builders.writers import ConfigWriter, publish_record, report_failures
 from builders.schema import frame_score_features
 from extractors.engine import quiet_dask_logs
 

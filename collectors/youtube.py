@@ -59,7 +59,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import yt_dlp
 from tqdm import tqdm
@@ -68,6 +68,7 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError
 from yt_dlp.utils import GeoRestrictedError, YoutubeDLError
 
 from collectors import transcripts
+from common.files import write_json
 from collectors.records import ItemError, RawItem, check_item_id, check_transcript, read_manifest, write_manifest
 
 log = logging.getLogger("collectors.youtube")
@@ -394,12 +395,6 @@ def _source_name(info: dict | None, key: str) -> str:
     return "youtube" if ie.startswith("Youtube") else "web"
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 DEFER_ASR = "defer"  # whisper=DEFER_ASR: transcribe later, as an extraction job (see the module docstring)
 
 
@@ -464,7 +459,7 @@ def _fill(item: RawItem, info: dict, folder: Path, need_media, require_heatmap, 
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / item.id
     if save_info:
-        _write_json(folder / f"{item.id}.info.json", info)
+        write_json(folder / f"{item.id}.info.json", info, indent=None, newline=False)
         item.meta["info_json"] = str(folder / f"{item.id}.info.json")
 
     chosen, unclean, tried = None, None, []

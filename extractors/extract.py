@@ -17,7 +17,6 @@ weights not found). A progress bar shows on stderr when it is a terminal.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import math
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import files_fingerprint
 from collectors.records import ItemError, RawItem, check_transcript
 from extractors.base import Extractor, FeatureTrack, UnknownExtractorError, config_hash
 from extractors.registry import REGISTRY, entry, extractor_class, names
@@ -43,12 +43,6 @@ class UsageError(Exception):
 def item_id_for(path: Path) -> str:
     """A filesystem-safe item id from the file name."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-_")[:128] or "item"
-
-
-def fingerprint(path: Path) -> str:
-    """Name, size and mtime: the same cheap identity the builders' feature cache uses."""
-    st = path.stat()
-    return hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
 
 
 def read_sentences(path: Path, item_id: str) -> list[dict]:
@@ -144,7 +138,7 @@ def attach_progress(ex: Extractor, item: RawItem):
 
 
 def write_track(out: Path, item: RawItem, track: FeatureTrack, cfg_hash: str, source: Path) -> None:
-    fp = fingerprint(source)
+    fp = files_fingerprint(source)
     if out.suffix == ".parquet":
         from extractors.store import save_track
 

@@ -7,9 +7,9 @@ vectors). Builders pick by modality, e.g. ``names("visual")``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
+from common.loading import load_object
 from extractors.base import Extractor, UnknownExtractorError
 
 
@@ -63,8 +63,7 @@ def entry(name: str, modality: str | None = None) -> Entry:
 
 def extractor_class(name: str, modality: str | None = None) -> type[Extractor]:
     """The class behind ``name``; this imports its module (and so its libraries), not its weights."""
-    module, cls = entry(name, modality).target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    return load_object(entry(name, modality).target)
 
 
 def get_extractor(name: str, modality: str | None = None, **options) -> Extractor:

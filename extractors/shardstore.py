@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.files import temp_name
+from common.files import write_json as _write_json
 from extractors.base import FeatureTrack
 
 # Schema of a shard with no ok item (there is no track to take the value type and dim from).
@@ -34,17 +35,9 @@ def shard_path(root, extractor: str, cfg_hash: str, shard: str) -> Path:
     return Path(root) / extractor / cfg_hash / f"{shard}.parquet"
 
 
-def temp_name(path: Path) -> Path:
-    """A temporary sibling no other process uses (pid + random), renamed over ``path`` when complete."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
 def write_json(path: Path, doc) -> None:
-    """Atomically (temporary name, then rename), so a reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(path)
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    """The job's JSON files (plan, stats, run record), atomically: a reader sees the old file or the new one."""
+    _write_json(path, doc, indent=1, sort_keys=True, ensure_ascii=True, newline=False)
 
 
 def track_table(item_id: str, track: FeatureTrack, cfg_hash: str, fingerprint: str) -> pa.Table:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from extractors.base import MissingWeightsError, sha256_file
+from common.files import sha256_file
+from extractors.base import MissingWeightsError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 

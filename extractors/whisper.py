@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from extractors.base import Extractor, FeatureTrack, library_versions, sha256_file
+from common.files import sha256_file
+from extractors.base import Extractor, FeatureTrack, library_versions
 from extractors.weights import (
     cache_root,
     explicit_path,

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.files import write_json
 from models.collate import to_device
 from models.curves import plot_curves
 from models.data import (
@@ -78,7 +79,6 @@ from models.runs import (
     rng_state,
     save,
     set_rng_state,
-    write_json,
 )
 
 log = logging.getLogger("models.train")

@@ -152,7 +152,7 @@ def test_worker_processes_give_the_thread_batches(tiny):
 
 
 def test_null_targets_are_left_out_when_labeled(tmp_path):
-    from builders.publish import ConfigWriter
+    from builders.writers import ConfigWriter
     from builders.schema import bliss_features
 
     rng = np.random.default_rng(0)

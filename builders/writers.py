@@ -12,12 +12,14 @@ import json
 import os
 import shutil
 from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features, List
 
 from builders.schema import SPLITS, array_columns
+from common.files import write_json
 
 DEFAULT_ROWS_PER_SHARD = 200
 
@@ -159,24 +161,6 @@ class ConfigWriter:
         shutil.rmtree(self.stage)
         self.facts = facts
         return facts
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    """JSON written under a temporary name and renamed: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def update_build_record(out_dir: str | os.PathLike, dataset: str, config: str, record: dict, **top) -> dict:
