@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.safe_pickle import load_npy_dict
+from collectors.records import safe_id
 from builders.schema import SPLITS, bliss_features, frames_column, keyframe_column, sentences_column, thumbnail_column
 
 VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768
@@ -111,10 +112,6 @@ def validation_videos(train_videos: Iterable[str], fraction: float, exclude: Ite
         return set()
     take = min(max(1, math.floor(fraction * n + 0.5)), n - 1)
     return set(videos[:take])
-
-
-def safe_id(clip_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", clip_id) or "_"
 
 
 def _trailing_int(clip_id: str, video_id: str) -> int | None:

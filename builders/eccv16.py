@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Features, List, Value
 
+from collectors.records import safe_id
 from common.files import sha256_file
 from builders.writers import ConfigWriter, report_failures, update_build_record, write_json
 from builders.schema import frame_score_features, frames_column
@@ -264,7 +265,7 @@ def video_row(group, key: str, columns: tuple[str, ...], fps: float | None) -> d
         raise BadVideo("gtscore", f"must be numbers, got dtype {gtscore.dtype}")
     _shape(gtsummary, "gtsummary", (t,), f"[{t}] (one label per feature step)")
     row = {
-        "id": re.sub(r"[^A-Za-z0-9_-]", "_", key), "video_id": key, "title": "", "category": "",
+        "id": safe_id(key), "video_id": key, "title": "", "category": "",
         "frame_scores": gtscore.astype(np.float32), "frame_labels": _binary(gtsummary, "gtsummary"),
         frames_column(VISUAL): features.astype(np.float32),
     }

@@ -7,6 +7,7 @@ Collectors never raise for a bad item: they return a RawItem with ``status="fail
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -45,6 +46,7 @@ ERROR_KINDS = (
 TRANSCRIPT_SOURCES = ("manual", "auto", "whisper", "provided")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_UNSAFE, _UNSAFE_RUNS = re.compile(r"[^A-Za-z0-9_-]"), re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class ItemError(Exception):
@@ -70,6 +72,22 @@ def check_item_id(item_id: str) -> str:
             "[A-Za-z0-9_-], starting with a letter or digit"
         )
     return item_id
+
+
+def safe_id(text: str, collapse: bool = False) -> str:
+    """``text`` with every character outside [A-Za-z0-9_-] replaced by "_" (each run of them by one
+    "_" with ``collapse``): a webdataset key or file name. Never empty."""
+    return (_UNSAFE_RUNS if collapse else _UNSAFE).sub("_", str(text)) or "_"
+
+
+def item_id(text: str) -> str:
+    """A valid item id (:func:`check_item_id`) for any text: the text itself when it is one, else a
+    slug of it and a hash of the whole, so two texts never share an id (YouTube ids may start with '-')."""
+    try:
+        return check_item_id(text)
+    except ValueError:
+        slug = safe_id(text, collapse=True).strip("_-")[:100] or "v"
+        return f"{slug}-{hashlib.sha1(str(text).encode()).hexdigest()[:8]}"
 
 
 def check_transcript(sentences: Iterable[dict], item_id: str | None = None) -> list[dict]:

@@ -69,7 +69,7 @@ from yt_dlp.utils import GeoRestrictedError, YoutubeDLError
 
 from collectors import transcripts
 from common.files import write_json
-from collectors.records import ItemError, RawItem, check_item_id, check_transcript, read_manifest, write_manifest
+from collectors.records import ItemError, RawItem, check_transcript, item_id, read_manifest, write_manifest
 
 log = logging.getLogger("collectors.youtube")
 
@@ -283,15 +283,6 @@ def heatmap(info: dict) -> list[dict]:
 def chapters(info: dict) -> list[dict]:
     return [{"start": float(c["start_time"]), "end": float(c["end_time"]), "title": c.get("title") or ""}
             for c in info.get("chapters") or []]
-
-
-def item_id(video_id: str) -> str:
-    """A filesystem-safe item id: the video id, or a slug and a hash when it is not safe (YouTube ids may start with '-')."""
-    try:
-        return check_item_id(video_id)
-    except ValueError:
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(video_id)).strip("_-")[:100] or "v"
-        return f"{slug}-{hashlib.sha1(str(video_id).encode()).hexdigest()[:8]}"
 
 
 def input_key(source) -> str:

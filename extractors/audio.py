@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from extractors.decode import DecodeError, open_container
+from collectors.media import DecodeError, open_container
 
 
 class NoAudioError(DecodeError):

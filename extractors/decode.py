@@ -27,6 +27,7 @@ from typing import NamedTuple
 import av
 import numpy as np
 
+from collectors.media import DecodeError, open_video
 from common.threads import prefetch as ahead
 
 Size = tuple[int | None, int | None] | None
@@ -42,37 +43,6 @@ class Batch(NamedTuple):
     times: np.ndarray  # float64 [B]
     index: np.ndarray  # int64 [B]
     frames: np.ndarray  # uint8 [B, H, W, 3]
-
-
-class DecodeError(RuntimeError):
-    """The file cannot be opened or decoded as video."""
-
-
-def open_container(path: str | os.PathLike):
-    """Open a media file with PyAV; a missing or unreadable file is a DecodeError saying which."""
-    if not os.path.exists(path):
-        raise DecodeError(f"file not found: {path}")
-    try:
-        return av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
-
-
-def open_video(path: str | os.PathLike, threads: int = 0):
-    """Open a container and its first video stream, with a clear DecodeError for bad files.
-
-    ``threads`` is FFmpeg's decoder thread count, 0 for its own choice (about one per core).
-    """
-    container = open_container(path)
-    if not container.streams.video:
-        found = ", ".join(s.type for s in container.streams) or "none"
-        container.close()
-        # A damaged MP4 header shows up as a codec-less "data" stream: say so, it is not audio-only.
-        raise DecodeError(f"no video stream (streams found: {found})")
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
-    stream.thread_count = threads
-    return container, stream
 
 
 def _frame_seconds(frame, stream) -> Fraction | None:
@@ -251,19 +221,6 @@ def iter_frame_batches(
                                      threads=threads)) as batches:
         for b in batches:
             yield b.times, b.frames
-
-
-def video_duration(path: str | os.PathLike) -> float | None:
-    """Container duration in seconds, if the file says (without decoding)."""
-    container, stream = open_video(path)
-    try:
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / 1_000_000
-        return None
-    finally:
-        container.close()
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -21,7 +21,6 @@ import inspect
 import json
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from common.files import files_fingerprint
 from collectors.records import ItemError, RawItem, check_transcript
+from collectors.records import item_id as records_item_id
 from extractors.base import Extractor, FeatureTrack, UnknownExtractorError, config_hash
 from extractors.registry import REGISTRY, entry, extractor_class, names
 from extractors.weights import WEIGHT_SUFFIXES
@@ -38,11 +38,6 @@ OUT_SUFFIXES = (".parquet", ".npy")
 
 class UsageError(Exception):
     """The command line asks for something that cannot work; exit status 2."""
-
-
-def item_id_for(path: Path) -> str:
-    """A filesystem-safe item id from the file name."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-_")[:128] or "item"
 
 
 def read_sentences(path: Path, item_id: str) -> list[dict]:
@@ -69,7 +64,7 @@ def read_sentences(path: Path, item_id: str) -> list[dict]:
 
 
 def build_item(path: Path, modality: str) -> RawItem:
-    item_id = item_id_for(path)
+    item_id = records_item_id(path.stem)
     if modality == "text":
         if path.suffix.lower() not in (".json", ".txt"):
             raise UsageError(f"a text extractor reads a transcript .json or .txt, got {path}")
@@ -107,7 +102,7 @@ def attach_progress(ex: Extractor, item: RawItem):
     if isinstance(ex, VisualExtractor):
         total = None
         if type(ex).extract is VisualExtractor.extract and not getattr(ex, "every_nth", None):  # duration x fps steps
-            from extractors.decode import DecodeError, video_duration
+            from collectors.media import DecodeError, video_duration
 
             try:
                 duration = video_duration(item.media["video"])

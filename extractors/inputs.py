@@ -1,0 +1,156 @@
+"""What an extractor reads of an item, and extractors for its other inputs.
+
+Most extractors read an item's video (visual), audio (audio, asr) or transcript (text). Two more
+inputs are features of datasets too, and go through the extraction job like every other track:
+
+- ``thumbnail``: every frame of the item's thumbnail animation (``media["thumbnail"]``: an
+  animation file or a directory of images) through a visual extractor, one row per frame;
+- ``steps``: the item's global instruction (:func:`collectors.articles.global_instruction`: its
+  article's steps, else its description's sentences) through a text extractor, one row per step.
+
+Each wraps the registered extractor it is given by name, sharing the worker's loaded model with
+that extractor's own track (``extractors.shardtask.load_extractor``), so a job that extracts a
+video's frames and its thumbnail with CLIP loads CLIP once per worker.
+
+:func:`input_fingerprint` is what the job stores per item to notice a changed input on a rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from collectors.records import ItemError, RawItem
+from common.files import files_fingerprint
+from extractors.base import Extractor, FeatureTrack
+from extractors.decode import DecodeError, read_all_frames, read_image
+from extractors.registry import entry, extractor_class
+
+THUMBNAIL_INPUT = "media['thumbnail']: every frame of the thumbnail animation, in order"
+STEPS_INPUT = "the global instruction: the article's steps, else the description's sentences"
+
+
+def input_fingerprint(item: RawItem, modality: str) -> str:
+    """What an extractor of ``modality`` reads of an item: the transcript or step texts, or the media files."""
+    if modality == "text":
+        return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
+    if modality == "steps":
+        return hashlib.sha1(json.dumps(global_steps(item), sort_keys=True).encode()).hexdigest()
+    if modality == "thumbnail":
+        return files_fingerprint(item.media.get("thumbnail"))
+    if modality in ("audio", "asr"):
+        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
+    return files_fingerprint(item.media.get("video"))
+
+
+def global_steps(item: RawItem) -> list[str]:
+    from collectors.articles import global_instruction
+
+    return global_instruction(item.article, item.description)[0]
+
+
+def load_thumbnail_frames(path: str | os.PathLike) -> list[np.ndarray]:
+    """The thumbnail animation's frames, RGB uint8 [H, W, 3], in order.
+
+    `path` is a directory of images (sorted by file name) or one animation file. Raises
+    ItemError(no_thumbnail) when there is nothing, ItemError(bad_thumbnail) when a file
+    cannot be read. Animated WebP falls back to Pillow: FFmpeg's webp decoder reads still
+    images only.
+    """
+    from collectors.behance import IMAGE_SUFFIXES, image_files
+
+    p = Path(path)
+    if p.is_dir():
+        files = image_files(p)
+        if not files:
+            raise ItemError("no_thumbnail", f"{p} holds no image ({'/'.join(IMAGE_SUFFIXES)})")
+        try:
+            return [read_image(f) for f in files]
+        except DecodeError as e:
+            raise ItemError("bad_thumbnail", str(e)) from None
+    if not p.is_file():
+        raise ItemError("no_thumbnail", f"thumbnail not found: {p}")
+    try:
+        return read_all_frames(p)
+    except DecodeError as e:
+        if p.suffix.lower() in (".webp", ".gif"):
+            try:
+                return _pillow_frames(p)
+            except (OSError, ValueError):
+                pass
+        raise ItemError("bad_thumbnail", f"{p}: {e}") from None
+
+
+def _pillow_frames(path: Path) -> list[np.ndarray]:
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as im:
+        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+
+
+def _encoder(name: str, modality: str, options: dict | None, device: str | None) -> Extractor:
+    """The worker's instance of extractor ``name`` with ``options``, keyed as the job keys that
+    extractor's own track (``device`` added when its constructor takes one), so both share it."""
+    from extractors.shardtask import load_extractor
+
+    target, options = entry(name, modality).target, dict(options or {})
+    params = inspect.signature(extractor_class(name).__init__).parameters
+    takes_device = "device" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if device and "device" not in options and takes_device:
+        options["device"] = device
+    return load_extractor(target, options)
+
+
+class _Wrapped(Extractor):
+    """An extractor of another input through a registered extractor (``encoder``) and its options."""
+
+    input = ""
+    encoder_modality = ""
+
+    def __init__(self, encoder: str, options: dict | None = None, device: str | None = None):
+        self.encoder = _encoder(encoder, self.encoder_modality, options, device)
+
+    @property
+    def dim(self) -> int:
+        return self.encoder.dim
+
+    def config(self) -> dict:
+        return {"extractor": self.name, "input": self.input, "encoder": self.encoder.config()}
+
+    def meta(self) -> dict:
+        return {**self.config(), "dim": self.dim, "encoder": self.encoder.meta()}
+
+
+class ThumbnailFrames(_Wrapped):
+    """A visual extractor applied to every frame of ``media["thumbnail"]``; times are frame numbers."""
+
+    name = "thumbnail"
+    modality = "thumbnail"
+    input = THUMBNAIL_INPUT
+    encoder_modality = "visual"
+
+    def extract(self, item: RawItem) -> FeatureTrack:
+        path = item.media.get("thumbnail")
+        if not path:
+            raise ItemError("no_thumbnail", "item has no media['thumbnail']", item.id)
+        frames = load_thumbnail_frames(path)
+        return FeatureTrack(np.arange(len(frames), dtype=np.float64), self.encoder.encode_images(frames), self.meta())
+
+
+class GlobalSteps(_Wrapped):
+    """A text extractor applied to the item's global instruction; times are step numbers."""
+
+    name = "steps"
+    modality = "steps"
+    input = STEPS_INPUT
+    encoder_modality = "text"
+
+    def extract(self, item: RawItem) -> FeatureTrack:
+        steps = global_steps(item)
+        values = self.encoder.encode_texts(steps).reshape(len(steps), self.dim)
+        return FeatureTrack(np.arange(len(steps), dtype=np.float64), values, self.meta())
