@@ -50,18 +50,22 @@ _UNSAFE, _UNSAFE_RUNS = re.compile(r"[^A-Za-z0-9_-]"), re.compile(r"[^A-Za-z0-9_
 
 
 class ItemError(Exception):
-    """A problem with one item, of a known kind; the job records it and moves on."""
+    """A problem with one item, of a known kind; the job (or the build) records it and moves on.
 
-    def __init__(self, kind: str, message: str, item_id: str | None = None):
+    ``details`` go into the record too (e.g. the eccv16 importer's ``key``: the h5 key at fault).
+    """
+
+    def __init__(self, kind: str, message: str, item_id: str | None = None, **details):
         if kind not in ERROR_KINDS:
             raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_KINDS)}")
         self.kind = kind
         self.message = message
         self.item_id = item_id
+        self.details = details
         super().__init__(f"{item_id}: {kind}: {message}" if item_id else f"{kind}: {message}")
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message}
+        return {"kind": self.kind, "message": self.message, **self.details}
 
 
 def check_item_id(item_id: str) -> str:

@@ -7,9 +7,10 @@ index. Only the options the extractor's constructor takes are passed; giving ano
 error, not a silent no-op. ``--weights`` is a path, or a model name for extractors that take
 ``model`` (sbert, whisper).
 
-``--out FILE.parquet`` writes the track with ``extractors.store.save_track`` (``load_track``
-reads it back); ``--out FILE.npy`` writes the values and ``FILE.json`` the times, config hash
-and meta. Exit status: 0 done, 1 the item failed (its error kind is printed, e.g. bad_media),
+``--out FILE.parquet`` writes the track as a one-item shard of the extraction job
+(``extractors.shardstore``; ``ShardFile(FILE).track(ID)`` reads it back); ``--out FILE.npy``
+writes the values and ``FILE.json`` the times, config hash and meta. The item id is the file
+name when it is a valid id, else a slug of it and a hash (``collectors.records.item_id``). Exit status: 0 done, 1 the item failed (its error kind is printed, e.g. bad_media),
 2 a usage problem (unknown extractor, missing file, an option the extractor does not take,
 weights not found). A progress bar shows on stderr when it is a terminal.
 """
@@ -135,9 +136,11 @@ def attach_progress(ex: Extractor, item: RawItem):
 def write_track(out: Path, item: RawItem, track: FeatureTrack, cfg_hash: str, source: Path) -> None:
     fp = files_fingerprint(source)
     if out.suffix == ".parquet":
-        from extractors.store import save_track
+        from extractors.shardstore import ShardWriter
 
-        save_track(out, item.id, track, cfg_hash, fp)
+        writer = ShardWriter(out)
+        writer.add(item.id, track, cfg_hash, fp)
+        writer.commit()
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     sidecar = out.with_suffix(".json")
@@ -188,10 +191,6 @@ def run(args) -> int:
         raise UsageError(f"--out must end in {' or '.join(OUT_SUFFIXES)}, got {out}")
     if out.suffix == ".npy" and out.with_suffix(".json").resolve() == path.resolve():
         raise UsageError(f"--out {out} would write its sidecar over the input {path}: choose another name")
-    if e.modality == "asr" and out.suffix == ".parquet":
-        # extractors.store keeps vectors as fixed-size lists, which cannot have size 0.
-        raise UsageError(f"{e.name} tracks have no vectors (D = 0), which a .parquet track cannot hold yet: "
-                         f"use --out {out.with_suffix('.npy')} (times and sentences go to the .json beside it)")
     cls = extractor_class(e.name)
     options = constructor_options(cls, e.name, {"weights": args.weights, "fps": args.fps, "device": args.device})
     item = build_item(path, e.modality)

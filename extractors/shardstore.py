@@ -1,7 +1,8 @@
 """Many FeatureTracks in one parquet file: ``<root>/<extractor>/<config_hash>/<shard>.parquet``.
 
-The columns are those of :mod:`extractors.store` (id, config_hash, input_fingerprint, times,
-values, dim, meta), one row per item, and each row is its own row group: a writer streams items
+The one on-disk encoding of tracks (the job's shards; ``python -m extractors.extract --out X.parquet``
+writes a one-item shard). Columns: id, config_hash, input_fingerprint, times, values, dim, meta;
+one row per item, and each row is its own row group: a writer streams items
 as they finish and a reader fetches one item without decoding the others, so neither a job nor a
 builder ever holds more than one item's track, however long the videos. Files are written under a
 unique temporary name and renamed into place: a file that exists is complete, and two writers of
@@ -41,7 +42,7 @@ def write_json(path: Path, doc) -> None:
 
 
 def track_table(item_id: str, track: FeatureTrack, cfg_hash: str, fingerprint: str) -> pa.Table:
-    """One row in the encoding of extractors.store.save_track."""
+    """One item's row."""
     values = np.ascontiguousarray(track.values)
     dim = values.shape[1]
     flat = pa.array(values.reshape(-1))

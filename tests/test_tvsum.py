@@ -139,7 +139,7 @@ def test_build_with_videos_extracts_googlenet_and_segments_with_kts(tmp_path):
     torch.manual_seed(0)
     weights = tmp_path / "googlenet.pth"
     torch.save(googlenet(weights=None, aux_logits=False, init_weights=True).state_dict(), weights)
-    code = tvsum.main(["--annotations", str(mat), "--videos", str(tmp_path / "videos"), "--visual-weights", str(weights),
+    code = tvsum.main(["--annotations", str(mat), "--videos", str(tmp_path / "videos"), "--weights", f"googlenet={weights}",
                        "--out", str(tmp_path / "hub"), "--work", str(tmp_path / "work"), "--no-progress",
                        "--workers", "1"])
     assert code == 3

@@ -1,0 +1,317 @@
+"""The builder contract: a dataset says what it is; one runner builds it.
+
+A :class:`Builder` answers, as plain methods (TFDS's ``_info`` / ``_split_generators`` /
+``_generate_examples``, with lhotse's plain-argument ``prepare_x`` as the way to call it):
+
+- ``tracks()``: what it needs extracted, ``{key: Track(extractor, options)}``; one extraction job
+  (extractors.run) encodes them all over the manifest of its items, on the user's engine;
+- ``items()``: its items in build order, each with an ``id`` (RawItems when it has tracks: they
+  are written to ``<work>/manifest.jsonl`` for the job), and ``splits(item)``: the split of an
+  item, or ``{config: split}`` for the configs it belongs to;
+- ``features(dims)``: ``{config: Features}``, given the dims of the tracks' vectors;
+- ``examples(item, tracks)``: the rows of one item, given its FeatureTracks by key; a bad item
+  raises ``collectors.records.ItemError`` and is recorded with its kind, the others are built;
+- ``card_facts()``: the card's prose and metadata (cards/render.py), and ``source`` / ``input``:
+  where the build read from.
+
+Optional: ``prepare(ctx)`` reads or collects the input first (a whole-input problem raises
+:class:`BuildError`), ``count(row)`` adds numbers to a split's stats, ``facts(config)`` adds keys to
+a config's build record, ``finish(out)`` tidies the output and returns lines for the report.
+
+:func:`build` runs a builder with plain arguments and returns the exit status; :func:`run` is the
+command line every builder shares: its own flags (``add_arguments``) plus the common ones
+(``--out --work --name --scheduler --workers --shard-size --device --weights --rows-per-shard
+--no-progress``). The runner owns the job, the writers (parquet + webdataset), the build record
+(build.json), the card and the exit status: 0 every item built, 3 some failed (each recorded with
+its kind), 1 none built, 2 bad usage or an input that cannot be built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import inspect
+import json
+import logging
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from builders.schema import SPLITS
+from builders.extraction import BUILDER_SHARD_SIZE, JobSettings, Track, TrackReader, extract
+from builders.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter, update_build_record
+from collectors.records import ItemError, RawItem, write_manifest
+
+log = logging.getLogger("builders")
+
+
+class BuildError(Exception):
+    """The input as a whole cannot be built (a missing or malformed file, an unknown extractor,
+    missing weights, a job that cannot start): nothing is published, the command exits 2."""
+
+
+@dataclasses.dataclass
+class Context:
+    """What ``prepare`` may use: the directories, the job's engine, and the job itself."""
+
+    out: Path
+    work: Path
+    job: JobSettings
+    progress: bool = True
+
+    def extract(self, manifest: Path, root: Path, tracks: dict[str, Track]) -> tuple[dict[str, TrackReader], dict]:
+        """An extraction job of its own (e.g. ASR before the transcripts can be encoded)."""
+        return extract(manifest, root, tracks, self.job, self.progress)
+
+
+class Builder:
+    """One dataset. Subclasses set ``name`` and implement the contract (see the module docstring)."""
+
+    name = ""  # the dataset's name: hub/<name>, work/<name> unless --out / --work say otherwise
+    source = ""  # build.json "source": the kind of input
+    input = ""  # build.json "input": what was read
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """The builder's own flags (each with help text)."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Builder":
+        """The builder from parsed flags: constructor parameters are taken from flags of the same name."""
+        params = inspect.signature(cls.__init__).parameters
+        return cls(**{k: getattr(args, k) for k in params if k != "self" and hasattr(args, k)})
+
+    def prepare(self, ctx: Context) -> None:
+        """Read (or collect) the input before anything is written; raise BuildError if it cannot be built."""
+
+    def tracks(self) -> dict[str, Track]:
+        return {}
+
+    def items(self) -> Iterable:
+        raise NotImplementedError
+
+    def splits(self, item) -> str | dict[str, str]:
+        raise NotImplementedError
+
+    def features(self, dims: dict[str, int]) -> dict:
+        raise NotImplementedError
+
+    def examples(self, item, tracks: dict) -> list[dict]:
+        raise NotImplementedError
+
+    def count(self, row: dict) -> dict[str, float]:
+        return {}
+
+    def facts(self, config: str) -> dict:
+        return {}
+
+    def card_facts(self) -> dict:
+        raise NotImplementedError
+
+    def finish(self, out: Path) -> list[str]:
+        return []
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclasses.dataclass
+class Built:
+    """What a build wrote: its directory, a record per config, the report's lines, the exit status."""
+
+    out: Path
+    records: dict[str, dict]
+    lines: list[str]
+    status: int
+
+
+def build(builder: Builder, out=None, work=None, *, name: str | None = None, job: JobSettings = JobSettings(),
+          weights: dict[str, str] | None = None, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+          progress: bool = True) -> Built:
+    """Build ``builder`` into ``out`` (default ``hub/<name>``), with its manifest and features in
+    ``work`` (default ``work/<name>``). Raises BuildError when the input cannot be built."""
+    from extractors.base import MissingWeightsError, UnknownExtractorError
+    from extractors.run import SetupError
+
+    name = name or builder.name
+    out, work = Path(out or Path("hub") / name), Path(work or Path("work") / name)
+    try:
+        return _build(builder, name, out, work, job, weights or {}, rows_per_shard, progress)
+    except (SetupError, MissingWeightsError, UnknownExtractorError) as e:
+        raise BuildError(str(e)) from e
+
+
+def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> Built:
+    t0 = time.time()
+    builder.prepare(Context(out, work, job, progress))
+    tracks = {k: t.with_weights(weights) for k, t in builder.tracks().items()}
+    unused = sorted(set(weights) - {m for t in tracks.values() for m in t.models()})
+    if unused:
+        uses = sorted({m for t in tracks.values() for m in t.models()})
+        raise BuildError(f"--weights for {', '.join(unused)}, which this build does not use "
+                         f"(it uses: {', '.join(uses) or 'no extractor'})")
+    items, readers, job_record, failures = builder.items(), {}, None, []
+    if tracks:
+        items = list(items)
+        write_manifest(work / "manifest.jsonl", items)
+        readers, job_record = extract(work / "manifest.jsonl", work / "features", tracks, job, progress)
+        failures = [{"id": i.id, **i.error} for i in items if not i.ok]
+        items = [i for i in items if i.ok]
+    t_extract = time.time()
+    total = len(failures)
+    features = builder.features({k: r.dim for k, r in readers.items()})
+    stats = {c: defaultdict(Counter) for c in features}
+    videos = {c: defaultdict(set) for c in features}
+    built = {c: defaultdict(list) for c in features}
+    with contextlib.ExitStack() as stack:
+        writers = {c: stack.enter_context(ConfigWriter(out, c, f, rows_per_shard=rows_per_shard))
+                   for c, f in features.items()}
+        for item in _progress(items, name, progress):
+            total += 1
+            try:
+                if isinstance(item, RawItem) and not item.ok:
+                    raise ItemError(item.error.get("kind", "error"), item.error.get("message", ""), item.id)
+                rows = builder.examples(item, {k: r.track(item.id) for k, r in readers.items()})
+            except ItemError as e:
+                failures.append({"id": item.id, **e.as_dict()})
+                log.warning("%s failed: %s: %s", item.id, e.kind, e.message)
+                continue
+            placed = builder.splits(item)
+            placed = placed if isinstance(placed, dict) else {next(iter(features)): placed}
+            for config, split in placed.items():
+                built[config][split].append(item.id)
+                for row in rows:
+                    writers[config].add(split, row)
+                    stats[config][split].update({"examples": 1, **builder.count(row)})
+                    videos[config][split].add(row["video_id"])
+    t_write = time.time()
+    lines = builder.finish(out)
+    failed = {f["id"] for f in failures}
+    built_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    records = {}
+    for config, writer in writers.items():
+        records[config] = {
+            "features": features[config].to_dict(),
+            "columns": {k: t.column for k, t in tracks.items() if t.column},
+            "extractors": {k: readers[k].meta for k, t in tracks.items() if t.column},
+            "splits": writer.facts,
+            "stats": {s: {"videos": len(videos[config][s]), **c} for s, c in stats[config].items()},
+            "items": {"total": total, "ok": total - len(failed), "failed": len(failed),
+                      "ids_by_split": {s: sorted(built[config].get(s, [])) for s in SPLITS}},
+            "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
+            "timings": {"extract": round(t_extract - t0, 3), "write": round(t_write - t_extract, 3),
+                        "total": round(time.time() - t0, 3)},
+            **({"extraction_job": job_record} if tracks else {}),
+            "source": builder.source, "input": builder.input, "built_at": built_at,
+            **builder.facts(config),
+        }
+        update_build_record(out, name, config, records[config], card=builder.card_facts(),
+                            tool=f"vsumhub {type(builder).__module__}")
+    from cards.render import write_card
+
+    write_card(out, load_path=str(out))
+    status = 1 if total - len(failed) == 0 else 3 if failures else 0
+    return Built(out, records, _report(out, records, time.time() - t0) + lines, status)
+
+
+def _progress(items, name: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=name, unit="item", disable=not enabled, file=sys.stderr)
+
+
+def _report(out: Path, records: dict[str, dict], seconds: float) -> list[str]:
+    first = next(iter(records.values()))
+    lines = [f"built {out} config{'s' if len(records) > 1 else ''} {', '.join(records)}: "
+             f"{first['items']['ok']} of {first['items']['total']} items in {seconds:.1f} s"]
+    for config, record in records.items():
+        for split, facts in record["splits"].items():
+            lines.append(f"  {config} {split:<10} {facts['num_examples']:>6} examples  "
+                         f"{len(facts['parquet'])} parquet shard(s)  {len(facts['wds'])} tar(s)")
+    fails = first["failures"]["items"]
+    if fails:
+        lines.append(f"  {len(fails)} item(s) FAILED (recorded in {out / 'build.json'}):")
+        lines += [f"    {f['id']}: {f['kind']}: {f['message']}" for f in fails]
+    return lines
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def parser(builder: type[Builder], prog: str, description: str = "") -> argparse.ArgumentParser:
+    """The builder's flags, then the flags every builder shares."""
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    builder.add_arguments(p)
+    g = p.add_argument_group("output (every builder)")
+    g.add_argument("--out", type=Path, help=f"output directory (default: hub/<name>; here hub/{builder.name})")
+    g.add_argument("--work", type=Path, help="manifest and extracted features, the cache of reruns (default: work/<name>)")
+    g.add_argument("--name", help=f"dataset name (default: {builder.name})")
+    g.add_argument("--rows-per-shard", type=int, default=DEFAULT_ROWS_PER_SHARD,
+                   help=f"examples per parquet shard and per tar (default {DEFAULT_ROWS_PER_SHARD})")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group("extraction job (every builder; see python -m extractors.run)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", help="extract on a running Dask scheduler (tcp://host:8786 or a scheduler file)")
+    where.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: one per "
+                                                   "core, or per GPU with --device cuda; 0: inside this process)")
+    g.add_argument("--shard-size", type=int, default=BUILDER_SHARD_SIZE,
+                   help=f"items per extraction task (default {BUILDER_SHARD_SIZE})")
+    g.add_argument("--device", default="cpu", help="torch device for the models: cpu (default) or cuda (one GPU per worker)")
+    g.add_argument("--weights", action="append", metavar="NAME=PATH",
+                   help="local weights of extractor NAME (repeatable), e.g. clip=ViT-B-32.pt; without them weights "
+                        "come from the cache, else a download")
+    return p
+
+
+def run(builder, argv=None, prog: str | None = None, description: str | None = None) -> int:
+    """The command line of a builder class, or of a dataset with several sources ({source: class},
+    chosen with ``--source``, the first by default). Prints the report; returns the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sources = builder if isinstance(builder, dict) else None
+    if sources:
+        pick = argparse.ArgumentParser(add_help=False)
+        pick.add_argument("--source", choices=list(sources), default=next(iter(sources)))
+        chosen, _ = pick.parse_known_args(argv)
+        builder = sources[chosen.source]
+    module = sys.modules[builder.__module__]
+    doc = description or (module.__doc__ or "").strip().split("\n\n")[0]
+    p = parser(builder, prog or f"python -m {builder.__module__}", doc)
+    if sources:
+        p.add_argument("--source", choices=list(sources), default=next(iter(sources)),
+                       help=f"which input to read: {', '.join(sources)} (default {next(iter(sources))}); "
+                            "--source NAME --help lists its flags")
+    args = p.parse_args(argv)
+    from extractors.engine import quiet_dask_logs
+
+    quiet_dask_logs()
+    from extractors.run import SetupError, parse_weights
+
+    try:
+        weights = parse_weights(args.weights)
+        made = builder.from_args(args)
+        result = build(made, args.out, args.work, name=args.name, weights=weights, rows_per_shard=args.rows_per_shard,
+                       job=JobSettings(args.scheduler, args.workers, args.shard_size, args.device),
+                       progress=not args.no_progress)
+    except (BuildError, SetupError) as e:
+        return usage_error(e)
+    print("\n".join(result.lines))
+    return result.status
+
+
+def usage_error(e: BaseException | str) -> int:
+    """The one place a builder says why it cannot build: ``error: ...`` on stderr, exit status 2."""
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+
+
+def read_json(path: Path):
+    """A JSON input file, or BuildError naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise BuildError(f"{path}: {e}") from e
