@@ -137,7 +137,7 @@ def build(builder: Builder, out=None, work=None, *, name: str | None = None, job
     from extractors.base import MissingWeightsError, UnknownExtractorError
     from extractors.run import SetupError
 
-    name = name or builder.name
+    name = builder.name = name or builder.name  # the card may name the dataset
     out, work = Path(out or Path("hub") / name), Path(work or Path("work") / name)
     try:
         return _build(builder, name, out, work, job, weights or {}, rows_per_shard, progress)
