@@ -74,6 +74,7 @@ class Builder:
     name = ""  # the dataset's name: hub/<name>, work/<name> unless --out / --work say otherwise
     source = ""  # build.json "source": the kind of input
     input = ""  # build.json "input": what was read
+    tool = ""  # build.json "tool": the command (default: vsumhub <the builder's module>)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -210,7 +211,7 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
             **builder.facts(config),
         }
         update_build_record(out, name, config, records[config], card=builder.card_facts(),
-                            tool=f"vsumhub {type(builder).__module__}")
+                            tool=builder.tool or f"vsumhub {type(builder).__module__}")
     from cards.render import write_card
 
     write_card(out, load_path=str(out))
@@ -285,7 +286,10 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
         p.add_argument("--source", choices=list(sources), default=next(iter(sources)),
                        help=f"which input to read: {', '.join(sources)} (default {next(iter(sources))}); "
                             "--source NAME --help lists its flags")
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error argparse has printed: its status, returned like every other
+        return e.code
     from extractors.engine import quiet_dask_logs
 
     quiet_dask_logs()

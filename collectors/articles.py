@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from collectors.article_html import YOUTUBE_URL, Article, ArticleError, clean_text, normalize_article_url, unique
 from collectors.ehow import parse_ehow
+from collectors.net import Net
 from collectors.records import ItemError
 from collectors.wikihow import parse_wikihow
 
@@ -67,32 +68,31 @@ def _decode(body: bytes, headers) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+ARTICLE_NET = Net(timeout=20.0, backoff=1.0)  # pages answer faster than yt-dlp's requests
+
+
 def fetch_html(
     url: str,
+    net: Net = ARTICLE_NET,
     *,
-    timeout: float = 20.0,
-    retries: int = 3,
-    backoff: float = 1.0,
-    sleep: float = 1.0,
     max_wait: float = 60.0,
     session: urllib.request.OpenerDirector | None = None,
     user_agent: str = USER_AGENT,
 ) -> tuple[str, str]:
     """GET a page politely; returns ``(html, final_url)`` (after redirects).
 
-    `timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
-    dropped connections are retried up to `retries` more times, waiting ``backoff * 2**attempt``
+    `net.timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
+    dropped connections are retried up to `net.retries` more times, waiting ``backoff * 2**attempt``
     seconds, or the server's Retry-After when it sends one; a Retry-After above `max_wait` ends
     the retries at once (a collector must not stall for an hour). Requests to one host start at
-    least `sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
+    least `net.sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
     plain one.
 
     Raises ItemError: 404/410 -> unavailable; 401/403 -> blocked (bot_check when Cloudflare
     answers with a challenge); 429 after the retries -> rate_limited; timeouts -> timeout;
     other HTTP statuses, 5xx after the retries and connection failures -> error.
     """
-    if retries < 0:
-        raise ValueError(f"retries must be >= 0, got {retries}")
+    timeout, retries, backoff, sleep = net.timeout, net.retries, net.backoff, net.sleep
     opener = session or urllib.request.build_opener()
     host = urlsplit(url).netloc.lower()
     request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.5"})
@@ -151,10 +151,7 @@ def fetch_article(
     url: str,
     *,
     parser: Callable[[str, str], Article] | None = None,
-    timeout: float = 20.0,
-    retries: int = 3,
-    backoff: float = 1.0,
-    sleep: float = 1.0,
+    net: Net = ARTICLE_NET,
     max_wait: float = 60.0,
     session: urllib.request.OpenerDirector | None = None,
     user_agent: str = USER_AGENT,
@@ -166,16 +163,7 @@ def fetch_article(
     becomes ItemError("no_text") naming the page and what is missing.
     """
     parse = parser or parser_for(url)
-    html, final_url = fetch_html(
-        url,
-        timeout=timeout,
-        retries=retries,
-        backoff=backoff,
-        sleep=sleep,
-        max_wait=max_wait,
-        session=session,
-        user_agent=user_agent,
-    )
+    html, final_url = fetch_html(url, net, max_wait=max_wait, session=session, user_agent=user_agent)
     try:
         return parse(html, final_url)
     except ArticleError as e:

@@ -1,7 +1,7 @@
 """Behance livestreams (BLiSS) from the raw directory layout described in docs/raw-layout.md.
 
 The BLiSS media are not downloadable any more, so this collector reads a directory that holds
-them (or the bundled sample, builders.bliss_sample). One bad item never stops a run: it comes
+them (or the bundled sample, builders.bliss.sample). One bad item never stops a run: it comes
 back as a failed RawItem with an error of a known kind, and the builder records it.
 """
 

@@ -113,7 +113,17 @@ class _Wrapped(Extractor):
     encoder_modality = ""
 
     def __init__(self, encoder: str, options: dict | None = None, device: str | None = None):
-        self.encoder = _encoder(encoder, self.encoder_modality, options, device)
+        entry(encoder, self.encoder_modality)  # an unknown name fails here
+        self._args = (encoder, self.encoder_modality, options, device)
+        self._encoder: Extractor | None = None
+
+    @property
+    def encoder(self) -> Extractor:
+        # Loaded on first use, not in __init__: the job builds this extractor under the lock of
+        # its model cache, which loading the encoder through that cache takes again.
+        if self._encoder is None:
+            self._encoder = _encoder(*self._args)
+        return self._encoder
 
     @property
     def dim(self) -> int:
