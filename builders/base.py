@@ -41,10 +41,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from builders.schema import SPLITS
 from builders.extraction import BUILDER_SHARD_SIZE, JobSettings, Track, TrackReader, extract
-from builders.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter, update_build_record
+from builders.schema import SPLITS
+from builders.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter
 from collectors.records import ItemError, RawItem, write_manifest
+from common.files import write_json
 
 log = logging.getLogger("builders")
 
@@ -313,9 +314,12 @@ def usage_error(e: BaseException | str) -> int:
     return 2
 
 
-def read_json(path: Path):
-    """A JSON input file, or BuildError naming it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise BuildError(f"{path}: {e}") from e
+def update_build_record(out_dir: str | Path, dataset: str, config: str, record: dict, **top) -> dict:
+    """Merge one config's record into build.json (other configs of the dataset are kept);
+    ``top`` sets dataset-level keys (the card's facts, the tool)."""
+    path = Path(out_dir) / "build.json"
+    build = json.loads(path.read_text()) if path.exists() else {}
+    build.update(top, dataset=dataset)
+    build.setdefault("configs", {})[config] = record
+    write_json(path, build)
+    return build

@@ -78,7 +78,6 @@ from models.selection import budget, indicator
 
 BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank")
 TEXT_ONLY = ("lead3", "textrank")
-evaluate_video = frame_importance_example  # the name earlier callers use
 
 __all__ = ["BASELINES", "DatasetError", "evaluate_baseline", "evaluate_run", "load_split", "main"]
 
@@ -102,12 +101,6 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
     except Exception as e:  # a corrupt or truncated shard
         raise DatasetError(f"cannot read {dataset} config {config}: {type(e).__name__}: {e}") from e
     return config, dd[split] if split is not None else concatenate_datasets([dd[s] for s in dd])
-
-
-def require_columns(ds, columns, what: str) -> None:
-    missing = [c for c in columns if c not in ds.column_names]
-    if missing:
-        raise DatasetError(f"{what} needs columns {missing}; the dataset has: {', '.join(ds.column_names)}")
 
 
 def f1_mode_for(dataset: str | Path) -> str:
