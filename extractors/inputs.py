@@ -11,47 +11,24 @@ inputs are features of datasets too, and go through the extraction job like ever
 Each wraps the registered extractor it is given by name, sharing the worker's loaded model with
 that extractor's own track (``extractors.shardtask.load_extractor``), so a job that extracts a
 video's frames and its thumbnail with CLIP loads CLIP once per worker.
-
-:func:`input_fingerprint` is what the job stores per item to notice a changed input on a rerun.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from collectors.records import ItemError, RawItem
-from common.files import files_fingerprint
 from extractors.base import Extractor, FeatureTrack
 from extractors.decode import DecodeError, read_all_frames, read_image
+from extractors.fingerprint import global_steps
 from extractors.registry import entry, extractor_class
 
 THUMBNAIL_INPUT = "media['thumbnail']: every frame of the thumbnail animation, in order"
 STEPS_INPUT = "the global instruction: the article's steps, else the description's sentences"
-
-
-def input_fingerprint(item: RawItem, modality: str) -> str:
-    """What an extractor of ``modality`` reads of an item: the transcript or step texts, or the media files."""
-    if modality == "text":
-        return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
-    if modality == "steps":
-        return hashlib.sha1(json.dumps(global_steps(item), sort_keys=True).encode()).hexdigest()
-    if modality == "thumbnail":
-        return files_fingerprint(item.media.get("thumbnail"))
-    if modality in ("audio", "asr"):
-        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
-    return files_fingerprint(item.media.get("video"))
-
-
-def global_steps(item: RawItem) -> list[str]:
-    from collectors.articles import global_instruction
-
-    return global_instruction(item.article, item.description)[0]
 
 
 def load_thumbnail_frames(path: str | os.PathLike) -> list[np.ndarray]:

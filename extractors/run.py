@@ -55,7 +55,7 @@ from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.shardstore import ShardFile, shard_path, write_json
 from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard
-from extractors.inputs import input_fingerprint
+from extractors.fingerprint import input_fingerprint
 
 log = logging.getLogger("extractors.run")
 

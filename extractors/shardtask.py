@@ -28,7 +28,7 @@ from pathlib import Path
 from collectors.records import ItemError, RawItem
 from extractors.base import Extractor, FeatureTrack, config_hash
 from extractors.shardstore import ShardFile, ShardWriter, shard_path, write_json
-from extractors.inputs import input_fingerprint
+from extractors.fingerprint import input_fingerprint
 
 PROGRESS_TOPIC = "vsumhub-extraction"
 PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)

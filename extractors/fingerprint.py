@@ -1,0 +1,30 @@
+"""What an extractor reads of an item, fingerprinted: the job stores it per item and re-extracts an
+item whose input changed since (extractors.run)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from collectors.records import RawItem
+from common.files import files_fingerprint
+
+
+def input_fingerprint(item: RawItem, modality: str) -> str:
+    """What an extractor of ``modality`` reads of an item: the transcript or step texts, or the media files."""
+    if modality == "text":
+        return hashlib.sha1(json.dumps(item.transcript, sort_keys=True).encode()).hexdigest()
+    if modality == "steps":
+        return hashlib.sha1(json.dumps(global_steps(item), sort_keys=True).encode()).hexdigest()
+    if modality == "thumbnail":
+        return files_fingerprint(item.media.get("thumbnail"))
+    if modality in ("audio", "asr"):
+        return files_fingerprint(item.media.get("audio") or item.media.get("video"))
+    return files_fingerprint(item.media.get("video"))
+
+
+def global_steps(item: RawItem) -> list[str]:
+    """The item's global instruction: its article's steps, else its description's sentences."""
+    from collectors.articles import global_instruction
+
+    return global_instruction(item.article, item.description)[0]
