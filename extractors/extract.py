@@ -4,8 +4,8 @@ PATH is a video or audio file (it is both the item's video and its audio), or fo
 extractor a transcript: JSON ``[{start, end, text}]`` (or ``{"sentences": [...]}``, as
 Whisper's sidecar has), or a .txt with one sentence per line whose time is the line's 0-based
 index. Only the options the extractor's constructor takes are passed; giving another one is an
-error, not a silent no-op. ``--weights`` is a path, or a model name for extractors that take
-``model`` (sbert, whisper).
+error, not a silent no-op. ``--weights NAME=PATH`` (as for extractors.run and the builders) gives
+a path, or a model name for extractors that take ``model`` (sbert, whisper).
 
 ``--out FILE.parquet`` writes the track as a one-item shard of the extraction job
 (``extractors.shardstore``; ``ShardFile(FILE).track(ID)`` reads it back); ``--out FILE.npy``
@@ -191,8 +191,16 @@ def run(args) -> int:
         raise UsageError(f"--out must end in {' or '.join(OUT_SUFFIXES)}, got {out}")
     if out.suffix == ".npy" and out.with_suffix(".json").resolve() == path.resolve():
         raise UsageError(f"--out {out} would write its sidecar over the input {path}: choose another name")
+    from extractors.run import SetupError, parse_weights
+
+    try:
+        weights = parse_weights(args.weights)
+    except SetupError as err:
+        raise UsageError(str(err)) from err
+    if set(weights) - {e.name}:
+        raise UsageError(f"--weights for {', '.join(sorted(set(weights) - {e.name}))}, but --extractor is {e.name}")
     cls = extractor_class(e.name)
-    options = constructor_options(cls, e.name, {"weights": args.weights, "fps": args.fps, "device": args.device})
+    options = constructor_options(cls, e.name, {"weights": weights.get(e.name), "fps": args.fps, "device": args.device})
     item = build_item(path, e.modality)
     try:
         ex = cls(**options)
@@ -214,9 +222,11 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", help="video / audio file, or a transcript .json / .txt for text extractors")
     p.add_argument("--extractor", required=True, help=f"one of: {', '.join(names())}")
-    p.add_argument("--weights", help="local weights (file or model directory), or a model name")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH",
+                   help="local weights of the extractor (a file or model directory), or a model name for sbert / "
+                        "whisper, e.g. clip=ViT-B-32.pt or whisper=small.en")
     p.add_argument("--fps", type=float, help="sampling rate for frame extractors")
-    p.add_argument("--device", choices=["cpu", "cuda"])
+    p.add_argument("--device", choices=["cpu", "cuda"], help="torch device for the model (default: the extractor's, cpu)")
     p.add_argument("--out", required=True, help="FILE.parquet, or FILE.npy (+ FILE.json)")
     args = p.parse_args(argv)
     try:
