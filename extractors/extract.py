@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import files_fingerprint
+from common.files import files_fingerprint, write_json
 from collectors.records import ItemError, RawItem, check_transcript
 from collectors.records import item_id as records_item_id
 from extractors.base import Extractor, FeatureTrack, UnknownExtractorError, config_hash
@@ -146,9 +146,7 @@ def write_track(out: Path, item: RawItem, track: FeatureTrack, cfg_hash: str, so
     sidecar = out.with_suffix(".json")
     doc = {"id": item.id, "config_hash": cfg_hash, "input_fingerprint": fp, "shape": list(track.values.shape),
            "dtype": str(track.values.dtype), "times": track.times.tolist(), "meta": track.meta}
-    tmp = sidecar.with_name(sidecar.name + ".part")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, sidecar)
+    write_json(sidecar, doc, indent=None, newline=False)
     tmp = out.with_name(out.stem + ".part.npy")
     np.save(tmp, track.values)
     os.replace(tmp, out)  # the .npy last: when it exists, both files are complete

@@ -112,32 +112,39 @@ class _Wrapped(Extractor):
     def meta(self) -> dict:
         return {**self.config(), "dim": self.dim, "encoder": self.encoder.meta()}
 
+    def extract(self, item: RawItem) -> FeatureTrack:
+        """One row per frame / step of the input; its time is its number (the input has no clock)."""
+        values = self.encode(self.read(item))
+        return FeatureTrack(np.arange(len(values), dtype=np.float64), values, self.meta())
+
 
 class ThumbnailFrames(_Wrapped):
-    """A visual extractor applied to every frame of ``media["thumbnail"]``; times are frame numbers."""
+    """A visual extractor applied to every frame of ``media["thumbnail"]``."""
 
     name = "thumbnail"
     modality = "thumbnail"
     input = THUMBNAIL_INPUT
     encoder_modality = "visual"
 
-    def extract(self, item: RawItem) -> FeatureTrack:
-        path = item.media.get("thumbnail")
-        if not path:
+    def read(self, item: RawItem) -> list[np.ndarray]:
+        if not item.media.get("thumbnail"):
             raise ItemError("no_thumbnail", "item has no media['thumbnail']", item.id)
-        frames = load_thumbnail_frames(path)
-        return FeatureTrack(np.arange(len(frames), dtype=np.float64), self.encoder.encode_images(frames), self.meta())
+        return load_thumbnail_frames(item.media["thumbnail"])
+
+    def encode(self, frames: list[np.ndarray]) -> np.ndarray:
+        return self.encoder.encode_images(frames)
 
 
 class GlobalSteps(_Wrapped):
-    """A text extractor applied to the item's global instruction; times are step numbers."""
+    """A text extractor applied to the item's global instruction."""
 
     name = "steps"
     modality = "steps"
     input = STEPS_INPUT
     encoder_modality = "text"
 
-    def extract(self, item: RawItem) -> FeatureTrack:
-        steps = global_steps(item)
-        values = self.encoder.encode_texts(steps).reshape(len(steps), self.dim)
-        return FeatureTrack(np.arange(len(steps), dtype=np.float64), values, self.meta())
+    def read(self, item: RawItem) -> list[str]:
+        return global_steps(item)
+
+    def encode(self, steps: list[str]) -> np.ndarray:
+        return self.encoder.encode_texts(steps).reshape(len(steps), self.dim)

@@ -54,15 +54,8 @@ import numpy as np
 from builders.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
 from builders.safe_pickle import NpyDictError, load_npy_dict
-from builders.schema import (
-    SPLITS,
-    bliss_features,
-    config_name,
-    frames_column,
-    keyframe_column,
-    sentences_column,
-    thumbnail_column,
-)
+from builders.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.schema import thumbnail_column
 from collectors.records import ItemError, safe_id
 
 VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768

@@ -22,14 +22,8 @@ from builders.base import Builder, BuildError
 from builders.bliss.dataset import CLIP_SECONDS, TOOL, card_facts, count
 from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
 from builders.extraction import Track
-from builders.schema import (
-    bliss_features,
-    config_name,
-    frames_column,
-    keyframe_column,
-    sentences_column,
-    thumbnail_column,
-)
+from builders.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.schema import thumbnail_column
 from builders.splits import assign_splits
 from collectors.records import RawItem
 from extractors.base import FeatureTrack, UnknownExtractorError
