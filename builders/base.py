@@ -211,13 +211,17 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
             "source": builder.source, "input": builder.input, "built_at": built_at,
             **builder.facts(config),
         }
-        update_build_record(out, name, config, records[config], card=builder.card_facts(),
-                            tool=builder.tool or f"vsumhub {type(builder).__module__}")
+        update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder))
     from cards.render import write_card
 
     write_card(out, load_path=str(out))
     status = 1 if total - len(failed) == 0 else 3 if failures else 0
     return Built(out, records, _report(out, records, time.time() - t0) + lines, status)
+
+
+def _tool(builder: Builder) -> str:
+    module = type(builder).__module__
+    return builder.tool or f"vsumhub {Path(sys.argv[0]).name if module == '__main__' else module}"
 
 
 def _progress(items, name: str, enabled: bool):
@@ -280,9 +284,10 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
         pick.add_argument("--source", choices=list(sources), default=next(iter(sources)))
         chosen, _ = pick.parse_known_args(argv)
         builder = sources[chosen.source]
-    module = sys.modules[builder.__module__]
-    doc = description or (module.__doc__ or "").strip().split("\n\n")[0]
-    p = parser(builder, prog or f"python -m {builder.__module__}", doc)
+    module = sys.modules.get(builder.__module__)
+    doc = description or ((module and module.__doc__) or builder.__doc__ or "").strip().split("\n\n")[0]
+    script = builder.__module__ == "__main__" or module is None  # run as a file, not as python -m
+    p = parser(builder, prog or (Path(sys.argv[0]).name if script else f"python -m {builder.__module__}"), doc)
     if sources:
         p.add_argument("--source", choices=list(sources), default=next(iter(sources)),
                        help=f"which input to read: {', '.join(sources)} (default {next(iter(sources))}); "
