@@ -150,30 +150,22 @@ def build(builder: Builder, out=None, work=None, *, name: str | None = None, job
 def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> Built:
     t0 = time.time()
     builder.prepare(Context(out, work, job, progress))
-    tracks = {k: t.with_weights(weights) for k, t in builder.tracks().items()}
-    unused = sorted(set(weights) - {m for t in tracks.values() for m in t.models()})
-    if unused:
-        uses = sorted({m for t in tracks.values() for m in t.models()})
-        raise BuildError(f"--weights for {', '.join(unused)}, which this build does not use "
-                         f"(it uses: {', '.join(uses) or 'no extractor'})")
+    tracks = _tracks(builder, weights)
     items, readers, job_record, failures = builder.items(), {}, None, []
-    if tracks:
+    if tracks:  # the job reads the manifest written here; items that failed before it are recorded as they are
         items = list(items)
         write_manifest(work / "manifest.jsonl", items)
         readers, job_record = extract(work / "manifest.jsonl", work / "features", tracks, job, progress)
         failures = [{"id": i.id, **i.error} for i in items if not i.ok]
         items = [i for i in items if i.ok]
     t_extract = time.time()
-    total = len(failures)
     features = builder.features({k: r.dim for k, r in readers.items()})
-    stats = {c: defaultdict(Counter) for c in features}
-    videos = {c: defaultdict(set) for c in features}
-    built = {c: defaultdict(list) for c in features}
-    with contextlib.ExitStack() as stack:
+    tally = _Tally(features, len(failures))
+    with contextlib.ExitStack() as stack:  # an error leaves every config as it was (ConfigWriter)
         writers = {c: stack.enter_context(ConfigWriter(out, c, f, rows_per_shard=rows_per_shard))
                    for c, f in features.items()}
         for item in _progress(items, name, progress):
-            total += 1
+            tally.total += 1
             try:
                 if isinstance(item, RawItem) and not item.ok:
                     raise ItemError(item.error.get("kind", "error"), item.error.get("message", ""), item.id)
@@ -183,40 +175,65 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
                 log.warning("%s failed: %s: %s", item.id, e.kind, e.message)
                 continue
             placed = builder.splits(item)
-            placed = placed if isinstance(placed, dict) else {next(iter(features)): placed}
-            for config, split in placed.items():
-                built[config][split].append(item.id)
+            for config, split in (placed if isinstance(placed, dict) else {next(iter(features)): placed}).items():
                 for row in rows:
                     writers[config].add(split, row)
-                    stats[config][split].update({"examples": 1, **builder.count(row)})
-                    videos[config][split].add(row["video_id"])
-    t_write = time.time()
+                tally.add(config, split, item.id, rows, builder.count)
     lines = builder.finish(out)
-    failed = {f["id"] for f in failures}
-    built_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    common = {
+        "columns": {k: t.column for k, t in tracks.items() if t.column},
+        "extractors": {k: readers[k].meta for k, t in tracks.items() if t.column},
+        "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
+        "timings": {"extract": round(t_extract - t0, 3), "total": round(time.time() - t0, 3)},
+        **({"extraction_job": job_record} if tracks else {}),
+        "source": builder.source, "input": builder.input,
+        "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
     records = {}
     for config, writer in writers.items():
-        records[config] = {
-            "features": features[config].to_dict(),
-            "columns": {k: t.column for k, t in tracks.items() if t.column},
-            "extractors": {k: readers[k].meta for k, t in tracks.items() if t.column},
-            "splits": writer.facts,
-            "stats": {s: {"videos": len(videos[config][s]), **c} for s, c in stats[config].items()},
-            "items": {"total": total, "ok": total - len(failed), "failed": len(failed),
-                      "ids_by_split": {s: sorted(built[config].get(s, [])) for s in SPLITS}},
-            "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
-            "timings": {"extract": round(t_extract - t0, 3), "write": round(t_write - t_extract, 3),
-                        "total": round(time.time() - t0, 3)},
-            **({"extraction_job": job_record} if tracks else {}),
-            "source": builder.source, "input": builder.input, "built_at": built_at,
-            **builder.facts(config),
-        }
+        records[config] = {"features": features[config].to_dict(), "splits": writer.facts,
+                           **tally.record(config, failures), **common, **builder.facts(config)}
         update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder))
     from cards.render import write_card
 
     write_card(out, load_path=str(out))
-    status = 1 if total - len(failed) == 0 else 3 if failures else 0
+    ok = tally.total - len({f["id"] for f in failures})
+    status = 1 if ok == 0 else 3 if failures else 0
     return Built(out, records, _report(out, records, time.time() - t0) + lines, status)
+
+
+def _tracks(builder: Builder, weights: dict[str, str]) -> dict[str, Track]:
+    """The builder's tracks with the local weights given; weights for an extractor it does not use are an error."""
+    tracks = {k: t.with_weights(weights) for k, t in builder.tracks().items()}
+    uses = {m for t in tracks.values() for m in t.models()}
+    if unused := sorted(set(weights) - uses):
+        raise BuildError(f"--weights for {', '.join(unused)}, which this build does not use "
+                         f"(it uses: {', '.join(sorted(uses)) or 'no extractor'})")
+    return tracks
+
+
+class _Tally:
+    """Per config and split: the items built, the distinct videos, and the stats of the rows written."""
+
+    def __init__(self, configs, total: int):
+        self.total = total  # items seen, failed ones included
+        self.stats = {c: defaultdict(Counter) for c in configs}
+        self.videos = {c: defaultdict(set) for c in configs}
+        self.built = {c: defaultdict(list) for c in configs}
+
+    def add(self, config: str, split: str, item_id: str, rows: list[dict], count) -> None:
+        self.built[config][split].append(item_id)
+        for row in rows:
+            self.stats[config][split].update({"examples": 1, **count(row)})
+            self.videos[config][split].add(row["video_id"])
+
+    def record(self, config: str, failures: list[dict]) -> dict:
+        failed = len({f["id"] for f in failures})
+        return {
+            "stats": {s: {"videos": len(self.videos[config][s]), **c} for s, c in self.stats[config].items()},
+            "items": {"total": self.total, "ok": self.total - failed, "failed": failed,
+                      "ids_by_split": {s: sorted(self.built[config].get(s, [])) for s in SPLITS}},
+        }
 
 
 def _tool(builder: Builder) -> str:
