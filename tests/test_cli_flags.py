@@ -69,10 +69,20 @@ def test_one_spelling_for_the_budget_and_the_weights(monkeypatch):
 
 
 @pytest.mark.parametrize("module", sorted(COMMANDS))
-def test_an_unknown_flag_is_an_error(module):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", module, "--bogus"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 2 and "error:" in proc.stderr  # the unknown flag, or a required one missing first
+def test_an_unknown_flag_is_an_error(module, capsys):
+    try:
+        status = importlib.import_module(module).main(["--bogus"])
+    except SystemExit as e:  # argparse's own exit
+        status = e.code
+    err = capsys.readouterr().err
+    assert status == 2 and "error:" in err  # the unknown flag, or a required one missing first
     if module in ("builders.bliss", "builders.bliss.sample", "builders.hiersum", "extractors.list"):  # no required flag
-        assert "unrecognized arguments: --bogus" in proc.stderr and not proc.stdout
+        assert "unrecognized arguments: --bogus" in err
+
+
+def test_the_sample_command_refuses_an_unknown_flag():
+    """``python -m builders.bliss.sample --bogus`` (it used to print the sample's directory and exit 0)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "builders.bliss.sample", "--bogus"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr and not proc.stdout
