@@ -87,7 +87,8 @@ def synthesize(cache: Path, minutes: float, video_fps: float) -> tuple[Path, flo
 
 def child(mode: str, path: str) -> dict:
     """One measurement in this (fresh) process; the parent reads the JSON it prints."""
-    from extractors.decode import iter_frame_batches, open_video
+    from collectors.media import open_video
+    from extractors.decode import iter_frame_batches
 
     base = peak_rss_mib()
     start = time.perf_counter()

@@ -93,7 +93,8 @@ def modes(ext, video: Path) -> tuple[dict, int]:
     import torch
 
     from collectors.records import RawItem
-    from extractors.decode import iter_sample_batches, open_video
+    from collectors.media import open_video
+    from extractors.decode import iter_sample_batches
 
     rate = rate_of(ext)
     batches = list(iter_sample_batches(video, batch_size=ext.batch_size, prefetch=0, **rate))

@@ -1,6 +1,7 @@
 """Import the eccv16 h5 files (Zhang et al., ECCV 2016) and their split files into the hub schema.
 
     python -m builders.eccv16 --h5 FILE [--splits FILE] [--out DIR] [--name NAME] [--fps F]
+    build(Eccv16("eccv16_dataset_summe_google_pool5.h5", splits="summe.json"))      # from Python
 
 ``eccv16_dataset_{tvsum,summe,ovp,youtube}_google_pool5.h5``, as redistributed by VASNet, DSNet and
 PGL-SUM, hold one group per video (``video_1``, ...) with ``features`` [T, 1024] (GoogLeNet pool5 at
@@ -40,27 +41,24 @@ like ``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_1``): ``[{train_ke
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import hashlib
 import json
 import logging
 import math
 import re
 import shutil
 import sys
-import time
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.publish import ConfigWriter, report_failures, update_build_record, write_json
+from builders.base import Builder, BuildError, run
 from builders.schema import frame_score_features, frames_column
 from builders.tvsum import CITATION as TVSUM_CITATION
-from cards.render import write_card
+from collectors.records import ItemError, safe_id
+from common.files import sha256_file, write_json
 
 log = logging.getLogger("builders.eccv16")
 
@@ -105,16 +103,13 @@ SOURCES = {  # dataset in the file name -> (pretty name, its own citation)
 }
 
 
-class InputError(ValueError):
+class InputError(BuildError):
     """The input as a whole is unusable (exit 2): not an eccv16 h5, bad split file."""
 
 
-class BadVideo(ValueError):
-    """One video group is inconsistent; ``key`` names the h5 key at fault."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+def bad(key: str, message: str) -> ItemError:
+    """One video group is inconsistent: a bad_annotation failure whose record names the h5 key at fault."""
+    return ItemError("bad_annotation", f"{key}: {message}", key=key)
 
 
 def file_stem(path: str | Path) -> str:
@@ -131,14 +126,6 @@ def default_name(h5: str | Path) -> str:
     m = re.fullmatch(r"eccv16_dataset_(.+?)_google_pool5", stem)
     slug = re.sub(r"[^a-z0-9]+", "-", (m.group(1) if m else stem).lower()).strip("-")
     return f"{slug or 'dataset'}-eccv16"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def open_h5(path: Path):
@@ -212,11 +199,11 @@ def _read(group, key: str) -> np.ndarray:
 
     node = group[key]
     if not isinstance(node, h5py.Dataset):
-        raise BadVideo(key, "is a group, expected an array")
+        raise bad(key, "is a group, expected an array")
     try:
         return np.asarray(node[()])
     except (OSError, TypeError, ValueError) as e:
-        raise BadVideo(key, f"cannot be read: {e}") from e
+        raise bad(key, f"cannot be read: {e}") from e
 
 
 def _ints(a: np.ndarray, key: str) -> np.ndarray:
@@ -224,22 +211,22 @@ def _ints(a: np.ndarray, key: str) -> np.ndarray:
     if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
         a = a.astype(np.int64)
     if a.dtype.kind not in "iu":
-        raise BadVideo(key, f"must hold integers, got dtype {a.dtype}")
+        raise bad(key, f"must hold integers, got dtype {a.dtype}")
     if a.size and (a.min() < 0 or a.max() > np.iinfo(np.int32).max):
-        raise BadVideo(key, "holds negative or too large values")
+        raise bad(key, "holds negative or too large values")
     return a.astype(np.int32)
 
 
 def _binary(a: np.ndarray, key: str) -> np.ndarray:
     if a.dtype.kind not in "biuf" or not np.isin(a, (0, 1)).all():
-        raise BadVideo(key, f"must hold only 0 and 1 (dtype {a.dtype})")
+        raise bad(key, f"must hold only 0 and 1 (dtype {a.dtype})")
     return a.astype(np.int8)
 
 
 def _shape(a: np.ndarray, key: str, shape: tuple, meaning: str) -> None:
     """``shape`` entries: an int to match, None for any length."""
     if a.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
-        raise BadVideo(key, f"has shape {a.shape}, expected {meaning}")
+        raise bad(key, f"has shape {a.shape}, expected {meaning}")
 
 
 def _text(a: np.ndarray, key: str) -> str:
@@ -248,31 +235,31 @@ def _text(a: np.ndarray, key: str) -> str:
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise BadVideo(key, f"is not UTF-8 text: {e}") from e
+            raise bad(key, f"is not UTF-8 text: {e}") from e
     if isinstance(value, str):
         return value
-    raise BadVideo(key, f"expected one string, got dtype {a.dtype} shape {a.shape}")
+    raise bad(key, f"expected one string, got dtype {a.dtype} shape {a.shape}")
 
 
 def video_row(group, key: str, columns: tuple[str, ...], fps: float | None) -> dict:
-    """One example from one video group; raises BadVideo naming the key at fault."""
+    """One example from one video group; raises ItemError(bad_annotation) naming the key at fault."""
     for k in REQUIRED + columns:
         if k not in group:
-            raise BadVideo(k, "missing" + (" (the other videos of the file have it)" if k in columns else ""))
+            raise bad(k, "missing" + (" (the other videos of the file have it)" if k in columns else ""))
     features = _read(group, "features")
     _shape(features, "features", (None, DIM), f"[n_steps, {DIM}] (GoogLeNet pool5)")
     if features.dtype.kind != "f":
-        raise BadVideo("features", f"must be floats, got dtype {features.dtype}")
+        raise bad("features", f"must be floats, got dtype {features.dtype}")
     t = len(features)
     if t == 0:
-        raise BadVideo("features", "has no steps")
+        raise bad("features", "has no steps")
     gtscore, gtsummary = _read(group, "gtscore"), _read(group, "gtsummary")
     _shape(gtscore, "gtscore", (t,), f"[{t}] (one score per feature step)")
     if gtscore.dtype.kind not in "iuf":
-        raise BadVideo("gtscore", f"must be numbers, got dtype {gtscore.dtype}")
+        raise bad("gtscore", f"must be numbers, got dtype {gtscore.dtype}")
     _shape(gtsummary, "gtsummary", (t,), f"[{t}] (one label per feature step)")
     row = {
-        "id": re.sub(r"[^A-Za-z0-9_-]", "_", key), "video_id": key, "title": "", "category": "",
+        "id": safe_id(key), "video_id": key, "title": "", "category": "",
         "frame_scores": gtscore.astype(np.float32), "frame_labels": _binary(gtsummary, "gtsummary"),
         frames_column(VISUAL): features.astype(np.float32),
     }
@@ -281,19 +268,19 @@ def video_row(group, key: str, columns: tuple[str, ...], fps: float | None) -> d
     if "n_steps" in group:
         n_steps = _ints(_read(group, "n_steps"), "n_steps")
         if n_steps.size != 1 or int(n_steps.item()) != t:
-            raise BadVideo("n_steps", f"is {n_steps.tolist()}, but features have {t} steps")
+            raise bad("n_steps", f"is {n_steps.tolist()}, but features have {t} steps")
     n_frames = None
     if "n_frames" in columns:
         n = _ints(_read(group, "n_frames"), "n_frames")
         if n.size != 1 or n.item() < 1:
-            raise BadVideo("n_frames", f"expected one count >= 1, got {n.tolist()}")
+            raise bad("n_frames", f"expected one count >= 1, got {n.tolist()}")
         n_frames = row["n_frames"] = int(n.item())
     if "picks" in columns:
         picks = _ints(_read(group, "picks"), "picks")
         _shape(picks, "picks", (t,), f"[{t}] (one frame index per feature step)")
         if np.any(np.diff(picks) <= 0) or (n_frames is not None and picks[-1] >= n_frames):
             below = f" below n_frames = {n_frames}" if n_frames is not None else ""
-            raise BadVideo("picks", f"must be increasing frame indices{below}")
+            raise bad("picks", f"must be increasing frame indices{below}")
         row["picks"] = picks
     if "change_points" in columns:
         cps = _ints(_read(group, "change_points"), "change_points")
@@ -431,85 +418,109 @@ def card_facts(name: str, columns: tuple[str, ...], fps: float | None) -> dict:
     }
 
 
-def build(h5: Path, out: Path, splits: Path | None, fps: float | None) -> tuple[dict[str, dict], tuple]:
-    """Write every config; returns (config -> build record, the published optional keys)."""
-    t0 = time.time()
-    with open_h5(h5) as f:
-        keys = video_keys(f, h5)
-        columns = column_keys(f, keys)
-        folds = read_splits(splits, keys, h5) if splits is not None else []
-        features = eccv16_features(columns, fps is not None)
-        configs = [CONFIG] + [f"{CONFIG}-split{i}" for i in range(len(folds))]
-        membership = [{k: s for s, ks in fold.items() for k in ks} for fold in folds]
-        failures, ids, dtypes, ignored = [], {}, {}, Counter()
-        stats = {c: {} for c in configs}
-        scores = []
-        with ExitStack() as stack:
-            writers = [stack.enter_context(ConfigWriter(out, c, features)) for c in configs]
-            for key in keys:
-                group = f[key]
-                ignored.update(k for k in group if k not in REQUIRED + OPTIONAL + CHECKED)
-                for k in group:
-                    if k in REQUIRED + OPTIONAL + CHECKED and hasattr(group[k], "dtype"):
-                        dtypes.setdefault(k, set()).add(str(group[k].dtype))
-                try:
-                    row = video_row(group, key, columns, fps)
-                    if row["id"] in ids:
-                        raise BadVideo("id", f"id {row['id']!r} is also the id of {ids[row['id']]}")
-                except BadVideo as e:
-                    failures.append({"id": key, "kind": "bad_annotation", "key": e.key, "message": str(e)})
-                    log.warning("%s failed: %s", key, e)
-                    continue
-                ids[row["id"]] = key
-                scores.append((float(row["frame_scores"].min()), float(row["frame_scores"].max())))
-                for c, writer, split in zip(configs, writers, ["train"] + [m.get(key) for m in membership]):
-                    if split is not None:
-                        writer.add(split, row)
-                        _count(stats[c], split, row)
-    if ignored:
-        log.info("keys outside the eccv16 layout, not published: %s", dict(ignored))
-    built_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    common = {
-        "features": features.to_dict(),
-        "columns": {"visual": frames_column(VISUAL)},
-        "extractors": {"visual": {
-            "extractor": "provided", "model": "GoogLeNet pool5 (eccv16 release, Zhang et al. 2016)", "dim": DIM,
-            "sampling": "every 15th frame (picks)" if "picks" in columns else "as released (the file has no picks)",
-        }},
-        "items": {"total": len(keys), "ok": len(keys) - len(failures), "failed": len(failures)},
-        "failures": {"by_kind": dict(Counter(x["kind"] for x in failures)), "items": failures},
-        "h5": {"keys": list(REQUIRED + columns), "dtypes": {k: sorted(v) for k, v in dtypes.items()},
-               "ignored_keys": dict(ignored),
-               "frame_scores_range": [min(s[0] for s in scores), max(s[1] for s in scores)] if scores else None},
-        "fps": {"value": fps, "given_by": "--fps"} if fps is not None else
-               {"value": None, "note": "the h5 has no frame rate: fps, frame_times, duration not published"},
-        "source": "eccv16", "input": str(h5), "input_sha256": sha256(h5),
-        "timings": {"total": round(time.time() - t0, 3)}, "built_at": built_at,
-    }
-    records = {}
-    for i, (c, writer) in enumerate(zip(configs, writers)):
-        records[c] = {**common, "splits": writer.facts, "stats": stats[c]}
-        if i:
-            fold = folds[i - 1]
-            failed = {x["id"] for x in failures}
-            records[c]["fold"] = {
-                "index": i - 1, "rule": FOLD_RULE, "splits_file": str(splits), "splits_sha256": sha256(splits),
+class Group(NamedTuple):
+    """One video of the file: its h5 key and group (readable while the builder iterates its items)."""
+
+    id: str
+    group: object
+
+
+class Eccv16(Builder):
+    """An eccv16 h5 file (and its split folds): config ``googlenet`` plus ``googlenet-split{i}`` per fold."""
+
+    source = "eccv16"
+
+    def __init__(self, h5: Path, splits: Path | None = None, fps: float | None = None):
+        if fps is not None and not (math.isfinite(fps) and fps > 0):
+            raise BuildError(f"--fps must be a positive number, got {fps}")
+        self.h5, self.splits_file, self.fps = Path(h5), splits and Path(splits), fps
+        self.name, self.input = default_name(h5), str(h5)
+
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        p.add_argument("--h5", type=Path, required=True, help="eccv16_dataset_<name>_google_pool5.h5")
+        p.add_argument("--splits", type=Path, help="split folds: JSON or YAML list of {train_keys, test_keys}")
+        p.add_argument("--fps", type=float, help="frame rate of every video; adds fps, frame_times, duration")
+
+    def prepare(self, ctx) -> None:
+        """The file's videos, columns and folds, checked before anything is written."""
+        with open_h5(self.h5) as f:
+            self.keys = video_keys(f, self.h5)
+            self.columns = column_keys(f, self.keys)
+        self.folds = read_splits(self.splits_file, self.keys, self.h5) if self.splits_file is not None else []
+        self.configs = [CONFIG] + [f"{CONFIG}-split{i}" for i in range(len(self.folds))]
+        self.membership = [{k: s for s, ks in fold.items() for k in ks} for fold in self.folds]
+        self.ids, self.dtypes, self.ignored, self.scores, self.failed = {}, {}, Counter(), [], set()
+
+    def items(self):
+        with open_h5(self.h5) as f:
+            for key in self.keys:
+                yield Group(key, f[key])
+
+    def splits(self, item: Group) -> dict[str, str]:
+        return {c: s for c, s in zip(self.configs, ["train"] + [m.get(item.id) for m in self.membership]) if s}
+
+    def features(self, dims: dict) -> dict:
+        features = eccv16_features(self.columns, self.fps is not None)
+        return {c: features for c in self.configs}
+
+    def examples(self, item: Group, tracks: dict) -> list[dict]:
+        key, group = item
+        self.ignored.update(k for k in group if k not in REQUIRED + OPTIONAL + CHECKED)
+        for k in group:
+            if k in REQUIRED + OPTIONAL + CHECKED and hasattr(group[k], "dtype"):
+                self.dtypes.setdefault(k, set()).add(str(group[k].dtype))
+        try:
+            row = video_row(group, key, self.columns, self.fps)
+            if row["id"] in self.ids:
+                raise bad("id", f"id {row['id']!r} is also the id of {self.ids[row['id']]}")
+        except ItemError:
+            self.failed.add(key)
+            raise
+        self.ids[row["id"]] = key
+        self.scores.append((float(row["frame_scores"].min()), float(row["frame_scores"].max())))
+        return [row]
+
+    def count(self, row: dict) -> dict:
+        return {"steps": len(row["frame_scores"]), **({"frames": row["n_frames"]} if "n_frames" in row else {}),
+                **({"seconds": row["duration"]} if "duration" in row else {})}
+
+    def facts(self, config: str) -> dict:
+        facts = {
+            "columns": {"visual": frames_column(VISUAL)},
+            "extractors": {"visual": {
+                "extractor": "provided", "model": "GoogLeNet pool5 (eccv16 release, Zhang et al. 2016)", "dim": DIM,
+                "sampling": "every 15th frame (picks)" if "picks" in self.columns else "as released (the file has no picks)",
+            }},
+            "h5": {"keys": list(REQUIRED + self.columns), "dtypes": {k: sorted(v) for k, v in self.dtypes.items()},
+                   "ignored_keys": dict(self.ignored),
+                   "frame_scores_range": [min(s[0] for s in self.scores), max(s[1] for s in self.scores)]
+                   if self.scores else None},
+            "fps": {"value": self.fps, "given_by": "--fps"} if self.fps is not None else
+                   {"value": None, "note": "the h5 has no frame rate: fps, frame_times, duration not published"},
+            "input_sha256": sha256_file(self.h5),
+        }
+        if config != CONFIG:
+            i = self.configs.index(config) - 1
+            fold = self.folds[i]
+            facts["fold"] = {
+                "index": i, "rule": FOLD_RULE, "splits_file": str(self.splits_file),
+                "splits_sha256": sha256_file(self.splits_file),
                 "train_keys": len(fold["train"]), "test_keys": len(fold["test"]),
-                "left_out_failed": sorted((k for k in fold["train"] + fold["test"] if k in failed), key=_natural),
-                "in_no_split": sorted((k for k in keys if k not in membership[i - 1]), key=_natural),
+                "left_out_failed": sorted((k for k in fold["train"] + fold["test"] if k in self.failed), key=_natural),
+                "in_no_split": sorted((k for k in self.keys if k not in self.membership[i]), key=_natural),
             }
-    return records, columns
+        return facts
 
+    def card_facts(self) -> dict:
+        return card_facts(self.name, self.columns, self.fps)
 
-def _count(stats: dict, split: str, row: dict) -> None:
-    s = stats.setdefault(split, Counter())
-    s["examples"] += 1
-    s["videos"] += 1
-    s["steps"] += len(row["frame_scores"])
-    if "n_frames" in row:
-        s["frames"] += row["n_frames"]
-    if "duration" in row:
-        s["seconds"] += row["duration"]
+    def finish(self, out: Path) -> list[str]:
+        if self.ignored:
+            log.info("keys outside the eccv16 layout, not published: %s", dict(self.ignored))
+        stale = drop_stale_configs(out, self.configs)
+        return ([f"  removed configs of an earlier build: {', '.join(stale)}"] if stale else []) + (
+            ["  no --fps: fps, frame_times and duration left out (the h5 has no frame rate)"] if self.fps is None else [])
 
 
 def drop_stale_configs(out: Path, keep: list[str]) -> list[str]:
@@ -529,39 +540,7 @@ def drop_stale_configs(out: Path, keep: list[str]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    """Build; exit 0 when every video built, 3 when some failed (all recorded), 1 when none built, 2 on bad input."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m builders.eccv16", description=__doc__.split("\n\n")[0])
-    p.add_argument("--h5", type=Path, required=True, help="eccv16_dataset_<name>_google_pool5.h5")
-    p.add_argument("--splits", type=Path, help="split folds: JSON or YAML list of {train_keys, test_keys}")
-    p.add_argument("--out", type=Path, help="output directory (default hub/<name>)")
-    p.add_argument("--name", help="dataset name (default from the file name: tvsum-eccv16, summe-eccv16, ...)")
-    p.add_argument("--fps", type=float, help="frame rate of every video; adds fps, frame_times, duration")
-    args = p.parse_args(argv)
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        print(f"error: --fps must be a positive number, got {args.fps}", file=sys.stderr)
-        return 2
-    name = args.name or default_name(args.h5)
-    out = args.out or Path("hub") / name
-    t0 = time.time()
-    try:
-        records, columns = build(args.h5, out, args.splits, args.fps)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    stale = drop_stale_configs(out, list(records))
-    card = card_facts(name, columns, args.fps)
-    for config, record in records.items():
-        update_build_record(out, name, config, record, card=card, tool="vsumhub builders.eccv16")
-    write_card(out, load_path=str(out))
-    rec = records[CONFIG]
-    print(f"built {out} configs {', '.join(records)}: {rec['items']['ok']} of {rec['items']['total']} videos "
-          f"in {time.time() - t0:.1f} s")
-    if stale:
-        print(f"  removed configs of an earlier build: {', '.join(stale)}")
-    if args.fps is None:
-        print("  no --fps: fps, frame_times and duration left out (the h5 has no frame rate)")
-    return report_failures(rec, rec["items"]["ok"])
+    return run(Eccv16, argv)
 
 
 if __name__ == "__main__":

@@ -4,34 +4,39 @@ curves and the linked article's steps as the global instruction (HierSum, sectio
     python -m builders.hiersum --channel https://www.youtube.com/@wikihow/videos [--min-views 50000]
     python -m builders.hiersum --urls urls.txt           # one video URL or id per line
     python -m builders.hiersum --info-json DIR           # saved yt-dlp .info.json files (offline re-use)
+    build(HierSum(channels=["https://www.youtube.com/@wikihow/videos"]), out="hub/hiersum")   # from Python
 
 Per video: frames at 1 fps, subtitle sentences (local level; Whisper where subtitles are missing
 or not clean), the article's steps or else the description's sentences (global level), each
 encoded, the most-replayed curve at the frame times as ``frame_scores`` and ``frame_labels =
-frame_scores >= 0.15``, and the source of each text. Collection, extraction and writing are
-resumable: rerun the same command and finished work is skipped.
+frame_scores >= 0.15``, and the source of each text. Collection (network-bound) runs in this
+process; Whisper, then the frames, sentences and steps run as extraction jobs over the manifest
+(the global instruction is the item's ``article`` there: extractors.inputs encodes it). Collection,
+extraction and writing are resumable: rerun the same command and finished work is skipped.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import dataclasses
 import hashlib
 import json
 import logging
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from builders.extraction import add_job_arguments, extract, job_settings
-from builders.publish import ConfigWriter, publish_record, report_failures, write_json
-from builders.schema import SPLITS, config_name, frames_column, hiersum_features, sentences_column
+from builders.base import Builder, BuildError, run
+from builders.extraction import Track
+from builders.schema import config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
-from collectors.records import ItemError, RawItem
-from extractors.engine import quiet_dask_logs
+from collectors.net import Net
+from collectors.records import ItemError, RawItem, write_manifest
+from collectors.youtube import DEFER_ASR, Options
+from common.files import write_json
+from extractors.base import UnknownExtractorError
+from extractors.registry import entry, names
 
 log = logging.getLogger("builders.hiersum")
 
@@ -59,7 +64,7 @@ def heatmap_at(heatmap: list[dict], times: np.ndarray) -> np.ndarray | None:
 class ArticleSource:
     """Finds and fetches the article a video links (cached on disk), honouring an optional mirror."""
 
-    def __init__(self, cache: Path, mirrors: dict[str, str], net: dict):
+    def __init__(self, cache: Path, mirrors: dict[str, str], net: Net):
         self.cache, self.mirrors, self.net = cache, mirrors, net
 
     def for_item(self, item: RawItem) -> tuple[dict | None, str | None]:
@@ -87,7 +92,7 @@ class ArticleSource:
         for prefix, mirror in self.mirrors.items():
             if url.startswith(prefix):
                 fetch_url = mirror + url[len(prefix):]
-        article = dict(fetch_article(fetch_url, parser=parser_for(url), **self.net))
+        article = dict(fetch_article(fetch_url, parser=parser_for(url), net=self.net))
         article["url"] = url
         self.cache.mkdir(parents=True, exist_ok=True)
         write_json(path, article)
@@ -152,173 +157,161 @@ def card_facts() -> dict:
     }
 
 
-def _inputs(args) -> list:
-    from collectors.youtube import list_videos
+class HierSum(Builder):
+    """Instructional videos collected from YouTube (channels, URLs or saved info files), their
+    articles, and the job's frames, sentences and steps."""
 
-    inputs: list = []
-    for channel in args.channel or []:
-        inputs += list_videos(channel, limit=args.limit)
-    if args.urls:
-        inputs += [line.strip() for line in args.urls.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    if args.info_json:
-        inputs += sorted(str(p) for p in args.info_json.glob("*.info.json"))
-    return inputs
+    name, source = "hiersum", "youtube"
+
+    def __init__(self, channels: list[str] = (), urls: Path | None = None, info_json: Path | None = None, *,
+                 limit: int | None = None, visual: str = "clip", text: str = "minilm", whisper: bool = True,
+                 options: Options = Options(need_media=True, min_views=50000), article_mirrors: dict | None = None):
+        if not (channels or urls or info_json):
+            raise BuildError("give --channel, --urls or --info-json")
+        for path, flag in ((urls, "--urls"), (info_json, "--info-json")):
+            if path is not None and not Path(path).exists():
+                raise BuildError(f"{flag} {path} does not exist")
+        try:
+            entry(visual, "visual")
+            entry(text, "text")
+        except UnknownExtractorError as e:
+            raise BuildError(str(e)) from e
+        self.channels, self.urls, self.info_json, self.limit = list(channels), urls, info_json, limit
+        self.visual, self.text, self.whisper = visual, text, whisper
+        self.options, self.mirrors = options, dict(article_mirrors or {})
+
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        src = p.add_argument_group("inputs (at least one)")
+        src.add_argument("--channel", action="append", help="a channel or playlist URL (repeatable)")
+        src.add_argument("--urls", type=Path, help="a file of video URLs or ids, one per line")
+        src.add_argument("--info-json", type=Path, help="a directory of saved yt-dlp .info.json files")
+        p.add_argument("--min-views", type=int, default=50000, help="keep videos with at least this many views (50000)")
+        p.add_argument("--require-heatmap", action="store_true", help="a video without a most-replayed curve fails")
+        p.add_argument("--max-duration", type=float, help="skip videos longer than this (s)")
+        p.add_argument("--limit", type=int, help="at most this many videos per channel")
+        p.add_argument("--visual", default="clip", help=f"visual extractor: {', '.join(names('visual'))} (default clip, "
+                                                        "ViT-B/32 at 1 fps)")
+        p.add_argument("--text", default="minilm", help=f"text extractor: {', '.join(names('text'))} (default minilm: "
+                                                        "Sentence-BERT all-MiniLM-L6-v2)")
+        p.add_argument("--no-whisper", action="store_true", help="never transcribe; keep unclean subtitles")
+        p.add_argument("--cookies", type=Path, help="a cookies.txt for YouTube (yt-dlp's cookiefile)")
+        p.add_argument("--sleep", type=float, default=2.0, help="seconds between requests (2)")
+        p.add_argument("--retries", type=int, default=3, help="more attempts on transient network errors (3)")
+        p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
+        p.add_argument("--article-mirror", action="append", metavar="PREFIX=URL",
+                       help="fetch article URLs starting with PREFIX from URL instead (an archive or a local copy)")
+
+    @classmethod
+    def from_args(cls, args) -> "HierSum":
+        if any("=" not in m for m in args.article_mirror or []):
+            raise BuildError("--article-mirror takes PREFIX=URL")
+        net = Net(sleep=args.sleep, retries=args.retries, timeout=args.timeout, cookies=args.cookies)
+        options = Options(need_media=True, min_views=args.min_views, require_heatmap=args.require_heatmap,
+                          max_duration=args.max_duration, net=net)
+        return cls(args.channel or [], args.urls, args.info_json, limit=args.limit, visual=args.visual, text=args.text,
+                   whisper=not args.no_whisper, options=options,
+                   article_mirrors=dict(m.split("=", 1) for m in args.article_mirror or []))
+
+    def _inputs(self) -> list:
+        from collectors.youtube import list_videos
+
+        inputs: list = []
+        for channel in self.channels:
+            inputs += list_videos(channel, self.limit, self.options.net)
+        if self.urls:
+            inputs += [line.strip() for line in Path(self.urls).read_text().splitlines()
+                       if line.strip() and not line.startswith("#")]
+        if self.info_json:
+            inputs += sorted(str(p) for p in Path(self.info_json).glob("*.info.json"))
+        return inputs
+
+    def prepare(self, ctx) -> None:
+        """Collect (resumably), transcribe what needs Whisper, fetch the articles the videos link."""
+        from collectors.youtube import collect, latest_items
+
+        inputs = self._inputs()
+        self.input = f"{len(inputs)} inputs"
+        manifest = ctx.work / "manifest.jsonl"
+        options = dataclasses.replace(self.options, whisper=DEFER_ASR if self.whisper else None)
+        self.collected = collect(inputs, manifest, ctx.work / "media", options, progress=ctx.progress)
+        self.asr_job = transcribe_pending(manifest, ctx)
+        self.all_items = sorted(latest_items(manifest).values(), key=lambda i: i.id)
+        ok = [i for i in self.all_items if i.ok]
+        self.split_of = assign_splits([i.id for i in ok])
+        articles = ArticleSource(ctx.work / "articles", self.mirrors, self.options.net)
+        self.unreachable = {}
+        for item in ok:  # the article is the item's global instruction: the job encodes its steps
+            item.article, self.unreachable[item.id] = articles.for_item(item)
+        self.sources, self.article_errors = Counter(), []
+
+    def tracks(self) -> dict[str, Track]:
+        return {"visual": Track(self.visual, {"fps": 1.0}, column=frames_column(self.visual)),
+                "text": Track(self.text, column=sentences_column(self.text)),
+                "steps": Track("steps", {"encoder": self.text})}
+
+    def items(self) -> list[RawItem]:
+        return self.all_items
+
+    def splits(self, item: RawItem) -> str:
+        return self.split_of[item.id]
+
+    def features(self, dims: dict) -> dict:
+        return {config_name(self.visual, self.text): hiersum_features(self.visual, dims["visual"], self.text, dims["text"])}
+
+    def examples(self, item: RawItem, tracks: dict) -> list[dict]:
+        from collectors.articles import global_instruction
+
+        steps, global_source = global_instruction(item.article, item.description)
+        row = video_row(item, tracks["visual"], tracks["text"], tracks["steps"].values, steps, global_source,
+                        item.article, self.visual, self.text)
+        self.sources.update([f"transcript:{item.transcript_source}", f"global:{global_source}"])
+        if self.unreachable[item.id]:  # linked, but unreachable: the description stands in, and the record says why
+            self.article_errors.append({"id": item.id, "message": self.unreachable[item.id]})
+        return [row]
+
+    def count(self, row: dict) -> dict:
+        return {"frames": len(row["frame_times"]), "sentences": len(row["sentences"]), "seconds": row["duration"],
+                "with_heatmap": int(row["frame_scores"] is not None)}
+
+    def facts(self, config: str) -> dict:
+        return {"collect": self.collected, "text_sources": dict(self.sources), "article_errors": self.article_errors,
+                "asr_job": self.asr_job}
+
+    def card_facts(self) -> dict:
+        return card_facts()
+
+    def finish(self, out: Path) -> list[str]:
+        return [f"  collect: {self.collected}"]
 
 
-def transcribe_pending(manifest: Path, args) -> dict | None:
-    """Whisper, as an extraction job, for the videos collected without clean subtitles; their
-    transcripts (or failures) go back into the manifest. Returns the job's summary, None if no
+def transcribe_pending(manifest: Path, ctx) -> dict | None:
+    """Whisper, as an extraction job over a manifest of the videos collected without clean subtitles;
+    their transcripts (or failures) go back into the manifest. Returns the job's summary, None if no
     video needed it. On GPU workers with --device cuda, like every other extractor."""
     from collectors.youtube import finish_deferred_asr, latest_items, update_manifest
 
     pending = [i for i in latest_items(manifest).values() if i.ok and "asr_pending" in i.meta]
     if not pending:
         return None
-    found, summary = extract(pending, args.work / "asr", {"whisper": (None, {})}, job_settings(args),
-                             not args.no_progress)
-    heard = found["whisper"]
+    asr = ctx.work / "asr"
+    write_manifest(asr / "manifest.jsonl", pending)
+    found, summary = ctx.extract(asr / "manifest.jsonl", asr, {"asr": Track("whisper")})
+    heard = found["asr"]
     done = []
     for item in pending:
         try:
-            track = heard.video(item)
+            track = heard.track(item.id)
             done.append(finish_deferred_asr(item, track.meta.get("sentences", []), track.meta.get("language"),
-                                            heard.meta))
+                                            heard.config))
         except ItemError as e:
             done.append(item.failed(e))
     update_manifest(manifest, done)
     return summary
 
 
-def build(args) -> tuple[str, dict]:
-    from collectors.youtube import DEFER_ASR, collect, latest_items
-    from extractors.registry import get_extractor
-    from tqdm import tqdm
-
-    t0 = time.time()
-    net = {"sleep": args.sleep, "retries": args.retries, "timeout": args.timeout}
-    # This process encodes the global steps (a few sentences per video) on the CPU; the job's
-    # workers build their own extractors from these options, on --device.
-    vopts, topts = {"weights": args.visual_weights, "fps": 1.0}, {"weights": args.text_weights}
-    visual = get_extractor(args.visual, "visual", device="cpu", **vopts)
-    text = get_extractor(args.text, "text", device="cpu", **topts)
-    inputs = _inputs(args)
-    manifest = args.work / "manifest.jsonl"
-    collected = collect(inputs, manifest, args.work / "media", need_media=True, min_views=args.min_views,
-                        require_heatmap=args.require_heatmap, max_duration=args.max_duration,
-                        whisper=None if args.no_whisper else DEFER_ASR,
-                        cookies=args.cookies, progress=not args.no_progress, **net)
-    asr_job = transcribe_pending(manifest, args)
-    items = sorted(latest_items(manifest).values(), key=lambda i: i.id)
-    failures = [{"id": i.id, **i.error} for i in items if not i.ok]
-    ok = [i for i in items if i.ok]
-    articles = ArticleSource(args.work / "articles", dict(m.split("=", 1) for m in args.article_mirror or []),
-                             {"timeout": args.timeout, "retries": args.retries, "sleep": args.sleep})
-    config = config_name(visual.name, text.name)
-    features = hiersum_features(visual.name, visual.dim, text.name, text.dim)
-    split_of = assign_splits([i.id for i in ok])
-    found, job_record = extract(ok, args.work / "features", {args.visual: (visual, vopts), args.text: (text, topts)},
-                                job_settings(args), not args.no_progress)
-    vfeat, tfeat = found[args.visual], found[args.text]
-    stats: dict[str, Counter] = {}
-    sources = Counter()
-    article_errors: list[dict] = []
-    with ConfigWriter(args.out, config, features) as writer:
-        for item in tqdm(ok, desc=f"hiersum {config}", unit="video", disable=args.no_progress, file=sys.stderr):
-            from collectors.articles import global_instruction
-
-            article, why = articles.for_item(item)
-            steps, global_source = global_instruction(article, item.description)
-            try:
-                vtrack, ttrack = vfeat.video(item), tfeat.text(item)
-            except ItemError as e:
-                failures.append({"id": item.id, "kind": e.kind, "message": e.message})
-                continue
-            row = video_row(item, vtrack, ttrack, text.encode_texts(steps), steps, global_source, article,
-                            visual.name, text.name)
-            split = split_of[item.id]
-            writer.add(split, row)
-            s = stats.setdefault(split, Counter())
-            s.update(examples=1, videos=1, frames=len(vtrack), sentences=len(item.transcript), seconds=row["duration"],
-                     with_heatmap=int(row["frame_scores"] is not None))
-            sources.update([f"transcript:{item.transcript_source}", f"global:{global_source}"])
-            if why:  # linked, but unreachable: the description stands in, and the record says why
-                article_errors.append({"id": item.id, "message": why})
-    record = {
-        "features": features.to_dict(),
-        "columns": {"visual": frames_column(visual.name), "text": sentences_column(text.name)},
-        "extractors": {"visual": visual.meta(), "text": text.meta()},
-        "splits": writer.facts,
-        "stats": {s: dict(c) for s, c in stats.items()},
-        "collect": collected,
-        "text_sources": dict(sources),
-        "article_errors": article_errors,
-        "items": {"total": len(items), "ok": len(items) - len(failures), "failed": len(failures),
-                  "ids_by_split": {s: sorted(v for v, sp in split_of.items() if sp == s) for s in SPLITS}},
-        "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
-        "timings": {"total": round(time.time() - t0, 3)},
-        "extraction_job": job_record,
-        "asr_job": asr_job,
-        "source": "youtube", "input": f"{len(inputs)} inputs",
-        "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-    return config, record
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m builders.hiersum", description=__doc__.split("\n\n")[0])
-    src = p.add_argument_group("inputs (at least one)")
-    src.add_argument("--channel", action="append", help="a channel or playlist URL (repeatable)")
-    src.add_argument("--urls", type=Path, help="a file of video URLs or ids, one per line")
-    src.add_argument("--info-json", type=Path, help="a directory of saved yt-dlp .info.json files")
-    p.add_argument("--out", type=Path, default=Path("hub/hiersum"))
-    p.add_argument("--work", type=Path, default=Path("work/hiersum"), help="manifest, media, articles, features")
-    p.add_argument("--min-views", type=int, default=50000, help="keep videos with at least this many views (50000)")
-    p.add_argument("--require-heatmap", action="store_true", help="a video without a most-replayed curve fails")
-    p.add_argument("--max-duration", type=float, help="skip videos longer than this (s)")
-    p.add_argument("--limit", type=int, help="at most this many videos per channel")
-    p.add_argument("--visual", default="clip", help="visual extractor (default clip, ViT-B/32 at 1 fps)")
-    p.add_argument("--text", default="minilm", help="text extractor (default minilm: Sentence-BERT all-MiniLM-L6-v2)")
-    p.add_argument("--visual-weights", type=Path)
-    p.add_argument("--text-weights", type=Path)
-    p.add_argument("--device", default="cpu", help="torch device for the encoders (cpu, or cuda: one GPU per worker)")
-    p.add_argument("--no-whisper", action="store_true", help="never transcribe; keep unclean subtitles")
-    p.add_argument("--cookies", type=Path, help="a cookies.txt for YouTube (yt-dlp's cookiefile)")
-    p.add_argument("--sleep", type=float, default=2.0, help="seconds between requests (2)")
-    p.add_argument("--retries", type=int, default=3)
-    p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
-    p.add_argument("--article-mirror", action="append", metavar="PREFIX=URL",
-                   help="fetch article URLs starting with PREFIX from URL instead (an archive or a local copy)")
-    p.add_argument("--no-progress", action="store_true")
-    add_job_arguments(p)
-    return p.parse_args(argv)
-
-
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    quiet_dask_logs()
-    from extractors.base import MissingWeightsError, UnknownExtractorError
-    from extractors.run import SetupError
-
-    if not (args.channel or args.urls or args.info_json):
-        print("error: give --channel, --urls or --info-json", file=sys.stderr)
-        return 2
-    for path, flag in ((args.urls, "--urls"), (args.info_json, "--info-json")):
-        if path is not None and not path.exists():
-            print(f"error: {flag} {path} does not exist", file=sys.stderr)
-            return 2
-    if any("=" not in m for m in args.article_mirror or []):
-        print("error: --article-mirror takes PREFIX=URL", file=sys.stderr)
-        return 2
-    try:
-        config, record = build(args)
-    except (UnknownExtractorError, MissingWeightsError, SetupError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    publish_record(args.out, "hiersum", config, record, card_facts(), "vsumhub builders.hiersum")
-    n = sum(f["num_examples"] for f in record["splits"].values())
-    print(f"built {args.out} config {config}: {n} videos; collect: {record['collect']}")
-    return report_failures(record, n)
+    return run(HierSum, argv)
 
 
 if __name__ == "__main__":

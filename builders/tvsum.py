@@ -1,6 +1,7 @@
 """TVSum (Song et al., CVPR 2015) from the released annotation file ``ydata-tvsum50.mat``.
 
     python -m builders.tvsum --annotations PATH/ydata-tvsum50.mat [--videos DIR] [--out DIR]
+    build(TVSum("ydata-tvsum50.mat", videos="videos/"), out="hub/tvsum")       # from Python
 
 Without videos: the ``annotations`` config. Per video: id, title, category, n_frames, fps, each of
 the 20 annotators' importance scores per frame (1..5, given per 2-second shot), their mean
@@ -17,25 +18,18 @@ that all 20 annotators scored alike merge).
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import logging
 import sys
-import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from builders.base import Builder, BuildError, run
+from builders.extraction import Track
 from builders.keyshots import keyshot_summary
 from builders.kts import segment
-from builders.extraction import add_job_arguments, job_settings
-from builders.publish import ConfigWriter, publish_record, report_failures
-from builders.schema import frame_score_features
-from extractors.engine import quiet_dask_logs
-
-log = logging.getLogger("builders.tvsum")
+from builders.schema import frame_score_features, frames_column
+from collectors.records import ItemError, RawItem, item_id
 
 STEP = 15  # eccv16: features and picks every 15th frame
 CATEGORIES = {
@@ -180,117 +174,82 @@ def card_facts() -> dict:
     }
 
 
-def build(annotations: Path, out: Path, videos_dir: Path | None, work: Path, proportion: float,
-          visual_weights=None, job: dict | None = None, progress: bool = True) -> tuple[str, dict]:
-    """``job``: the extraction job's engine arguments (builders.extraction.job_settings), with videos."""
-    from tqdm import tqdm
+class TVSum(Builder):
+    """TVSum from its annotation file; with a directory of its videos, GoogLeNet features and KTS shots too."""
 
-    t0 = time.time()
-    videos = read_tvsum_mat(annotations)
-    failures, extractor, features_of, items, job_record = [], None, None, {}, {}
-    if videos_dir is not None:
-        from builders.extraction import extract
-        from collectors.records import RawItem
-        from extractors.registry import get_extractor
+    name = source = "tvsum"
 
-        options = {"weights": visual_weights, "every_nth": STEP}
-        extractor = get_extractor("googlenet", "visual", **options)
-        for video in videos:
-            path = videos_dir / f"{video.video_id}.mp4"
-            if path.is_file():
-                items[video.video_id] = RawItem(id=video.video_id, source="tvsum", media={"video": str(path)})
-            else:
-                items[video.video_id] = RawItem(id=video.video_id, source="tvsum", status="failed", error={
-                    "kind": "unavailable", "message": f"video file not found: {path}"})
-        found, job_record = extract(list(items.values()), work / "features", {"googlenet": (extractor, options)},
-                                    job or {}, progress)
-        features_of = found["googlenet"]
-        config, features = "googlenet", frame_score_features("googlenet", extractor.dim)
-    else:
-        config, features = "annotations", frame_score_features()
-    stats = Counter()
-    with ConfigWriter(out, config, features) as writer:
-        for video in tqdm(videos, desc=f"tvsum {config}", unit="video", disable=not progress, file=sys.stderr):
-            row = _video_row(video, features_of, items.get(video.video_id), proportion, failures)
-            if row is None:
-                continue
-            writer.add("train", row)
-            stats["examples"] += 1
-            stats["videos"] += 1
-            stats["frames"] += video.n_frames
-            stats["seconds"] += video.duration
-    record = {
-        "features": features.to_dict(),
-        "columns": {"visual": "frames_googlenet"} if extractor else {},
-        "extractors": {"visual": extractor.meta()} if extractor else {},
-        "splits": writer.facts,
-        "stats": {"train": dict(stats)},
-        "items": {"total": len(videos), "ok": len(videos) - len(failures), "failed": len(failures)},
-        "failures": {"by_kind": dict(Counter(f["kind"] for f in failures)), "items": failures},
-        "proportion": proportion,
-        "timings": {"total": round(time.time() - t0, 3)},
-        "extraction_job": job_record,
-        "source": "tvsum", "input": str(annotations),
-        "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-    return config, record
+    def __init__(self, annotations: Path, videos: Path | None = None, proportion: float = 0.15):
+        if not 0 < proportion < 1:
+            raise BuildError(f"--proportion must be in (0, 1), got {proportion}")
+        if videos is not None and not Path(videos).is_dir():
+            raise BuildError(f"--videos {videos} is not a directory")
+        self.annotations, self.videos_dir, self.proportion = Path(annotations), videos and Path(videos), proportion
+        self.input = str(annotations)
 
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        p.add_argument("--annotations", type=Path, required=True, help="ydata-tvsum50.mat")
+        p.add_argument("--videos", type=Path, help="directory of <video_id>.mp4 (adds GoogLeNet features and KTS shots)")
+        p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
 
-def _video_row(video: TVSumVideo, features_of, item, proportion: float, failures: list) -> dict | None:
-    """One video's example: on the annotation grid, or (with ``features_of``, the job's googlenet
-    features, and its item) on KTS shots of its pool5 features; None after recording a failure."""
-    from collectors.records import ItemError
+    def prepare(self, ctx) -> None:
+        try:
+            videos = read_tvsum_mat(self.annotations)
+        except (FileNotFoundError, ValueError) as e:
+            raise BuildError(str(e)) from e
+        self.videos = {item_id(v.video_id): v for v in videos}  # two TVSum ids start with '-' or '_'
 
-    if features_of is None:
-        grid = annotation_grid(video.user_anno)
-        return example(video, grid, np.arange(0, video.n_frames, STEP), proportion)
-    try:
-        track = features_of.video(item)
-    except ItemError as e:
-        failures.append({"id": video.video_id, "kind": e.kind, "message": e.message})
-        log.warning("%s failed: %s: %s", video.video_id, e.kind, e.message)
-        return None
-    picks = np.asarray(track.meta["picks"], dtype=np.int64)
-    keep = picks < video.n_frames  # a decoder may see a frame more or less than the annotation count
-    picks, values = picks[keep], track.values[keep]
-    change_points, _ = segment(values, n_frames=video.n_frames, step=STEP)
-    return example(video, change_points, picks, proportion, ("frames_googlenet", values))
+    def tracks(self) -> dict:
+        if self.videos_dir is None:
+            return {}
+        return {"visual": Track("googlenet", {"every_nth": STEP}, column=frames_column("googlenet"))}
+
+    def items(self) -> list[RawItem]:
+        """One item per video; with --videos a missing file is an unavailable item (recorded)."""
+        out = []
+        for key, video in self.videos.items():
+            item = RawItem(id=key, source="tvsum", meta={"video_id": video.video_id})
+            if self.videos_dir is not None:
+                path = self.videos_dir / f"{video.video_id}.mp4"
+                item.media["video"] = str(path)
+                if not path.is_file():
+                    item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
+            out.append(item)
+        return out
+
+    def splits(self, item) -> str:
+        return "train"
+
+    def features(self, dims: dict) -> dict:
+        if self.videos_dir is None:
+            return {"annotations": frame_score_features()}
+        return {"googlenet": frame_score_features("googlenet", dims["visual"])}
+
+    def examples(self, item: RawItem, tracks: dict) -> list[dict]:
+        """One video's example: on the annotation grid, or on KTS shots of its GoogLeNet features."""
+        video = self.videos[item.id]
+        if "visual" not in tracks:
+            return [example(video, annotation_grid(video.user_anno), np.arange(0, video.n_frames, STEP), self.proportion)]
+        track = tracks["visual"]
+        picks = np.asarray(track.meta["picks"], dtype=np.int64)
+        keep = picks < video.n_frames  # a decoder may see a frame more or less than the annotation count
+        picks, values = picks[keep], track.values[keep]
+        change_points, _ = segment(values, n_frames=video.n_frames, step=STEP)
+        return [example(video, change_points, picks, self.proportion, (frames_column("googlenet"), values))]
+
+    def count(self, row: dict) -> dict:
+        return {"frames": row["n_frames"], "seconds": row["duration"]}
+
+    def facts(self, config: str) -> dict:
+        return {"proportion": self.proportion}
+
+    def card_facts(self) -> dict:
+        return card_facts()
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m builders.tvsum", description=__doc__.split("\n\n")[0])
-    p.add_argument("--annotations", type=Path, required=True, help="ydata-tvsum50.mat")
-    p.add_argument("--videos", type=Path, help="directory of <video_id>.mp4 (adds GoogLeNet features and KTS shots)")
-    p.add_argument("--out", type=Path, default=Path("hub/tvsum"), help="output directory (default hub/tvsum)")
-    p.add_argument("--work", type=Path, default=Path("work/tvsum"), help="feature cache (default work/tvsum)")
-    p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
-    p.add_argument("--visual-weights", type=Path, help="local torchvision GoogLeNet state_dict")
-    p.add_argument("--device", default="cpu", help="torch device for GoogLeNet (cpu, or cuda: one GPU per worker)")
-    p.add_argument("--no-progress", action="store_true")
-    add_job_arguments(p)
-    args = p.parse_args(argv)
-    quiet_dask_logs()
-    if not 0 < args.proportion < 1:
-        print(f"error: --proportion must be in (0, 1), got {args.proportion}", file=sys.stderr)
-        return 2
-    if args.videos is not None and not args.videos.is_dir():
-        print(f"error: --videos {args.videos} is not a directory", file=sys.stderr)
-        return 2
-    from extractors.base import MissingWeightsError
-    from extractors.run import SetupError
-
-    t0 = time.time()
-    try:
-        config, record = build(args.annotations, args.out, args.videos, args.work, args.proportion,
-                               args.visual_weights, job_settings(args), not args.no_progress)
-    except (FileNotFoundError, ValueError, MissingWeightsError, SetupError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    publish_record(args.out, "tvsum", config, record, card_facts(), "vsumhub builders.tvsum")
-    n = record["splits"].get("train", {}).get("num_examples", 0)
-    print(f"built {args.out} config {config}: {n} videos in {time.time() - t0:.1f} s")
-    return report_failures(record, n)
+    return run(TVSum, argv)
 
 
 if __name__ == "__main__":

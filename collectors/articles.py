@@ -1,11 +1,11 @@
-"""Instruction articles (wikiHow, eHow): the shared record, fetching, and video <-> article linking.
+"""Instruction articles (wikiHow, eHow): fetching, video <-> article linking, the global instruction.
 
 HierSum (sec. 4.2) pairs each instructional video with the article it was made from and uses the
 article's steps as the video's global instruction, or the YouTube description when there is no
-article. The site parsers live in `collectors.wikihow` and `collectors.ehow`; this module holds
-what they share: the `Article` record, `ArticleError`, a polite fetcher whose failures are
-`ItemError`s of known kinds, and the linking in both directions (the article embeds the video;
-the video's description links the article).
+article. The site parsers live in `collectors.wikihow` and `collectors.ehow`, on the `Article`
+record and cleaning helpers of `collectors.article_html`; this module sits above them: a polite
+fetcher whose failures are `ItemError`s of known kinds, the parser for each site, and the linking
+in both directions (the article embeds the video; the video's description links the article).
 """
 
 from __future__ import annotations
@@ -18,93 +18,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from typing import TypedDict
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urlsplit
 
+from collectors.article_html import YOUTUBE_URL, Article, ArticleError, clean_text, normalize_article_url, unique
+from collectors.ehow import parse_ehow
+from collectors.net import Net
 from collectors.records import ItemError
+from collectors.wikihow import parse_wikihow
 
 USER_AGENT = "vsumhub/0.1 (research crawler for video-summarization datasets; polite, 1 request/s)"
-
-
-class Step(TypedDict):
-    text: str
-    image: str | None  # absolute URL of the step's picture
-    clip: str | None  # absolute URL of the step's own short video (wikiHow whvid), if any
-
-
-class Article(TypedDict):
-    title: str
-    steps: list[Step]
-    youtube_ids: list[str]  # videos the page embeds (iframes), in page order
-    url: str  # canonical URL, see normalize_article_url
-
-
-class ArticleError(ValueError):
-    """A page that parsed but lacks what an article needs (its steps, its title).
-
-    `fetch_article` turns it into ItemError("no_text"): the page is there, its text is not.
-    """
-
-    def __init__(self, url: str, missing: str):
-        self.url = url
-        self.missing = missing
-        super().__init__(f"{url}: no {missing} found on the page (the site layout may have changed)")
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared parsing helpers (the site modules keep their selectors; these only clean what they find)
-
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
-_YOUTUBE_ID = r"([A-Za-z0-9_-]{11})(?![A-Za-z0-9_-])"
-_YOUTUBE_URL = re.compile(
-    r"(?:https?://)?(?:www\.|m\.|music\.)?(?:youtube(?:-nocookie)?\.com/(?:watch\?(?:[^\s#]*&)?v=|embed/|shorts/|live/|v/)"
-    r"|youtu\.be/)" + _YOUTUBE_ID
-)
-
-
-def clean_text(text: str) -> str:
-    """Collapse whitespace; no space before punctuation (HTML inline tags leave such gaps)."""
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
-
-
-def node_text(node, drop: str | None = None) -> str:
-    """Visible text of a selectolax node, after removing the nodes matching `drop` (in place)."""
-    if drop:
-        for junk in node.css(drop):
-            junk.decompose()
-    return clean_text(node.text(separator=" "))
-
-
-def absolute_url(page_url: str, src: str | None) -> str | None:
-    """`src` resolved against the page; None for empty values and inline data: URIs."""
-    if not src or not src.strip() or src.strip().startswith("data:"):
-        return None
-    return urljoin(page_url, src.strip())
-
-
-def youtube_id(url: str | None) -> str | None:
-    """The 11-character id of a YouTube watch / embed / short / youtu.be URL, else None."""
-    m = _YOUTUBE_URL.search(url or "")
-    return m.group(1) if m else None
-
-
-def unique(items: Iterable[str]) -> list[str]:
-    """Items without repeats, first occurrence order (pages and descriptions repeat links)."""
-    return list(dict.fromkeys(i for i in items if i))
-
-
-def normalize_article_url(url: str) -> str:
-    """One spelling per article, so links from descriptions and pages compare equal.
-
-    https, ``www.`` host (mobile ``m.`` folded in), path unquoted, no query, fragment or
-    trailing slash. The path keeps its case: wikiHow titles are case-sensitive.
-    """
-    parts = urlsplit(url if "://" in url else "https://" + url)
-    host = (parts.hostname or "").lower()
-    for prefix in ("www.", "m."):
-        host = host.removeprefix(prefix)
-    path = unquote(parts.path).rstrip("/")
-    return f"https://www.{host}{path}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,32 +68,31 @@ def _decode(body: bytes, headers) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+ARTICLE_NET = Net(timeout=20.0, backoff=1.0)  # pages answer faster than yt-dlp's requests
+
+
 def fetch_html(
     url: str,
+    net: Net = ARTICLE_NET,
     *,
-    timeout: float = 20.0,
-    retries: int = 3,
-    backoff: float = 1.0,
-    sleep: float = 1.0,
     max_wait: float = 60.0,
     session: urllib.request.OpenerDirector | None = None,
     user_agent: str = USER_AGENT,
 ) -> tuple[str, str]:
     """GET a page politely; returns ``(html, final_url)`` (after redirects).
 
-    `timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
-    dropped connections are retried up to `retries` more times, waiting ``backoff * 2**attempt``
+    `net.timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
+    dropped connections are retried up to `net.retries` more times, waiting ``backoff * 2**attempt``
     seconds, or the server's Retry-After when it sends one; a Retry-After above `max_wait` ends
     the retries at once (a collector must not stall for an hour). Requests to one host start at
-    least `sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
+    least `net.sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
     plain one.
 
     Raises ItemError: 404/410 -> unavailable; 401/403 -> blocked (bot_check when Cloudflare
     answers with a challenge); 429 after the retries -> rate_limited; timeouts -> timeout;
     other HTTP statuses, 5xx after the retries and connection failures -> error.
     """
-    if retries < 0:
-        raise ValueError(f"retries must be >= 0, got {retries}")
+    timeout, retries, backoff, sleep = net.timeout, net.retries, net.backoff, net.sleep
     opener = session or urllib.request.build_opener()
     host = urlsplit(url).netloc.lower()
     request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.5"})
@@ -219,14 +140,9 @@ def fetch_html(
 def parser_for(url: str) -> Callable[[str, str], Article]:
     """The site parser for an article URL (wikihow.com or ehow.com); ValueError otherwise."""
     host = urlsplit(url).hostname or ""
-    # Imported here, not at the top: the site modules import this one.
     if host == "wikihow.com" or host.endswith(".wikihow.com"):
-        from collectors.wikihow import parse_wikihow
-
         return parse_wikihow
     if host == "ehow.com" or host.endswith(".ehow.com"):
-        from collectors.ehow import parse_ehow
-
         return parse_ehow
     raise ValueError(f"no article parser for {url!r}: pass parser= (known sites: wikihow.com, ehow.com)")
 
@@ -235,10 +151,7 @@ def fetch_article(
     url: str,
     *,
     parser: Callable[[str, str], Article] | None = None,
-    timeout: float = 20.0,
-    retries: int = 3,
-    backoff: float = 1.0,
-    sleep: float = 1.0,
+    net: Net = ARTICLE_NET,
     max_wait: float = 60.0,
     session: urllib.request.OpenerDirector | None = None,
     user_agent: str = USER_AGENT,
@@ -250,16 +163,7 @@ def fetch_article(
     becomes ItemError("no_text") naming the page and what is missing.
     """
     parse = parser or parser_for(url)
-    html, final_url = fetch_html(
-        url,
-        timeout=timeout,
-        retries=retries,
-        backoff=backoff,
-        sleep=sleep,
-        max_wait=max_wait,
-        session=session,
-        user_agent=user_agent,
-    )
+    html, final_url = fetch_html(url, net, max_wait=max_wait, session=session, user_agent=user_agent)
     try:
         return parse(html, final_url)
     except ArticleError as e:
@@ -281,7 +185,7 @@ _WIKIHOW_NOT_ARTICLES = {"main-page", "index.php", "api.php", "video", "images",
 
 def youtube_ids_in_description(text: str) -> list[str]:
     """YouTube video ids linked in a text (watch, youtu.be, embed, shorts, live), first-seen order."""
-    return unique(m.group(1) for m in _YOUTUBE_URL.finditer(text or ""))
+    return unique(m.group(1) for m in YOUTUBE_URL.finditer(text or ""))
 
 
 def article_urls_in_description(text: str) -> list[str]:

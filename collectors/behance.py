@@ -1,7 +1,7 @@
 """Behance livestreams (BLiSS) from the raw directory layout described in docs/raw-layout.md.
 
 The BLiSS media are not downloadable any more, so this collector reads a directory that holds
-them (or the bundled sample, builders.bliss_sample). One bad item never stops a run: it comes
+them (or the bundled sample, builders.bliss.sample). One bad item never stops a run: it comes
 back as a failed RawItem with an error of a known kind, and the builder records it.
 """
 
@@ -12,10 +12,8 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from collectors.records import ItemError, RawItem, check_item_id, check_transcript
-from extractors.decode import DecodeError, read_all_frames, read_image, video_duration
+from collectors.media import DecodeError, video_duration
 
 SOURCE = "behance"
 CLIP_SECONDS = 300  # annotation clip k covers [300 k, 300 (k + 1)) seconds of the video
@@ -79,7 +77,7 @@ def read_item(video_dir: str | os.PathLike) -> RawItem:
 
 
 def _read_into(d: Path, fields: dict) -> None:
-    # Video: exists and PyAV opens it (the full decode happens in the extractors).
+    # Video: exists and PyAV reads its header (decoding it is the extractors' business).
     video = next((d / n for n in VIDEO_NAMES if (d / n).is_file()), None)
     if video is None:
         raise ItemError("bad_media", f"no video file in {d} (looked for {', '.join(VIDEO_NAMES)})")
@@ -149,7 +147,7 @@ def find_thumbnail(video_dir: str | os.PathLike) -> Path:
     d = Path(video_dir)
     frames_dir = d / "thumbnail"
     if frames_dir.is_dir():
-        if not _image_files(frames_dir):
+        if not image_files(frames_dir):
             raise ItemError("no_thumbnail", f"{frames_dir} holds no image ({'/'.join(IMAGE_SUFFIXES)})")
         return frames_dir
     for name in THUMBNAIL_FILES:
@@ -158,7 +156,8 @@ def find_thumbnail(video_dir: str | os.PathLike) -> Path:
     raise ItemError("no_thumbnail", f"no thumbnail in {d} (looked for thumbnail/ and {', '.join(THUMBNAIL_FILES)})")
 
 
-def _image_files(d: Path) -> list[Path]:
+def image_files(d: Path) -> list[Path]:
+    """The images of a thumbnail directory, sorted by file name (their order in the animation)."""
     return sorted((p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: p.name)
 
 
@@ -222,40 +221,3 @@ def read_splits(input_dir: str | os.PathLike) -> dict[str, list[str]] | None:
     if missing:
         raise ValueError(f"{path}: video id(s) with no directory in {root}: {missing}")
     return {split: list(data[split]) for split in SPLIT_NAMES if split in data}
-
-
-def load_thumbnail_frames(path: str | os.PathLike) -> list[np.ndarray]:
-    """The thumbnail animation's frames, RGB uint8 [H, W, 3], in order.
-
-    `path` is a directory of images (sorted by file name) or one animation file. Raises
-    ItemError(no_thumbnail) when there is nothing, ItemError(bad_thumbnail) when a file
-    cannot be read. Animated WebP falls back to Pillow: FFmpeg's webp decoder reads still
-    images only.
-    """
-    p = Path(path)
-    if p.is_dir():
-        files = _image_files(p)
-        if not files:
-            raise ItemError("no_thumbnail", f"{p} holds no image ({'/'.join(IMAGE_SUFFIXES)})")
-        try:
-            return [read_image(f) for f in files]
-        except DecodeError as e:
-            raise ItemError("bad_thumbnail", str(e)) from None
-    if not p.is_file():
-        raise ItemError("no_thumbnail", f"thumbnail not found: {p}")
-    try:
-        return read_all_frames(p)
-    except DecodeError as e:
-        if p.suffix.lower() in (".webp", ".gif"):
-            try:
-                return _pillow_frames(p)
-            except (OSError, ValueError):
-                pass
-        raise ItemError("bad_thumbnail", f"{p}: {e}") from None
-
-
-def _pillow_frames(path: Path) -> list[np.ndarray]:
-    from PIL import Image, ImageSequence
-
-    with Image.open(path) as im:
-        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]

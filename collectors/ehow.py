@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from collectors.articles import (
+from collectors.article_html import (
     Article,
     ArticleError,
     Step,

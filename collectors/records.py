@@ -7,6 +7,7 @@ Collectors never raise for a bad item: they return a RawItem with ``status="fail
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -45,21 +46,26 @@ ERROR_KINDS = (
 TRANSCRIPT_SOURCES = ("manual", "auto", "whisper", "provided")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_UNSAFE, _UNSAFE_RUNS = re.compile(r"[^A-Za-z0-9_-]"), re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class ItemError(Exception):
-    """A problem with one item, of a known kind; the job records it and moves on."""
+    """A problem with one item, of a known kind; the job (or the build) records it and moves on.
 
-    def __init__(self, kind: str, message: str, item_id: str | None = None):
+    ``details`` go into the record too (e.g. the eccv16 importer's ``key``: the h5 key at fault).
+    """
+
+    def __init__(self, kind: str, message: str, item_id: str | None = None, **details):
         if kind not in ERROR_KINDS:
             raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_KINDS)}")
         self.kind = kind
         self.message = message
         self.item_id = item_id
+        self.details = details
         super().__init__(f"{item_id}: {kind}: {message}" if item_id else f"{kind}: {message}")
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message}
+        return {"kind": self.kind, "message": self.message, **self.details}
 
 
 def check_item_id(item_id: str) -> str:
@@ -70,6 +76,22 @@ def check_item_id(item_id: str) -> str:
             "[A-Za-z0-9_-], starting with a letter or digit"
         )
     return item_id
+
+
+def safe_id(text: str, collapse: bool = False) -> str:
+    """``text`` with every character outside [A-Za-z0-9_-] replaced by "_" (each run of them by one
+    "_" with ``collapse``): a webdataset key or file name. Never empty."""
+    return (_UNSAFE_RUNS if collapse else _UNSAFE).sub("_", str(text)) or "_"
+
+
+def item_id(text: str) -> str:
+    """A valid item id (:func:`check_item_id`) for any text: the text itself when it is one, else a
+    slug of it and a hash of the whole, so two texts never share an id (YouTube ids may start with '-')."""
+    try:
+        return check_item_id(text)
+    except ValueError:
+        slug = safe_id(text, collapse=True).strip("_-")[:100] or "v"
+        return f"{slug}-{hashlib.sha1(str(text).encode()).hexdigest()[:8]}"
 
 
 def check_transcript(sentences: Iterable[dict], item_id: str | None = None) -> list[dict]:

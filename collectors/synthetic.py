@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import av
 import numpy as np
@@ -99,7 +99,3 @@ def read_index(frame: np.ndarray) -> int:
         if block.mean() > 127:
             value |= 1 << bit
     return value
-
-
-def frame_source(n: int, make: Callable[[int], np.ndarray]) -> Iterable[np.ndarray]:
-    return (make(i) for i in range(n))

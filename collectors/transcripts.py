@@ -16,7 +16,8 @@ Sentence rule (:func:`to_sentences`). Cue texts are split into words; each word'
 its cue by character position (a word at characters [a, b) of a cue of n characters spanning
 [s, e] runs from s + (e - s) a / n to s + (e - s) b / n), so a sentence boundary inside a cue gets
 an interpolated time. A transcript is *punctuated* when at least one word in 50 ends a sentence
-(the Whisper extractor's rule: ``. ! ?`` except after titles, Latin abbreviations and initials).
+(:func:`is_sentence_end`, which the Whisper extractor shares: ``. ! ?`` except after titles, Latin
+abbreviations and initials).
 Punctuated: a sentence ends after such a word. Unpunctuated (most automatic captions): a sentence
 ends at a cue boundary where the next cue starts 1.0 s or more after the last one ended. Either
 way a sentence also ends before a cue that would make it longer than 20 s (a single longer cue
@@ -42,8 +43,6 @@ import os
 import re
 from pathlib import Path
 
-from extractors.whisper import is_sentence_end
-
 PAUSE_SECONDS = 1.0
 MAX_SENTENCE_SECONDS = 20.0
 WORDS_PER_SENTENCE_END = 50  # punctuated: at least one sentence end per this many words
@@ -53,6 +52,10 @@ AUTO_MIN_CAPITAL_SHARE = 0.05
 AUTO_MIN_SPAN = 0.5
 SPEAKER_CHANGE = ">>"
 ROLLING_SHARE = 0.75  # of consecutive cue pairs where the second starts with the first's last line
+# Where a sentence ends (subtitles here, Whisper's words in extractors.whisper): see is_sentence_end.
+SENTENCE_END = (".", "!", "?", "。", "！", "？")
+CLOSERS = "\"')]}”’»"
+ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e."}
 
 FORMATS = {".json3": "json3", ".json": "json3", ".vtt": "vtt", ".srt": "srt"}
 
@@ -75,6 +78,17 @@ class TranscriptError(ValueError):
 
 
 # --- parsing -------------------------------------------------------------------------------
+
+
+def is_sentence_end(word: str) -> bool:
+    """A word that ends a sentence: ``. ! ?`` (or 。！？), closing quotes and brackets ignored, not an
+    ellipsis, not a title or Latin abbreviation (Mr., e.g., ...), not a one-letter initial ("J." but not "I.")."""
+    w = word.strip().rstrip(CLOSERS)
+    if not w.endswith(SENTENCE_END) or w.endswith(("...", "…")):
+        return False
+    w = w.lstrip("\"'([{“‘«")
+    initial = len(w) == 2 and w[0].isupper() and w[0] != "I"  # "J." but not "... than I."
+    return not (initial or w.lower() in ABBREVIATIONS)
 
 
 def parse_file(path: str | os.PathLike, fmt: str | None = None) -> list[dict]:

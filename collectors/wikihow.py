@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from selectolax.lexbor import LexborHTMLParser
 
-from collectors.articles import (
+from collectors.article_html import (
     Article,
     ArticleError,
     Step,

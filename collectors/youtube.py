@@ -48,6 +48,7 @@ and the last one wins. One ``collect`` per manifest at a time.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -59,7 +60,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import yt_dlp
 from tqdm import tqdm
@@ -68,7 +69,9 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError
 from yt_dlp.utils import GeoRestrictedError, YoutubeDLError
 
 from collectors import transcripts
-from collectors.records import ItemError, RawItem, check_item_id, check_transcript, read_manifest, write_manifest
+from collectors.net import Net
+from common.files import write_json
+from collectors.records import ItemError, RawItem, check_transcript, item_id, read_manifest, write_manifest
 
 log = logging.getLogger("collectors.youtube")
 
@@ -181,22 +184,22 @@ class _YtdlpLog:
         (log.debug if any(e in msg for e in self.expected) else log.warning)(msg)
 
 
-def ydl_params(*, sleep: float = 1.0, retries: int = 3, timeout: float = 30.0, cookies=None, backoff: float = 2.0,
-               **extra) -> dict:
+def ydl_params(net: Net, **extra) -> dict:
     """YoutubeDL options with the module's network policy; `extra` adds or overrides options."""
 
     def expo(n):
-        return min(backoff * 2**n, MAX_BACKOFF)
+        return min(net.backoff * 2**n, MAX_BACKOFF)
 
+    retries, sleep = net.retries, net.sleep
     params = {
         "logger": _YtdlpLog(), "quiet": True, "noprogress": True, "no_color": True, "noplaylist": True,
-        "socket_timeout": timeout, "retries": retries, "fragment_retries": retries, "extractor_retries": retries,
+        "socket_timeout": net.timeout, "retries": retries, "fragment_retries": retries, "extractor_retries": retries,
         "file_access_retries": retries, "retry_sleep_functions": {"http": expo, "fragment": expo, "extractor": expo},
         "sleep_interval_requests": sleep, "sleep_interval": sleep, "max_sleep_interval": 2 * sleep,
         "sleep_interval_subtitles": sleep,
     }
-    if cookies:
-        params["cookiefile"] = str(cookies)
+    if net.cookies:
+        params["cookiefile"] = str(net.cookies)
     return {**params, **extra}
 
 
@@ -216,13 +219,12 @@ def load_info(path: str | os.PathLike) -> dict:
     return yt_dlp.YoutubeDL.sanitize_info(data, remove_private_keys=True)
 
 
-def fetch_info(url_or_id: str, *, sleep: float = 1.0, retries: int = 3, timeout: float = 30.0, cookies=None,
-               backoff: float = 2.0) -> dict:
+def fetch_info(url_or_id: str, net: Net = Net()) -> dict:
     """One video's info dict from a URL, a YouTube id or a saved ``.info.json`` path; ItemError on failure."""
     src = str(url_or_id)
     if src.endswith(".json") and "://" not in src:  # a saved info file
         return load_info(src)
-    params = ydl_params(sleep=sleep, retries=retries, timeout=timeout, cookies=cookies, backoff=backoff)
+    params = ydl_params(net)
 
     def once():
         with yt_dlp.YoutubeDL(params) as ydl:
@@ -233,11 +235,10 @@ def fetch_info(url_or_id: str, *, sleep: float = 1.0, retries: int = 3, timeout:
                 raise ItemError("bad_metadata", f"{src} is a {info['_type']}, not one video: list it with list_videos")
             return ydl.sanitize_info(info, remove_private_keys=True)
 
-    return _retrying(once, f"fetching the info of {src}", retries, backoff)
+    return _retrying(once, f"fetching the info of {src}", net.retries, net.backoff)
 
 
-def list_videos(url: str, *, limit: int | None = None, sleep: float = 1.0, retries: int = 3, timeout: float = 30.0,
-                cookies=None, backoff: float = 2.0) -> list[dict]:
+def list_videos(url: str, limit: int | None = None, net: Net = Net()) -> list[dict]:
     """Videos of a channel tab or playlist, listed flat: no request per video.
 
     `url` may also be a saved listing, the JSON of ``yt-dlp -J --flat-playlist URL`` (a saved
@@ -245,8 +246,7 @@ def list_videos(url: str, *, limit: int | None = None, sleep: float = 1.0, retri
     ``{_type: "url", id, url, title}`` plus ``view_count`` and ``duration`` when the listing shows
     them; :func:`collect` takes them as inputs. A channel's tabs are listed in turn.
     """
-    params = ydl_params(sleep=sleep, retries=retries, timeout=timeout, cookies=cookies, backoff=backoff,
-                        extract_flat="in_playlist", noplaylist=False, playlistend=limit)
+    params = ydl_params(net, extract_flat="in_playlist", noplaylist=False, playlistend=limit)
 
     def flat(ydl, info, depth=0):
         for e in info.get("entries") or []:
@@ -270,7 +270,7 @@ def list_videos(url: str, *, limit: int | None = None, sleep: float = 1.0, retri
             entries = list(flat(ydl, info))
         return entries[:limit] if limit else entries
 
-    return _retrying(once, f"listing {url}", retries, backoff)
+    return _retrying(once, f"listing {url}", net.retries, net.backoff)
 
 
 def heatmap(info: dict) -> list[dict]:
@@ -282,15 +282,6 @@ def heatmap(info: dict) -> list[dict]:
 def chapters(info: dict) -> list[dict]:
     return [{"start": float(c["start_time"]), "end": float(c["end_time"]), "title": c.get("title") or ""}
             for c in info.get("chapters") or []]
-
-
-def item_id(video_id: str) -> str:
-    """A filesystem-safe item id: the video id, or a slug and a hash when it is not safe (YouTube ids may start with '-')."""
-    try:
-        return check_item_id(video_id)
-    except ValueError:
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(video_id)).strip("_-")[:100] or "v"
-        return f"{slug}-{hashlib.sha1(str(video_id).encode()).hexdigest()[:8]}"
 
 
 def input_key(source) -> str:
@@ -329,12 +320,12 @@ def subtitle_candidates(info: dict, languages: Iterable[str] = ("en",)) -> list[
     return [c for c in found if c[2]]
 
 
-def download_subtitle(info: dict, source: str, key: str, formats: list[dict], path_base: Path, net: dict) -> Path:
+def download_subtitle(info: dict, source: str, key: str, formats: list[dict], path_base: Path, net: Net) -> Path:
     """One subtitle track downloaded by yt-dlp (json3 > vtt > srt) to ``<path_base>.<key>.<ext>``; reused when present."""
     sub = {k: v for k, v in info.items() if k not in ("formats", "url", "requested_formats")}
     sub["subtitles"] = {key: formats} if source == "manual" else {}
     sub["automatic_captions"] = {key: formats} if source == "auto" else {}
-    params = ydl_params(**net, outtmpl=f"{path_base}.%(ext)s", skip_download=True, ignore_no_formats_error=True,
+    params = ydl_params(net, outtmpl=f"{path_base}.%(ext)s", skip_download=True, ignore_no_formats_error=True,
                         logger=_YtdlpLog(("No video formats found", "Requested format is not available")),
                         writesubtitles=source == "manual", writeautomaticsub=source == "auto",
                         subtitleslangs=[re.escape(key)], subtitlesformat="/".join(SUB_FORMATS))
@@ -347,7 +338,7 @@ def download_subtitle(info: dict, source: str, key: str, formats: list[dict], pa
             raise ItemError("no_transcript", f"yt-dlp wrote no file for the {source} subtitles {key!r}")
         return Path(path)
 
-    return _retrying(once, f"downloading the {source} subtitles {key!r}", net["retries"], net["backoff"], ("rate_limited",))
+    return _retrying(once, f"downloading the {source} subtitles {key!r}", net.retries, net.backoff, ("rate_limited",))
 
 
 def media_format(video: bool) -> str:
@@ -359,9 +350,9 @@ def media_format(video: bool) -> str:
     return f"bv*[height<=?{h}]+ba/{single}" if shutil.which("ffmpeg") else single
 
 
-def download_media(info: dict, path_base: Path, video: bool, net: dict) -> Path:
+def download_media(info: dict, path_base: Path, video: bool, net: Net) -> Path:
     """The video (<= 480p) or audio of an info dict downloaded by yt-dlp to ``<path_base>.<ext>``; reused when present."""
-    params = ydl_params(**net, format=media_format(video), outtmpl=f"{path_base}.%(ext)s")
+    params = ydl_params(net, format=media_format(video), outtmpl=f"{path_base}.%(ext)s")
 
     def once():
         with yt_dlp.YoutubeDL(params) as ydl:
@@ -372,7 +363,7 @@ def download_media(info: dict, path_base: Path, video: bool, net: dict) -> Path:
         return Path(files[0])
 
     what = "downloading the " + ("video" if video else "audio")
-    return _retrying(once, what, net["retries"], net["backoff"], ("rate_limited",))
+    return _retrying(once, what, net.retries, net.backoff, ("rate_limited",))
 
 
 # --- one video -----------------------------------------------------------------------------
@@ -394,19 +385,28 @@ def _source_name(info: dict | None, key: str) -> str:
     return "youtube" if ie.startswith("Youtube") else "web"
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 DEFER_ASR = "defer"  # whisper=DEFER_ASR: transcribe later, as an extraction job (see the module docstring)
 
 
-def collect_video(source, out_dir: str | os.PathLike, *, need_media: bool = False, min_views: int | None = None,
-                  require_heatmap: bool = False, max_duration: float | None = None, languages: Iterable[str] = ("en",),
-                  whisper=None, sleep: float = 1.0, retries: int = 3, timeout: float = 30.0, cookies=None,
-                  backoff: float = 2.0, save_info: bool = True) -> Collected:
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What to collect of a video and how: keep videos with at least ``min_views`` views and at most
+    ``max_duration`` s (others are skipped, not failed); ``require_heatmap`` fails a video without
+    the most-replayed curve; subtitles in ``languages``; ``need_media`` downloads the video (else only
+    the audio when Whisper needs it); ``whisper`` (a Whisper, DEFER_ASR or None) transcribes videos
+    without clean subtitles; ``save_info`` keeps the info JSON; ``net`` is the network policy."""
+
+    need_media: bool = False
+    min_views: int | None = None
+    require_heatmap: bool = False
+    max_duration: float | None = None
+    languages: tuple[str, ...] = ("en",)
+    whisper: object = None
+    save_info: bool = True
+    net: Net = Net()
+
+
+def collect_video(source, out_dir: str | os.PathLike, options: Options = Options()) -> Collected:
     """One video (URL, YouTube id, info dict, listing entry or ``.info.json`` path) -> Collected(item, skipped).
 
     Files go to ``out_dir/<id>/``: ``<id>.info.json`` (when `save_info`), subtitles
@@ -415,22 +415,21 @@ def collect_video(source, out_dir: str | os.PathLike, *, need_media: bool = Fals
     ``transcribe(path)`` returning its Transcript). Never raises for a bad video: the item comes
     back failed, with the fields known before the problem.
     """
-    net = {"sleep": sleep, "retries": retries, "timeout": timeout, "cookies": cookies, "backoff": backoff}
-    key, languages = input_key(source), tuple(languages)
+    o, key = options, input_key(source)
     listing = isinstance(source, dict) and source.get("_type") in ("url", "url_transparent")
-    if listing and (reason := _skip_reason(source.get("view_count"), source.get("duration"), min_views, max_duration, True)):
+    if listing and (reason := _skip_reason(source.get("view_count"), source.get("duration"), o.min_views, o.max_duration, True)):
         return Collected(None, reason)
     try:
         if isinstance(source, dict) and not listing:
             info = yt_dlp.YoutubeDL.sanitize_info(dict(source), remove_private_keys=True)
         else:
-            info = fetch_info(source["url"] if listing else source, **net)
+            info = fetch_info(source["url"] if listing else source, o.net)
     except ItemError as e:
         vid = known_id(source) or f"url-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
         return Collected(RawItem(id=vid, source=_source_name(None, key), url=key, meta={"input": key}).failed(e))
 
     try:
-        if reason := _skip_reason(info.get("view_count"), info.get("duration"), min_views, max_duration):
+        if reason := _skip_reason(info.get("view_count"), info.get("duration"), o.min_views, o.max_duration):
             return Collected(None, reason)
         item = _item(info, key)
     except (KeyError, TypeError, ValueError) as e:  # a hand-made or truncated info dict
@@ -438,7 +437,7 @@ def collect_video(source, out_dir: str | os.PathLike, *, need_media: bool = Fals
         err = ItemError("bad_metadata", f"malformed info dict ({e.__class__.__name__}: {e})")
         return Collected(RawItem(id=vid, source=_source_name(None, key), url=key, meta={"input": key}).failed(err))
     try:
-        _fill(item, info, Path(out_dir) / item.id, need_media, require_heatmap, languages, whisper, save_info, net)
+        _fill(item, info, Path(out_dir) / item.id, o)
     except ItemError as e:
         return Collected(item.failed(e))
     return Collected(item)
@@ -455,16 +454,17 @@ def _item(info: dict, key: str) -> RawItem:
     )
 
 
-def _fill(item: RawItem, info: dict, folder: Path, need_media, require_heatmap, languages, whisper, save_info, net) -> None:
+def _fill(item: RawItem, info: dict, folder: Path, o: Options) -> None:
     """Transcript and media of `item`, in place; raises ItemError."""
-    if require_heatmap and not item.heatmap:
+    need_media, languages, whisper, net = o.need_media, o.languages, o.whisper, o.net
+    if o.require_heatmap and not item.heatmap:
         raise ItemError("no_heatmap", "no most-replayed heatmap (YouTube shows it only for videos with enough views)")
     if info.get("live_status") in ("is_live", "is_upcoming"):
         raise ItemError("unavailable", f"a {info['live_status'].replace('_', ' ')} stream: collect it after it ends")
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / item.id
-    if save_info:
-        _write_json(folder / f"{item.id}.info.json", info)
+    if o.save_info:
+        write_json(folder / f"{item.id}.info.json", info, indent=None, newline=False)
         item.meta["info_json"] = str(folder / f"{item.id}.info.json")
 
     chosen, unclean, tried = None, None, []
@@ -583,12 +583,13 @@ def latest_items(manifest_path: str | os.PathLike) -> dict[str, RawItem]:
     return out
 
 
-def collect(inputs: Iterable, manifest_path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
-            retry_failed: bool = False, progress: bool = True, stop_after_blocked: int | None = 10, **options) -> dict:
+def collect(inputs: Iterable, manifest_path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+            options: Options = Options(), *, retry_failed: bool = False, progress: bool = True,
+            stop_after_blocked: int | None = 10) -> dict:
     """Collect many videos into manifest.jsonl, resumably (see the module docstring); returns the run's counts.
 
-    `inputs` are anything :func:`collect_video` takes (e.g. :func:`list_videos` entries);
-    `options` go to it. Files go to `out_dir` (default: ``media/`` next to the manifest). After
+    `inputs` are anything :func:`collect_video` takes (e.g. :func:`list_videos` entries), each
+    collected with `options`. Files go to `out_dir` (default: ``media/`` next to the manifest). After
     `stop_after_blocked` consecutive bot_check / rate_limited failures the run stops (YouTube
     is refusing this client: wait, or pass cookies) and says so in ``stopped``.
     Returns ``{ok, already, skipped: {reason: n}, failed: {kind: n}, stopped}``.
@@ -610,7 +611,7 @@ def collect(inputs: Iterable, manifest_path: str | os.PathLike, out_dir: str | o
     with open(manifest_path, "a", encoding="utf-8") as f, \
             tqdm(total=len(todo), desc="collect", unit="video", file=sys.stderr, disable=not progress) as bar:
         for src in todo:
-            item, skipped = collect_video(src, out_dir, **options)
+            item, skipped = collect_video(src, out_dir, options)
             if item is None:
                 stats["skipped"][skipped.split(":")[0]] += 1
             elif item.ok and item.id in ok_ids:  # the same video reached through another input

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from extractors.decode import DecodeError, check_complete, declared_seconds, open_container
+from collectors.media import DecodeError, open_container
+from extractors.decode import check_complete, declared_seconds
 
 
 class NoAudioError(DecodeError):

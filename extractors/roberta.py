@@ -11,21 +11,20 @@ from typing import Sequence
 import numpy as np
 
 from extractors.base import TextExtractor, library_versions
-from extractors.weights import missing, resolve_hf_model, weights_checksum
+from extractors.weights import missing, resolve_hf_model, weights_checksum, weights_flag
 
 DEFAULT_MODEL = "distilroberta-base"
 
 
 class Roberta(TextExtractor):
     name = "roberta"
-    flag = "--text-weights"
 
     def __init__(self, weights=None, device: str = "cpu", batch_size: int = 32, model: str = DEFAULT_MODEL, max_length: int = 128):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.model_name = model
-        self.path = resolve_hf_model(model, weights, "RoBERTa weights", self.flag)
+        self.path = resolve_hf_model(model, weights, "RoBERTa weights", weights_flag(self.name))
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -33,7 +32,7 @@ class Roberta(TextExtractor):
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True).to(self.device).eval()
         except OSError as e:
-            raise missing(f"RoBERTa weights at {self.path}", "files missing or unreadable", self.flag, e) from e
+            raise missing(f"RoBERTa weights at {self.path}", "files missing or unreadable", weights_flag(self.name), e) from e
         self._sha = weights_checksum(self.path)
 
     @property

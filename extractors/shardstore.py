@@ -1,7 +1,8 @@
 """Many FeatureTracks in one parquet file: ``<root>/<extractor>/<config_hash>/<shard>.parquet``.
 
-The columns are those of :mod:`extractors.store` (id, config_hash, input_fingerprint, times,
-values, dim, meta), one row per item, and each row is its own row group: a writer streams items
+The one on-disk encoding of tracks (the job's shards; ``python -m extractors.extract --out X.parquet``
+writes a one-item shard). Columns: id, config_hash, input_fingerprint, times, values, dim, meta;
+one row per item, and each row is its own row group: a writer streams items
 as they finish and a reader fetches one item without decoding the others, so neither a job nor a
 builder ever holds more than one item's track, however long the videos. Files are written under a
 unique temporary name and renamed into place: a file that exists is complete, and two writers of
@@ -10,11 +11,9 @@ the same shard (a task re-run after its worker was presumed dead) cannot corrupt
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.files import temp_name
+from common.files import write_json as _write_json
 from extractors.base import FeatureTrack
 
 # Schema of a shard with no ok item (there is no track to take the value type and dim from).
@@ -36,23 +37,9 @@ def shard_path(root, extractor: str, cfg_hash: str, shard: str) -> Path:
     return Path(root) / extractor / cfg_hash / f"{shard}.parquet"
 
 
-def temp_name(path: Path) -> Path:
-    """A temporary sibling no other process uses (pid + random), renamed over ``path`` when complete."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
 def write_json(path: Path, doc) -> None:
-    """Atomically (temporary name, then rename), so a reader sees the old file or the new one; a
-    failed write (a full disk) removes its temporary file and raises."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(path)
-    try:
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    """The job's JSON files (plan, stats, run record), atomically: a reader sees the old file or the new one."""
+    _write_json(path, doc, indent=1, sort_keys=True, ensure_ascii=True, newline=False)
 
 
 # Errors writing the job's output that no retry fixes: the user must free space or fix permissions.
@@ -68,7 +55,7 @@ def output_problem(e: BaseException, where) -> str | None:
 
 
 def track_table(item_id: str, track: FeatureTrack, cfg_hash: str, fingerprint: str) -> pa.Table:
-    """One row in the encoding of extractors.store.save_track."""
+    """One item's row."""
     values = np.ascontiguousarray(track.values)
     dim = values.shape[1]
     flat = pa.array(values.reshape(-1))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
-import importlib
 import json
 import os
 import socket
@@ -28,10 +27,11 @@ import time
 from pathlib import Path
 
 from collectors.records import ItemError, RawItem
+from common.loading import load_object
 from extractors.base import Extractor, FeatureTrack, config_hash
+from extractors.fingerprint import input_fingerprint
 from extractors.jobconfig import item_timeout
 from extractors.shardstore import ShardFile, ShardWriter, output_problem, shard_path, write_json
-from extractors.store import input_fingerprint
 
 PROGRESS_TOPIC = "vsumhub-extraction"
 PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
@@ -50,11 +50,6 @@ class ItemTimeout(Exception):
         self.stuck = stuck  # the extraction thread is still running (native code): drop its model
 
 
-def resolve_class(target: str) -> type[Extractor]:
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
-
-
 def load_extractor(target: str, options: dict, fresh: bool = False) -> Extractor:
     """The worker's instance of ``target`` built with ``options``, loaded on first use only."""
     key = (target, json.dumps(options, sort_keys=True, default=str))
@@ -63,16 +58,11 @@ def load_extractor(target: str, options: dict, fresh: bool = False) -> Extractor
             _MODELS.move_to_end(key)
             return _MODELS[key]
         _MODELS.pop(key, None)
-        ex = resolve_class(target)(**options)
+        ex = load_object(target)(**options)
         _MODELS[key] = ex
         while len(_MODELS) > _MAX_MODELS:
             _MODELS.popitem(last=False)
         return ex
-
-
-def loaded_models() -> list[str]:
-    """What this process has loaded (for tests and diagnostics)."""
-    return [f"{t} {o}" for t, o in _MODELS]
 
 
 def describe(target: str, options: dict) -> dict:

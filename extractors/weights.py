@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from extractors.base import MissingWeightsError, sha256_file
+from common.files import sha256_file
+from extractors.base import MissingWeightsError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
@@ -28,7 +29,7 @@ def explicit_path(path, what: str, flag: str) -> Path:
     """A user-given weights path, checked to exist (a typo is not a silent download)."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise MissingWeightsError(f"{what}: {flag} {p} does not exist")
+        raise MissingWeightsError(f"{what}: {flag.replace('PATH', str(p))} does not exist")
     return p
 
 
@@ -43,11 +44,17 @@ def weights_checksum(path: Path) -> str | None:
     return None
 
 
+def weights_flag(extractor: str) -> str:
+    """The flag that gives an extractor local weights, the same on every command (extractors.run,
+    extractors.extract, the builders): ``--weights NAME=PATH``."""
+    return f"--weights {extractor}=PATH"
+
+
 def missing(what: str, tried: str, flag: str, cause: BaseException | None = None) -> MissingWeightsError:
     reason = f" ({cause.__class__.__name__}: {str(cause).splitlines()[0][:200]})" if cause else ""
     mode = "offline mode is on" if offline() else "the download failed"
     return MissingWeightsError(
-        f"{what} not found: {tried}; {mode}{reason}. Pass {flag} PATH to local weights "
+        f"{what} not found: {tried}; {mode}{reason}. Pass {flag} to local weights "
         f"(or run once with network access to fill the cache)."
     )
 
@@ -80,6 +87,47 @@ def local_only_weights(weights, subdir: str, filename: str, what: str, source: s
         return cached
     raise MissingWeightsError(
         f"{what} not found at {cached}. They are not downloaded automatically: get {filename} from "
-        f"{source} and pass it with --weights PATH (python -m extractors.extract) or {flag} PATH (builders), "
-        f"or place the file at {cached}."
+        f"{source} and pass it with {flag}, or place the file at {cached}."
     )
+
+
+def read_state_dict(path: Path, trusted_pickle: bool = False) -> dict:
+    """The tensors of a PyTorch checkpoint: a bare state dict, or the one under ``"state_dict"`` or
+    ``"model"``, with DataParallel's ``module.`` prefix removed. ValueError when the file is not one.
+
+    Tensors only (``weights_only``), unless ``trusted_pickle``: a training checkpoint may pickle more
+    (e.g. a sampler's numpy state), and a file the user named is trusted like the code it came with.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if not (trusted_pickle and "can still be loaded" in str(e)):
+            raise ValueError(f"{path}: not a readable PyTorch checkpoint (a state dict of tensors)") from e
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    state = next((ckpt[k] for k in ("state_dict", "model") if isinstance(ckpt, dict) and isinstance(ckpt.get(k), dict)), ckpt)
+    if not isinstance(state, dict) or not state:
+        raise ValueError(f"{path}: not a checkpoint (expected a state dict, or one under 'state_dict' or 'model')")
+    if all(k.startswith("module.") for k in state):  # saved from DataParallel
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return dict(state)
+
+
+def load_local_model(weights, cached: tuple[str, str], what: str, source: str, flag: str, build, load,
+                     device) -> tuple[object, str | None]:
+    """(model in eval mode on ``device``, weights sha256) for weights that no hub serves.
+
+    ``cached`` is (subdir, filename) under the cache (see :func:`local_only_weights`); ``build()``
+    makes the architecture, ``load(model, path)`` fills it (raising ValueError, KeyError or
+    RuntimeError for weights of another model: a MissingWeightsError naming the file).
+    """
+    path = local_only_weights(weights, *cached, what, source, flag)
+    model = build()
+    try:
+        load(model, path)
+    except (RuntimeError, ValueError, KeyError, AttributeError) as e:
+        raise MissingWeightsError(f"{what} {path} do not load: {' '.join(str(e).split())[:300]}") from e
+    return model.to(device).eval(), weights_checksum(path)

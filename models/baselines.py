@@ -13,7 +13,7 @@ or a selection of ``k`` indices (the caller's budget), sorted:
   news baseline);
 - ``textrank_scores``: TextRank (Mihalcea & Tarau 2004) on sentence features: a graph whose
   edge weights are the positive cosine similarities between sentences, PageRank with damping
-  0.85; the caller keeps the top by ratio.
+  0.85; the caller keeps the top by proportion.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ Reference baselines (``models.baselines``):
 - ``kmeans``: VSUMM-style, k-means on the frame (and sentence) features with k = the budget, the
   item nearest each centroid (on frame-importance datasets the chosen frames score 1, others 0);
 - ``lead3`` (the first 3 sentences) and ``textrank`` (PageRank on the sentence-similarity graph,
-  top by ratio): text only, BLiSS-style datasets.
+  top by proportion): text only, BLiSS-style datasets.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ from models.selection import budget, indicator
 
 BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank")
 TEXT_ONLY = ("lead3", "textrank")
-evaluate_video = frame_importance_example  # the name earlier callers use
 
 __all__ = ["BASELINES", "DatasetError", "evaluate_baseline", "evaluate_run", "load_split", "main"]
 
@@ -102,12 +101,6 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
     except Exception as e:  # a corrupt or truncated shard
         raise DatasetError(f"cannot read {dataset} config {config}: {type(e).__name__}: {e}") from e
     return config, dd[split] if split is not None else concatenate_datasets([dd[s] for s in dd])
-
-
-def require_columns(ds, columns, what: str) -> None:
-    missing = [c for c in columns if c not in ds.column_names]
-    if missing:
-        raise DatasetError(f"{what} needs columns {missing}; the dataset has: {', '.join(ds.column_names)}")
 
 
 def f1_mode_for(dataset: str | Path) -> str:
@@ -160,12 +153,12 @@ def _video_scores(baseline: str, n: int, features, k: int, rng, seed: int) -> np
     return indicator(B.kmeans_pick(features, k, seed), n).astype(np.float64)  # kmeans
 
 
-def _multimodal_prediction(baseline: str, row: dict, cols: Columns, visual, ratio: float, oracle: bool,
+def _multimodal_prediction(baseline: str, row: dict, cols: Columns, visual, proportion: float, oracle: bool,
                            rng, seed: int) -> dict:
     n_frames = len(row[cols.video])
     n_sent = len(row["sentences"]) if row.get("sentences") is not None else 0
-    kv = budget(n_frames, ratio, oracle_k(row, "video", visual) if oracle else None)
-    kt = budget(n_sent, ratio, oracle_k(row, "text", visual) if oracle else None)
+    kv = budget(n_frames, proportion, oracle_k(row, "video", visual) if oracle else None)
+    kt = budget(n_sent, proportion, oracle_k(row, "text", visual) if oracle else None)
     if baseline == "random":
         return {"video_scores": B.random_scores(n_frames, rng), "text_scores": B.random_scores(n_sent, rng)}
     if baseline == "uniform":
@@ -243,7 +236,7 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
     mode = f1_mode or f1_mode_for(dataset)
     rows = dataset_rows(ds, protocol_columns(protocol, visual))
-    metrics, n = score(protocol, rows, preds, visual=visual, ratio=proportion, oracle=oracle, f1_mode=mode)
+    metrics, n = score(protocol, rows, preds, visual=visual, proportion=proportion, oracle=oracle, f1_mode=mode)
     if not n:
         raise DatasetError(f"no example of {dataset} {split} could be scored with the {protocol} protocol")
     facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
@@ -268,8 +261,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--video-features", help="frames_* column for baselines that read features (default: the only one)")
     p.add_argument("--text-features", help="sentences_* column for baselines that read features (default: the only one)")
     p.add_argument("--trials", type=int, default=10, help="random baseline: trials averaged per video (10)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="random baseline: seed of its trials (0)")
+    p.add_argument("--device", default="cpu", help="torch device for --run: cpu (default) or cuda")
     p.add_argument("--json", action="store_true", help="print one JSON object: metric name -> value")
     return p.parse_args(argv)
 

@@ -8,13 +8,12 @@ in DataLoader worker processes that persist across epochs (``workers > 0``).
 
 from __future__ import annotations
 
-import queue
 import random
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.threads import prefetch
 from models.collate import collate, collate_numpy, to_torch
 from models.data import ParquetSource
 
@@ -41,40 +40,6 @@ def shuffled(items, buffer: int, rng: random.Random, initial: int = 16):
 
 
 _END = object()
-
-
-def prefetch(iterator, depth: int = 4):
-    """Run ``iterator`` in a background thread, ``depth`` items ahead; its errors re-raise here."""
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    done, stop = object(), threading.Event()
-
-    def work():
-        try:
-            for item in iterator:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            q.put(e)
-
-    thread = threading.Thread(target=work, daemon=True, name="vsumhub-prefetch")
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
 
 
 @dataclass

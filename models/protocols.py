@@ -37,7 +37,7 @@ from models.metrics.keyshot import f_score, keyshot_f_score
 from models.metrics.mrhisum import mrhisum_map
 from models.metrics.rank import rank_correlation
 from models.metrics.rouge import rouge
-from models.selection import RATIO, budget, indicator, top_k
+from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
 PROTOCOLS = ("frame_importance", "most_replayed", "multimodal")
@@ -76,7 +76,7 @@ def reference_sentences(summary: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", summary.strip()) if s]
 
 
-def _picks(pred: dict, modality: str, n: int, ratio: float, k: int | None) -> np.ndarray | None:
+def _picks(pred: dict, modality: str, n: int, proportion: float, k: int | None) -> np.ndarray | None:
     if pred.get(f"{modality}_pick") is not None:
         return np.asarray(pred[f"{modality}_pick"], dtype=np.int64)
     scores = pred.get(f"{modality}_scores")
@@ -84,7 +84,7 @@ def _picks(pred: dict, modality: str, n: int, ratio: float, k: int | None) -> np
         return None
     if len(scores) != n:
         raise ValueError(f"{len(scores)} {modality} scores for {n} items")
-    return top_k(scores, budget(n, ratio, k))
+    return top_k(scores, budget(n, proportion, k))
 
 
 def _length(pred: dict, modality: str) -> int:
@@ -110,10 +110,10 @@ def oracle_k(row: dict, modality: str, visual: str | None) -> int | None:
     return None
 
 
-def multimodal_example(row: dict, pred: dict, visual: str | None, ratio: float = RATIO, oracle: bool = False) -> dict:
+def multimodal_example(row: dict, pred: dict, visual: str | None, proportion: float = PROPORTION, oracle: bool = False) -> dict:
     out = {}
     n_sent = len(row["sentences"]) if row.get("sentences") is not None else _length(pred, "text")
-    text = _picks(pred, "text", n_sent, ratio, oracle_k(row, "text", visual) if oracle else None)
+    text = _picks(pred, "text", n_sent, proportion, oracle_k(row, "text", visual) if oracle else None)
     if text is not None:
         if row.get("summary") and row.get("sentences") is not None:
             chosen = [row["sentences"][i]["text"] for i in text]
@@ -121,7 +121,7 @@ def multimodal_example(row: dict, pred: dict, visual: str | None, ratio: float =
         if row.get("sentence_labels") is not None:
             out.update(_label_metrics("sentence", text, row["sentence_labels"]))
     n_frames = len(row["frame_times"]) if row.get("frame_times") is not None else _length(pred, "video")
-    video = _picks(pred, "video", n_frames, ratio, oracle_k(row, "video", visual) if oracle else None)
+    video = _picks(pred, "video", n_frames, proportion, oracle_k(row, "video", visual) if oracle else None)
     if video is not None:
         thumbs = row.get(f"thumbnail_{visual}") if visual else None
         if thumbs is not None and len(thumbs):
@@ -131,7 +131,7 @@ def multimodal_example(row: dict, pred: dict, visual: str | None, ratio: float =
     return out
 
 
-def most_replayed_example(row: dict, pred: dict, ratio: float = RATIO) -> dict:
+def most_replayed_example(row: dict, pred: dict, proportion: float = PROPORTION) -> dict:
     gt = row.get("frame_scores")
     scores = pred.get("video_scores")
     if gt is None or scores is None:
@@ -140,7 +140,7 @@ def most_replayed_example(row: dict, pred: dict, ratio: float = RATIO) -> dict:
     fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 1.0
     out = mrhisum_map(np.asarray(scores), np.asarray(gt), fps)
     if row.get("frame_labels") is not None:
-        out.update(_label_metrics("frame", _picks(pred, "video", len(gt), ratio, None), row["frame_labels"]))
+        out.update(_label_metrics("frame", _picks(pred, "video", len(gt), proportion, None), row["frame_labels"]))
     return out
 
 
@@ -193,7 +193,7 @@ def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
     return cols
 
 
-def score(protocol: str, rows, preds: dict, *, visual: str | None = None, ratio: float = RATIO, oracle: bool = False,
+def score(protocol: str, rows, preds: dict, *, visual: str | None = None, proportion: float = PROPORTION, oracle: bool = False,
           f1_mode: str = "mean") -> tuple[dict, int]:
     """(corpus metrics, number of examples scored) of predictions keyed by example id."""
     per = []
@@ -202,11 +202,11 @@ def score(protocol: str, rows, preds: dict, *, visual: str | None = None, ratio:
         if pred is None:
             continue
         if protocol == "frame_importance":
-            m = frame_importance_example(np.asarray(pred["video_scores"]), row, f1_mode, ratio)
+            m = frame_importance_example(np.asarray(pred["video_scores"]), row, f1_mode, proportion)
         elif protocol == "most_replayed":
-            m = most_replayed_example(row, pred, ratio)
+            m = most_replayed_example(row, pred, proportion)
         else:
-            m = multimodal_example(row, pred, visual, ratio, oracle)
+            m = multimodal_example(row, pred, visual, proportion, oracle)
         if m:
             per.append(m)
     return aggregate(per), len(per)

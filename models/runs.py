@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.loading import load_object
 from models.collate import to_device
 
 CONFIG, METRICS, CURVES = "config.json", "metrics.jsonl", "curves.png"
@@ -46,10 +47,9 @@ def registry():
 def model_class(spec: str):
     """The class (registry) or factory (module:factory) a model spec names."""
     if ":" in spec:
-        module, _, attr = spec.partition(":")
         try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
+            return load_object(spec)
+        except (ImportError, AttributeError, ValueError) as e:
             raise RunError(f"cannot load model factory {spec!r}: {e}") from e
     reg = registry()
     if spec not in reg.MODELS:
@@ -73,12 +73,6 @@ def dataset_family(dataset) -> str | None:
     name = json.loads(build.read_text()).get("dataset", "") if build.exists() else ""
     name = f"{name} {Path(str(dataset)).name}".lower()
     return next((fam for key, fam in FAMILIES.items() if key in name), None)
-
-
-def write_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def save(obj: dict, path: Path) -> None:

@@ -1,7 +1,7 @@
 """Scores -> the frames and sentences a summary keeps, without looking at the ground truth.
 
-Default rule (BLiSS-style datasets): the top ``ratio`` (15%) of the frames and of the sentences by
-score, at least one when there is any, ``k = max(1, floor(ratio * n))``. Frame-importance datasets
+Default rule (BLiSS-style datasets): the top ``proportion`` (15%) of the frames and of the sentences by
+score, at least one when there is any, ``k = max(1, floor(proportion * n))``. Frame-importance datasets
 use the paper's knapsack budget instead (``builders.keyshots``: 15% of the frames, by shots).
 
 ``--oracle-k`` (A2Summ's released evaluation): k = the true number of key items (key sentences;
@@ -15,18 +15,18 @@ import math
 
 import numpy as np
 
-RATIO = 0.15
+PROPORTION = 0.15
 
 
-def budget(n: int, ratio: float = RATIO, k: int | None = None) -> int:
-    """How many of n items to keep: ``k`` when given (clipped to n), else max(1, floor(ratio * n))."""
+def budget(n: int, proportion: float = PROPORTION, k: int | None = None) -> int:
+    """How many of n items to keep: ``k`` when given (clipped to n), else max(1, floor(proportion * n))."""
     if n <= 0:
         return 0
     if k is not None:
         return int(min(max(k, 0), n))
-    if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
-    return max(1, min(n, math.floor(ratio * n)))
+    if not 0 < proportion <= 1:
+        raise ValueError(f"proportion must be in (0, 1], got {proportion!r}")
+    return max(1, min(n, math.floor(proportion * n)))
 
 
 def top_k(scores, k: int) -> np.ndarray:

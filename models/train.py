@@ -4,7 +4,7 @@
         [--epochs N] [--device cpu|cuda] [--seed S] [--batch-size B] [--lr LR] [--weight-decay WD]
         [--video-features frames_clip] [--text-features sentences_roberta] [--audio-features COL]
         [--query-features COL | key_sentences] [--hparam KEY=VALUE ...] [--family NAME]
-        [--format parquet|wds] [--workers N] [--stop-after K] [--restart]
+        [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart]
 
 Hyper-parameters: the paper's values for (model, dataset family) from ``models.registry.DEFAULTS``
 (the family comes from the dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the
@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.files import write_json
 from models.collate import to_device
 from models.curves import plot_curves
 from models.data import (
@@ -78,13 +79,13 @@ from models.runs import (
     rng_state,
     save,
     set_rng_state,
-    write_json,
 )
 
 log = logging.getLogger("models.train")
 
 GENERIC = {"batch_size": 4, "lr": 1e-3, "weight_decay": 1e-5, "epochs": 50, "scheduler": None, "warmup_epochs": 0}
-RESUMABLE_CHANGES = ("epochs", "device", "workers", "stop_after", "argv")  # may differ when a run is resumed
+# May differ when a run is resumed ("workers": the loader workers of runs from before --loader-workers).
+RESUMABLE_CHANGES = ("epochs", "device", "loader_workers", "workers", "stop_after", "argv")
 
 
 def parse_hparam(text: str) -> tuple[str, object]:
@@ -168,7 +169,7 @@ def setup(args) -> tuple:
         "family": family, "defaults_from": source, "columns": asdict(cols), "train": train_hp,
         "model_hparams": model_hp, "seed": args.seed, "protocol": protocol,
         "keyframe_visual": keyframe_visual(available, cols.video) if protocol == "multimodal" else None,
-        "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "workers": args.workers,
+        "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "loader_workers": args.loader_workers,
         "stop_after": args.stop_after, "argv": args.argv,
     }
 
@@ -222,7 +223,7 @@ def train_epoch(model, optimizer, loader: Loader, epoch: int, device: str, grad_
 
 
 @torch.no_grad()
-def validate(model, loader: Loader, config: dict, device: str, ratio: float) -> dict:
+def validate(model, loader: Loader, config: dict, device: str, proportion: float) -> dict:
     """Validation loss and the protocol's metrics on the validation split."""
     model.eval()
     preds, losses, weights = {}, [], []
@@ -243,7 +244,7 @@ def validate(model, loader: Loader, config: dict, device: str, ratio: float) -> 
         visual = config["keyframe_visual"]
         rows = iter_rows(config["dataset"], config["config"], "validation",
                          protocol_columns(config["protocol"], visual), config["format"])
-        metrics, n = score(config["protocol"], rows, preds, visual=visual, ratio=ratio)
+        metrics, n = score(config["protocol"], rows, preds, visual=visual, proportion=proportion)
         out.update(metrics)
         out["examples_scored"] = n
     return out
@@ -297,7 +298,7 @@ def run(args) -> int:
     resume = prepare_out(out, config, args.restart)
     train_src = open_split(args.dataset, config["config"], "train", cols, args.format, labeled=True)
     tp = config["train"]
-    loader = Loader(train_src, int(tp["batch_size"]), shuffle=True, seed=args.seed, workers=args.workers)
+    loader = Loader(train_src, int(tp["batch_size"]), shuffle=True, seed=args.seed, workers=args.loader_workers)
     val_loader = None
     if config["validation"]:
         val_src = open_split(args.dataset, config["config"], "validation", cols, args.format, labeled=True)
@@ -329,7 +330,7 @@ def run(args) -> int:
             group["lr"] = float(tp["lr"]) * factor
         parts, timing = train_epoch(model, optimizer, loader, epoch, args.device, args.grad_clip, seen)
         seen += timing["steps"]
-        val = validate(model, val_loader, config, args.device, args.ratio) if val_loader is not None else {}
+        val = validate(model, val_loader, config, args.device, args.proportion) if val_loader is not None else {}
         criterion, value = selection_value(config, val, criterion)
         improved = criterion == "last" or (value is not None and (best["value"] is None or value > best["value"]))
         if improved:
@@ -382,9 +383,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", help="config name (needed when the dataset has several)")
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed when it holds this run)")
     p.add_argument("--epochs", type=int, help="epochs (default: the paper's for this model and dataset family)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--batch-size", type=int, help="examples per step (default: the paper's)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the paper's)")
+    p.add_argument("--weight-decay", type=float, help="Adam L2 weight decay (default: the paper's)")
     p.add_argument("--hparam", action="append", metavar="KEY=VALUE", help="model hyper-parameter (JSON value), repeatable")
     p.add_argument("--family", help="dataset family for the paper defaults (default: from the dataset name)")
     p.add_argument("--video-features", help="frames_* column (default: the dataset's only one)")
@@ -392,11 +393,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--audio-features", help="audio feature column [A, D]")
     p.add_argument("--query-features", help=f"query / global description column [Q, D], or {KEY_SENTENCES}")
     p.add_argument("--format", choices=("parquet", "wds"), default="parquet", help="read parquet (default) or stream wds tars")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (0: a prefetch thread)")
+    p.add_argument("--loader-workers", type=int, default=0,
+                   help="DataLoader worker processes that collate batches (0: a prefetch thread)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and dropout (0)")
     p.add_argument("--grad-clip", type=float, default=0.0, help="clip the gradient norm (0: off)")
-    p.add_argument("--ratio", type=float, default=0.15, help="validation summaries keep this fraction (0.15)")
+    p.add_argument("--proportion", type=float, default=0.15,
+                   help="summary budget of validation: fraction of frames / sentences kept (0.15), as in models.evaluate")
     p.add_argument("--stop-after", type=int, help="stop this invocation after K epochs (resume by rerunning)")
     p.add_argument("--restart", action="store_true", help="discard what --out holds and start over")
     args = p.parse_args(argv)

@@ -14,10 +14,10 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 @pytest.fixture(scope="session")
 def bliss_sample_dir(tmp_path_factory):
-    """The bundled BLiSS sample (builders.bliss_sample), generated once per session (~10 s).
+    """The bundled BLiSS sample (builders.bliss.sample), generated once per session (~10 s).
 
     Treat it as read-only: copy what a test needs to modify.
     """
-    from builders.bliss_sample import ensure_sample
+    from builders.bliss.sample import ensure_sample
 
     return ensure_sample(tmp_path_factory.mktemp("bliss-sample") / "bliss-sample-v1")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.publish import ConfigWriter, update_build_record
+from builders.base import update_build_record
+from builders.writers import ConfigWriter
 from builders.schema import bliss_features
 
 _BUILT: dict[str, Path] = {}

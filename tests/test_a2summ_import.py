@@ -15,7 +15,7 @@ from a2summ_fixtures import make_a2summ_release, write_a2summ_release, write_a2s
 from datasets import Dataset
 from numpy.lib import format as npy_format
 
-from builders.a2summ import (
+from builders.bliss.a2summ import (
     FEATURES,
     clip_indices,
     iter_a2summ,

@@ -22,6 +22,7 @@ from collectors.articles import (
     youtube_ids_in_description,
 )
 from collectors.ehow import parse_ehow
+from collectors.net import Net
 from collectors.records import ItemError
 from collectors.wikihow import parse_wikihow
 
@@ -328,12 +329,12 @@ def server():
     srv.server_close()
 
 
-FAST = {"timeout": 2.0, "retries": 2, "backoff": 0.01, "sleep": 0.0}
+FAST = Net(timeout=2.0, retries=2, backoff=0.01, sleep=0.0)
 
 
 def test_fetch_article_parses_a_page(server):
     _, base = server
-    article = fetch_article(f"{base}/wiki/Repot-a-Houseplant", parser=parse_wikihow, **FAST)
+    article = fetch_article(f"{base}/wiki/Repot-a-Houseplant", parser=parse_wikihow, net=FAST)
     assert article["title"] == "How to Repot a Houseplant"
     assert article["url"] == f"{WH}/Repot-a-Houseplant"  # the canonical link, not the mirror
     assert len(article["steps"]) == 6 and article["youtube_ids"] == ["Xq3vR8tLm0A"]
@@ -348,14 +349,14 @@ def test_fetch_article_parses_a_page(server):
 def test_fetch_article_maps_statuses(server, path, kind):
     srv, base = server
     with pytest.raises(ItemError) as err:
-        fetch_article(base + path, parser=parse_wikihow, **FAST)
+        fetch_article(base + path, parser=parse_wikihow, net=FAST)
     assert err.value.kind == kind and path in err.value.message
     assert srv.hits[path] == 1  # not retried
 
 
 def test_fetch_article_retries_a_429_then_parses(server):
     srv, base = server
-    article = fetch_article(f"{base}/flaky", parser=parse_wikihow, **FAST)
+    article = fetch_article(f"{base}/flaky", parser=parse_wikihow, net=FAST)
     assert article["title"] == "How to Make Cold Brew Coffee"
     assert srv.hits["/flaky"] == 2
 
@@ -363,12 +364,12 @@ def test_fetch_article_retries_a_429_then_parses(server):
 def test_fetch_article_rate_limited_after_retries(server):
     srv, base = server
     with pytest.raises(ItemError) as err:
-        fetch_article(f"{base}/limited", parser=parse_wikihow, **FAST)
+        fetch_article(f"{base}/limited", parser=parse_wikihow, net=FAST)
     assert err.value.kind == "rate_limited"
     assert srv.hits["/limited"] == 3  # 1 + retries
     start = time.monotonic()
     with pytest.raises(ItemError, match="Retry-After 3600") as err:
-        fetch_article(f"{base}/limited-long", parser=parse_wikihow, **FAST)
+        fetch_article(f"{base}/limited-long", parser=parse_wikihow, net=FAST)
     assert err.value.kind == "rate_limited" and srv.hits["/limited-long"] == 1
     assert time.monotonic() - start < 1.0  # did not wait an hour
 
@@ -376,7 +377,7 @@ def test_fetch_article_rate_limited_after_retries(server):
 def test_fetch_article_server_errors_after_retries(server):
     srv, base = server
     with pytest.raises(ItemError) as err:
-        fetch_article(f"{base}/broken", parser=parse_wikihow, **FAST)
+        fetch_article(f"{base}/broken", parser=parse_wikihow, net=FAST)
     assert err.value.kind == "error" and "503" in err.value.message
     assert srv.hits["/broken"] == 3
 
@@ -385,7 +386,7 @@ def test_fetch_article_timeout(server):
     srv, base = server
     start = time.monotonic()
     with pytest.raises(ItemError) as err:
-        fetch_article(f"{base}/slow", parser=parse_wikihow, timeout=0.2, retries=1, backoff=0.01, sleep=0.0)
+        fetch_article(f"{base}/slow", parser=parse_wikihow, net=Net(timeout=0.2, retries=1, backoff=0.01, sleep=0.0))
     assert err.value.kind == "timeout"
     assert srv.hits["/slow"] == 2
     assert time.monotonic() - start < 1.5
@@ -394,7 +395,7 @@ def test_fetch_article_timeout(server):
 def test_fetch_article_page_without_steps_is_no_text(server):
     _, base = server
     with pytest.raises(ItemError) as err:
-        fetch_article(f"{base}/wiki/no-steps", parser=parse_wikihow, **FAST)
+        fetch_article(f"{base}/wiki/no-steps", parser=parse_wikihow, net=FAST)
     assert err.value.kind == "no_text" and "steps" in err.value.message
 
 
@@ -402,12 +403,12 @@ def test_fetch_article_is_polite_between_requests(server):
     _, base = server
     url = f"{base}/wiki/Repot-a-Houseplant"
     start = time.monotonic()
-    fetch_article(url, parser=parse_wikihow, timeout=2.0, retries=0, sleep=0.3)
-    fetch_article(url, parser=parse_wikihow, timeout=2.0, retries=0, sleep=0.3)
+    fetch_article(url, parser=parse_wikihow, net=Net(timeout=2.0, retries=0, sleep=0.3))
+    fetch_article(url, parser=parse_wikihow, net=Net(timeout=2.0, retries=0, sleep=0.3))
     assert time.monotonic() - start >= 0.29
 
 
 def test_fetch_article_needs_a_parser_for_unknown_sites(server):
     _, base = server
     with pytest.raises(ValueError, match="parser="):
-        fetch_article(f"{base}/wiki/Repot-a-Houseplant", **FAST)
+        fetch_article(f"{base}/wiki/Repot-a-Houseplant", net=FAST)

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collectors.behance import load_thumbnail_frames, read_raw_dir, read_splits
+from collectors.behance import read_raw_dir, read_splits
+from extractors.inputs import load_thumbnail_frames
 from collectors.records import ItemError, RawItem, check_transcript
 from collectors.synthetic import write_video
-from extractors.decode import video_duration
+from collectors.media import video_duration
 
 IDS = ["stream-01", "stream-02", "stream-03", "stream-04"]
 

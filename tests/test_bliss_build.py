@@ -162,7 +162,7 @@ def test_build_on_a_running_scheduler_equals_the_local_build(sample_build, bliss
     job = json.loads((out2 / "build.json").read_text())["configs"]["colorhist-minilm"]["extraction_job"]
     assert job["engine"]["scheduler"] == cluster.scheduler_address
     assert {w["pid"] for w in job["workers"].values()} <= worker_pids
-    assert job["totals"]["items_run"] == 8  # 4 videos x (colorhist, minilm), none in this process
+    assert job["totals"]["items_run"] == 12  # 4 videos x (colorhist, minilm, thumbnail), none in this process
     plan = json.loads((work2 / "features" / "plan.json").read_text())
     assert [len(s["items"]) for s in plan["shards"]] == [3, 1]
     for split in ("train", "validation", "test"):
@@ -271,7 +271,7 @@ def test_unknown_visual_name_is_a_clear_usage_error(tmp_path, capsys):
     assert not (out / "build.json").exists()
 
 
-@pytest.mark.parametrize("flag, name, expected", [("--visual", "clip", "--visual-weights"), ("--text", "roberta", "--text-weights")])
+@pytest.mark.parametrize("flag, name, expected", [("--visual", "clip", "--weights clip=PATH"), ("--text", "roberta", "--weights roberta=PATH")])
 def test_missing_weights_offline_names_the_flag(tmp_path, monkeypatch, capsys, bliss_sample_dir, flag, name, expected):
     monkeypatch.setenv("VSUMHUB_CACHE", str(tmp_path / "empty-cache"))
     code, out, _ = run_build(tmp_path, "--sample-dir", str(bliss_sample_dir), flag, name)
@@ -282,7 +282,7 @@ def test_missing_weights_offline_names_the_flag(tmp_path, monkeypatch, capsys, b
 
 def test_missing_input_dir_for_raw(tmp_path, capsys):
     code, _, _ = run_build(tmp_path, "--source", "raw")
-    assert code == 2 and "--source raw needs --input" in capsys.readouterr().err
+    assert code == 2 and "the following arguments are required: --input" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ A2Summ release

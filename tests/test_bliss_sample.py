@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builders import bliss_sample
-from builders.bliss_sample import MARKER, ensure_sample
-from collectors.behance import load_thumbnail_frames
-from extractors.decode import iter_frame_batches, read_image, video_duration
+from builders.bliss import sample as bliss_sample
+from builders.bliss.sample import MARKER, ensure_sample
+from extractors.inputs import load_thumbnail_frames
+from collectors.media import video_duration
+from extractors.decode import iter_frame_batches, read_image
 
 IDS = ["stream-01", "stream-02", "stream-03", "stream-04"]
 

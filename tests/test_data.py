@@ -14,7 +14,7 @@ from models.data import (
     open_split,
     resolve_columns,
 )
-from models.loader import Loader, prefetch
+from models.loader import Loader
 
 CONFIG = "colorhist-minilm"
 
@@ -152,7 +152,7 @@ def test_worker_processes_give_the_thread_batches(tiny):
 
 
 def test_null_targets_are_left_out_when_labeled(tmp_path):
-    from builders.publish import ConfigWriter
+    from builders.writers import ConfigWriter
     from builders.schema import bliss_features
 
     rng = np.random.default_rng(0)
@@ -169,17 +169,6 @@ def test_null_targets_are_left_out_when_labeled(tmp_path):
         assert got == ["v0_000", "v2_000"] and src.skipped == 1
         with pytest.raises(DatasetError, match="null"):
             list(Loader(open_split(tmp_path / "hub", "vis-txt", "train", cols, fmt), 2).epoch(0))
-
-
-def test_prefetch_reraises_errors_from_the_thread():
-    def boom():
-        yield 1
-        raise RuntimeError("bad shard")
-
-    it = prefetch(boom())
-    assert next(it) == 1
-    with pytest.raises(RuntimeError, match="bad shard"):
-        next(it)
 
 
 def test_stream_shuffle_is_seeded_and_starts_before_the_buffer_fills():

@@ -80,7 +80,9 @@ def test_tvsum_like_file_round_trips_exactly(tvsum, tmp_path):
     assert build["dataset"] == "tvsum-eccv16" and list(build["configs"]) == ["googlenet"]
     rec = build["configs"]["googlenet"]
     assert rec["input_sha256"] == hashlib.sha256(h5.read_bytes()).hexdigest()
-    assert rec["items"] == {"total": 4, "ok": 4, "failed": 0} and rec["fps"]["value"] is None
+    assert rec["items"] == {"total": 4, "ok": 4, "failed": 0, "ids_by_split": {
+        "train": ["video_1", "video_10", "video_2", "video_3"], "validation": [], "test": []}}
+    assert rec["fps"]["value"] is None
     assert rec["stats"]["train"]["frames"] == 471
     readme = (out / "README.md").read_text()
     assert "Video Summarization with Long Short-term Memory" in readme and "license: unknown" in readme
@@ -177,7 +179,7 @@ def test_bad_groups_are_recorded_failures_and_the_rest_import(tvsum, tmp_path):
     build = build_json(out)
     assert build["dataset"] == "bad-eccv16"
     rec = build["configs"]["googlenet"]
-    assert rec["items"] == {"total": 4, "ok": 2, "failed": 2}
+    assert {k: rec["items"][k] for k in ("total", "ok", "failed")} == {"total": 4, "ok": 2, "failed": 2}
     assert {(f["id"], f["kind"], f["key"]) for f in rec["failures"]["items"]} == {
         ("video_2", "bad_annotation", "gtscore"), ("video_3", "bad_annotation", "user_summary")}
     assert build["configs"]["googlenet-split1"]["fold"]["left_out_failed"] == ["video_2", "video_3"]

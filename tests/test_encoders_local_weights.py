@@ -73,8 +73,8 @@ def test_a_weights_path_that_does_not_exist_is_named(tmp_path):
 def test_raw_build_with_local_clip_and_roberta(tmp_path, clip_checkpoint, roberta_dir):
     raw = tmp_path / "raw"
     write_raw_video(raw, "v1", seconds=12, thumbnails=[np.full((32, 32, 3), 120, np.uint8)])
-    code = bliss.main(["--source", "raw", "--input", str(raw), "--visual-weights", str(clip_checkpoint),
-                       "--text-weights", str(roberta_dir), "--out", str(tmp_path / "hub"),
+    code = bliss.main(["--source", "raw", "--input", str(raw), "--weights", f"clip={clip_checkpoint}",
+                       "--weights", f"roberta={roberta_dir}", "--out", str(tmp_path / "hub"),
                        "--work", str(tmp_path / "work"), "--no-progress"])
     assert code == 0
     ex = load_dataset(str(tmp_path / "hub"), "clip-roberta", split="train")[0]

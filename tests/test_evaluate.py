@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from builders import tvsum
-from builders.publish import ConfigWriter, update_build_record
+from builders.base import update_build_record
+from builders.writers import ConfigWriter
 from builders.schema import frame_score_features
 from models import evaluate
 

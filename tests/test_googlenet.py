@@ -109,9 +109,9 @@ def test_weights_come_from_torchvisions_cache(state_dict_path, tmp_path, monkeyp
 def test_offline_without_weights_names_the_flag(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(MissingWeightsError, match="offline mode is on.*Pass --weights / --visual-weights PATH"):
+    with pytest.raises(MissingWeightsError, match="offline mode is on.*Pass --weights googlenet=PATH"):
         GoogLeNet()
-    with pytest.raises(MissingWeightsError, match="--weights / --visual-weights .*nope.pth does not exist"):
+    with pytest.raises(MissingWeightsError, match="--weights googlenet=.*nope.pth does not exist"):
         GoogLeNet(weights=tmp_path / "nope.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")

@@ -92,7 +92,7 @@ def test_saved_weights_load_back_by_path_strictly(checkpoint, i3d, tmp_path):
     with pytest.raises(MissingWeightsError, match="do not load.*Unexpected key"):
         I3D(weights=tmp_path / "extra.pt")
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint" * 64)
-    with pytest.raises(MissingWeightsError, match="not a readable PyTorch state dict"):
+    with pytest.raises(MissingWeightsError, match="not a readable PyTorch checkpoint"):
         I3D(weights=tmp_path / "garbage.pt")
 
 
@@ -128,7 +128,7 @@ def test_missing_weights_name_the_file_and_the_flag(tmp_path, monkeypatch):
     monkeypatch.setenv("VSUMHUB_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(MissingWeightsError) as info:
         I3D()
-    for part in (CHECKPOINT, "--weights", "--visual-weights", "pytorch-i3d", str(tmp_path / "empty-cache" / "i3d")):
+    for part in (CHECKPOINT, "--weights i3d=PATH", "pytorch-i3d", str(tmp_path / "empty-cache" / "i3d")):
         assert part in str(info.value)
     with pytest.raises(MissingWeightsError, match="does not exist"):
         I3D(weights=tmp_path / "nope.pt")

@@ -129,7 +129,7 @@ def test_missing_weights_name_the_file_the_source_and_the_flag(tmp_path, monkeyp
     with pytest.raises(MissingWeightsError) as info:
         PANN()
     message = str(info.value)
-    for part in (CHECKPOINT, "zenodo", "--weights", "--audio-weights", str(tmp_path / "empty-cache" / "pann")):
+    for part in (CHECKPOINT, "zenodo", "--weights pann=PATH", str(tmp_path / "empty-cache" / "pann")):
         assert part in message
     with pytest.raises(MissingWeightsError, match="does not exist"):
         PANN(weights=tmp_path / "nope.pth")

@@ -130,7 +130,7 @@ def test_without_a_protocol_the_validation_loss_selects(tmp_path):
     """frame_scores of unknown origin (no heatmap, no annotators): no metric, so validation loss decides."""
     from datasets import Features, List, Value
 
-    from builders.publish import ConfigWriter
+    from builders.writers import ConfigWriter
     from builders.schema import vectors
 
     rng = np.random.default_rng(0)
@@ -266,7 +266,7 @@ def test_most_replayed_dataset_trains_hiersum_style_and_scores_map(tmp_path, cap
 
 def test_frame_importance_dataset_run_and_kmeans_use_the_keyshot_protocol(tmp_path, capsys):
     """A TVSum-style dataset with features: a run and the kmeans baseline are scored by keyshot F1 + rank correlation."""
-    from builders.publish import ConfigWriter
+    from builders.writers import ConfigWriter
     from builders.schema import frame_score_features
 
     rng = np.random.default_rng(0)

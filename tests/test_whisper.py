@@ -13,7 +13,8 @@ import pytest
 from collectors.records import ItemError, RawItem
 from collectors.synthetic import write_video
 from extractors.base import MissingWeightsError
-from extractors.whisper import Whisper, is_sentence_end, split_sentences
+from collectors.transcripts import is_sentence_end
+from extractors.whisper import Whisper, split_sentences
 
 JFK = Path(__file__).resolve().parents[2] / "shared/data/speech/jfk.flac"
 needs_jfk = pytest.mark.skipif(not JFK.exists(), reason=f"{JFK} absent (the ../shared/data folder is not here)")

@@ -6,6 +6,7 @@ real YouTube info (tests/fixtures/youtube), whose subtitle and format URLs point
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import threading
@@ -21,9 +22,11 @@ import yt_dlp
 from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.utils import DownloadError, ExtractorError
 
+from collectors.net import Net
 from collectors.records import RawItem, read_manifest
 from collectors.synthetic import index_frame, write_video
 from collectors.youtube import (
+    Options,
     collect,
     collect_video,
     error_kind,
@@ -40,7 +43,8 @@ SUBS = FIXTURES / "subtitles"
 INFO = FIXTURES / "youtube" / "paper_airplane.info.json"
 JFK = Path(__file__).resolve().parents[2] / "shared/data/speech/jfk.flac"
 needs_jfk = pytest.mark.skipif(not JFK.exists(), reason=f"{JFK} absent (the ../shared/data folder is not here)")
-NET = {"sleep": 0, "retries": 1, "timeout": 1.0, "backoff": 0.05}  # fast, still bounded retries
+NET = Net(sleep=0, retries=1, timeout=1.0, backoff=0.05)  # fast, still bounded retries
+FAST = Options(net=NET)
 PHRASE = "ask not what your country"
 TYPES = {".mp4": "video/mp4", ".json3": "application/json", ".vtt": "text/vtt", ".srt": "application/x-subrip", ".html": "text/html"}
 
@@ -160,7 +164,7 @@ def test_saved_info_loads_as_yt_dlp_load_info_json_does(server, tmp_path):
 
 
 def test_heatmap_chapters_fields_and_manual_subtitles(server, tmp_path):
-    item, skipped = collect_video(make_info(server, tmp_path), tmp_path / "out", **NET)
+    item, skipped = collect_video(make_info(server, tmp_path), tmp_path / "out", FAST)
     assert skipped is None and item.ok, item.error
     assert (item.id, item.source, item.url) == ("Xq3Ok-Hn0aE", "youtube", "https://www.youtube.com/watch?v=Xq3Ok-Hn0aE")
     assert item.title == "How to Make a Paper Airplane" and item.views == 1283645 and item.duration == 17
@@ -179,7 +183,7 @@ def test_heatmap_chapters_fields_and_manual_subtitles(server, tmp_path):
 
 
 def test_auto_captions_prefer_en_orig_and_unclean_ones_are_kept_without_whisper(server, tmp_path):
-    item, _ = collect_video(make_info(server, tmp_path, vid="autoOnly001", subtitles={}), tmp_path / "out", **NET)
+    item, _ = collect_video(make_info(server, tmp_path, vid="autoOnly001", subtitles={}), tmp_path / "out", FAST)
     assert item.ok and item.transcript_source == "auto"
     assert item.meta["transcript"]["lang"] == "en-orig" and item.meta["transcript"]["clean"] is False
     assert "without punctuation" in item.meta["transcript"]["why"]
@@ -192,7 +196,7 @@ def test_auto_captions_prefer_en_orig_and_unclean_ones_are_kept_without_whisper(
                                            (["manual.en.vtt", "manual.en.json3"], ".json3")])
 def test_subtitle_format_preference(server, tmp_path, offered, taken):
     subs = {"en": sub_track(server, *(f"subs/{n}" for n in offered)) + [{"ext": "ttml", "url": f"{server.base}/404/x.ttml"}]}
-    item, _ = collect_video(make_info(server, tmp_path, vid=f"fmt{taken[1:]}", subtitles=subs), tmp_path / "out", **NET)
+    item, _ = collect_video(make_info(server, tmp_path, vid=f"fmt{taken[1:]}", subtitles=subs), tmp_path / "out", FAST)
     assert item.ok and Path(item.meta["subtitles_tried"][0]["file"]).suffix == taken
     assert item.transcript[0]["text"] == "Hi, I'm Sarah from wikiHow."
 
@@ -215,19 +219,19 @@ def test_subtitle_candidates_order():
 
 def test_min_views_and_max_duration_skip(server, tmp_path):
     path = make_info(server, tmp_path)
-    assert collect_video(path, tmp_path / "out", min_views=2_000_000, **NET) == (None, "views: 1283645 < min_views 2000000")
-    assert collect_video(path, tmp_path / "out", max_duration=10, **NET) == (None, "duration: 17 s > max_duration 10 s")
+    assert collect_video(path, tmp_path / "out", Options(min_views=2_000_000, net=NET)) == (None, "views: 1283645 < min_views 2000000")
+    assert collect_video(path, tmp_path / "out", Options(max_duration=10, net=NET)) == (None, "duration: 17 s > max_duration 10 s")
     unknown = make_info(server, tmp_path, vid="noViews0001", view_count=None)
-    assert collect_video(unknown, tmp_path / "out", min_views=1, **NET).skipped == "views: unknown (min_views 1)"
+    assert collect_video(unknown, tmp_path / "out", Options(min_views=1, net=NET)).skipped == "views: unknown (min_views 1)"
     assert not (tmp_path / "out").exists()  # nothing downloaded for a skipped video
 
 
 def test_require_heatmap(server, tmp_path):
     item, _ = collect_video(make_info(server, tmp_path, vid="noHeatmap01", heatmap=None), tmp_path / "out",
-                            require_heatmap=True, **NET)
+                            Options(require_heatmap=True, net=NET))
     assert item.status == "failed" and item.error["kind"] == "no_heatmap"
     assert item.title and item.views == 1283645 and item.heatmap == []  # what was known is kept
-    assert collect_video(make_info(server, tmp_path), tmp_path / "out", require_heatmap=True, **NET).item.ok
+    assert collect_video(make_info(server, tmp_path), tmp_path / "out", Options(require_heatmap=True, net=NET)).item.ok
 
 
 def test_listing_entries_are_filtered_before_any_request(tmp_path):
@@ -236,7 +240,7 @@ def test_listing_entries_are_filtered_before_any_request(tmp_path):
         ("Xq3Ok-Hn0aE", 1283645, 17.0), ("b5nMIYq0Yr8", 48211, 125.0), ("-3kPq9aZt1U", 230114, 1820.0)]
     assert all(e["url"].startswith("https://www.youtube.com/watch?v=") and e["title"] for e in entries)
     # the two entries outside the filters never reach youtube.com (the test has no network)
-    stats = collect(entries[1:], tmp_path / "manifest.jsonl", min_views=50_000, max_duration=600, progress=False, **NET)
+    stats = collect(entries[1:], tmp_path / "manifest.jsonl", options=Options(min_views=50_000, max_duration=600, net=NET), progress=False)
     assert stats == {"ok": 0, "already": 0, "skipped": {"views": 1, "duration": 1}, "failed": {}, "stopped": None}
     assert list_videos(str(FIXTURES / "youtube" / "wikihow_videos.flat.json"), limit=1)[0]["id"] == "Xq3Ok-Hn0aE"
 
@@ -244,9 +248,9 @@ def test_listing_entries_are_filtered_before_any_request(tmp_path):
 def test_a_malformed_info_dict_is_bad_metadata(server, tmp_path):
     info = json.loads(make_info(server, tmp_path).read_text())
     info["heatmap"] = [{"value": 1.0}]  # no start_time / end_time
-    item, _ = collect_video(info, tmp_path / "out", **NET)
+    item, _ = collect_video(info, tmp_path / "out", FAST)
     assert item.id == "Xq3Ok-Hn0aE" and item.error["kind"] == "bad_metadata" and "start_time" in item.error["message"]
-    item, _ = collect_video(str(tmp_path / "missing.info.json"), tmp_path / "out", **NET)
+    item, _ = collect_video(str(tmp_path / "missing.info.json"), tmp_path / "out", FAST)
     assert item.error["kind"] == "bad_metadata" and "cannot read the info JSON" in item.error["message"]
 
 
@@ -261,7 +265,7 @@ def test_unsafe_youtube_ids_become_safe_item_ids():
 
 def test_malformed_vtt_is_bad_transcript(server, tmp_path):
     subs = {"en": sub_track(server, "subs/bad_timestamp.vtt")}
-    item, _ = collect_video(make_info(server, tmp_path, vid="badVtt00001", subtitles=subs), tmp_path / "out", **NET)
+    item, _ = collect_video(make_info(server, tmp_path, vid="badVtt00001", subtitles=subs), tmp_path / "out", FAST)
     assert item.error["kind"] == "bad_transcript" and "bad_timestamp" not in item.error["message"]
     assert ":6: bad timestamp '00:00:02,000'" in item.error["message"]
     assert (tmp_path / "out" / "badVtt00001" / "badVtt00001.en.vtt.bad").is_file()  # set aside: a retry downloads afresh
@@ -269,7 +273,7 @@ def test_malformed_vtt_is_bad_transcript(server, tmp_path):
 
 def test_no_subtitles_and_no_whisper_is_no_transcript(server, tmp_path):
     info = make_info(server, tmp_path, vid="noSubs00001", subtitles={}, automatic_captions={})
-    item, _ = collect_video(info, tmp_path / "out", **NET)
+    item, _ = collect_video(info, tmp_path / "out", FAST)
     assert item.error == {"kind": "no_transcript", "message": "no subtitles in en; no Whisper given"}
 
 
@@ -279,7 +283,7 @@ def test_whisper_when_the_subtitles_are_not_clean(server, tmp_path, whisper):
     for f in formats:
         f["url"] = f["url"].replace("/media/clip.mp4", "/media/jfk.mp4")
     path = make_info(server, tmp_path, vid="jfkSpeech01", subtitles={}, formats=formats, duration=11)
-    item, _ = collect_video(path, tmp_path / "out", whisper=whisper, **NET)
+    item, _ = collect_video(path, tmp_path / "out", Options(whisper=whisper, net=NET))
     assert item.ok and item.transcript_source == "whisper", item.error
     assert PHRASE in " ".join(s["text"] for s in item.transcript).lower()
     assert Path(item.media["audio"]).name == "jfkSpeech01.audio.m4a"  # format 139, the small audio
@@ -290,14 +294,14 @@ def test_whisper_when_the_subtitles_are_not_clean(server, tmp_path, whisper):
 @needs_jfk
 def test_generic_extractor_downloads_a_direct_media_url(server, tmp_path, whisper):
     url = f"{server.base}/media/jfk.mp4"
-    item, _ = collect_video(url, tmp_path / "out", need_media=True, whisper=whisper, **NET)
+    item, _ = collect_video(url, tmp_path / "out", Options(need_media=True, whisper=whisper, net=NET))
     assert item.ok and item.source == "web" and item.id == "jfk" and item.meta["extractor"] == "generic", item.error
     assert Path(item.media["video"]).read_bytes() == server.files["jfk.mp4"]
     assert item.transcript_source == "whisper" and PHRASE in " ".join(s["text"] for s in item.transcript).lower()
 
 
 def test_generic_extractor_finds_the_video_in_a_page(server):
-    info = fetch_info(f"{server.base}/page/clip.html", **NET)
+    info = fetch_info(f"{server.base}/page/clip.html", NET)
     assert [f["url"] for f in info["formats"]] == [f"{server.base}/media/clip.mp4"]
 
 
@@ -305,34 +309,34 @@ def test_generic_extractor_finds_the_video_in_a_page(server):
 
 
 def test_404_is_unavailable(server, tmp_path):
-    item, _ = collect_video(f"{server.base}/404/gone.mp4", tmp_path / "out", **NET)
+    item, _ = collect_video(f"{server.base}/404/gone.mp4", tmp_path / "out", FAST)
     assert item.error["kind"] == "unavailable" and "HTTP Error 404" in item.error["message"]
     assert item.meta["input"] == f"{server.base}/404/gone.mp4" and item.id.startswith("url-")
 
 
 def test_429_is_retried_then_rate_limited(server, tmp_path):
     t0 = time.perf_counter()
-    item, _ = collect_video(f"{server.base}/429/busy.mp4", tmp_path / "out", **NET)
+    item, _ = collect_video(f"{server.base}/429/busy.mp4", tmp_path / "out", FAST)
     assert item.error["kind"] == "rate_limited" and "(after 2 attempts)" in item.error["message"]
     assert server.hits["/429/busy.mp4"] == 2 and time.perf_counter() - t0 >= 1.0  # Retry-After: 1 was honoured
 
 
 def test_a_429_on_subtitles_is_retried_and_succeeds(server, tmp_path):
     subs = {"en": sub_track(server, "once429/subs/manual.en.json3")}
-    item, _ = collect_video(make_info(server, tmp_path, vid="flaky429001", subtitles=subs), tmp_path / "out", **NET)
+    item, _ = collect_video(make_info(server, tmp_path, vid="flaky429001", subtitles=subs), tmp_path / "out", FAST)
     assert item.ok and item.transcript_source == "manual"
     assert server.hits["/once429/subs/manual.en.json3"] == 2
 
 
 def test_a_404_subtitle_fails_the_item(server, tmp_path):
     subs = {"en": sub_track(server, "404/manual.en.json3")}
-    item, _ = collect_video(make_info(server, tmp_path, vid="sub404aaaaa", subtitles=subs), tmp_path / "out", **NET)
+    item, _ = collect_video(make_info(server, tmp_path, vid="sub404aaaaa", subtitles=subs), tmp_path / "out", FAST)
     assert item.error["kind"] == "unavailable" and "subtitles 'en'" in item.error["message"]
 
 
 def test_a_slow_server_is_timeout(server, tmp_path):
     t0 = time.perf_counter()
-    item, _ = collect_video(f"{server.base}/slow/late.mp4", tmp_path / "out", **NET)
+    item, _ = collect_video(f"{server.base}/slow/late.mp4", tmp_path / "out", FAST)
     assert item.error["kind"] == "timeout" and server.hits["/slow/late.mp4"] == 2
     assert time.perf_counter() - t0 < 6
 
@@ -404,7 +408,7 @@ def test_collect_records_failures_resumes_and_retries(server, tmp_path):
         f"{server.base}/404/missing.mp4",
         str(make_info(server, tmp_path, vid="fewViews001", view_count=10)),         # skipped
     ]
-    stats = collect(inputs, manifest, require_heatmap=True, min_views=1000, progress=False, **NET)
+    stats = collect(inputs, manifest, options=Options(require_heatmap=True, min_views=1000, net=NET), progress=False)
     assert stats == {"ok": 2, "already": 0, "skipped": {"views": 1}, "failed": {"no_heatmap": 1, "bad_transcript": 1,
                                                                                   "unavailable": 2}, "stopped": None}
     items = list(read_manifest(manifest))
@@ -418,13 +422,13 @@ def test_collect_records_failures_resumes_and_retries(server, tmp_path):
     with open(manifest, "a") as f:
         f.write('{"id": "torn", "sour')
     hits = sum(server.hits.values())
-    again = collect(inputs, manifest, require_heatmap=True, min_views=1000, progress=False, **NET)
+    again = collect(inputs, manifest, options=Options(require_heatmap=True, min_views=1000, net=NET), progress=False)
     assert again == {"ok": 0, "already": 6, "skipped": {"views": 1}, "failed": {}, "stopped": None}
     assert sum(server.hits.values()) == hits and len(list(read_manifest(manifest))) == 6
 
     # --retry-failed: the failed ones run again; the toggled one now succeeds and replaces its record
     server.down = False
-    retried = collect(inputs, manifest, require_heatmap=True, min_views=1000, retry_failed=True, progress=False, **NET)
+    retried = collect(inputs, manifest, options=Options(require_heatmap=True, min_views=1000, net=NET), retry_failed=True, progress=False)
     assert retried["ok"] == 1 and retried["already"] == 2 and sum(retried["failed"].values()) == 3
     final = latest_items(manifest)
     assert len(list(read_manifest(manifest))) == 6  # rewritten: one record per input
@@ -434,7 +438,7 @@ def test_collect_records_failures_resumes_and_retries(server, tmp_path):
 
 def test_collect_stops_when_youtube_keeps_refusing(server, tmp_path, capsys):
     urls = [f"{server.base}/429/refuse{i}.mp4" for i in range(4)]
-    stats = collect(urls, tmp_path / "m.jsonl", stop_after_blocked=2, **{**NET, "retries": 0})  # with the progress bar
+    stats = collect(urls, tmp_path / "m.jsonl", options=Options(net=dataclasses.replace(NET, retries=0)), stop_after_blocked=2)  # with the progress bar
     assert stats["failed"] == {"rate_limited": 2} and "2 failures in a row" in stats["stopped"]
     assert [i.error["kind"] for i in read_manifest(tmp_path / "m.jsonl")] == ["rate_limited"] * 2
     assert server.hits["/429/refuse2.mp4"] == 0
@@ -444,8 +448,8 @@ def test_collect_stops_when_youtube_keeps_refusing(server, tmp_path, capsys):
 def test_collect_takes_info_dicts_and_skips_a_video_already_done_under_another_input(server, tmp_path):
     manifest = tmp_path / "m.jsonl"
     path = make_info(server, tmp_path, vid="dictInput01")
-    assert collect([json.loads(path.read_text())], manifest, progress=False, **NET)["ok"] == 1
-    stats = collect([str(path)], manifest, progress=False, **NET)  # same video, given as a path this time
+    assert collect([json.loads(path.read_text())], manifest, options=FAST, progress=False)["ok"] == 1
+    stats = collect([str(path)], manifest, options=FAST, progress=False)  # same video, given as a path this time
     assert stats["ok"] == 0 and stats["already"] == 1
     assert [i.id for i in read_manifest(manifest)] == ["dictInput01"]
     assert isinstance(next(read_manifest(manifest)), RawItem)

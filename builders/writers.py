@@ -8,10 +8,10 @@ rebuild replaces the old files whole.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -159,49 +159,3 @@ class ConfigWriter:
         shutil.rmtree(self.stage)
         self.facts = facts
         return facts
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    """JSON written under a temporary name and renamed: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def update_build_record(out_dir: str | os.PathLike, dataset: str, config: str, record: dict, **top) -> dict:
-    """Merge one config's record into build.json (other configs of the dataset are kept);
-    ``top`` sets dataset-level keys (the card's facts, the tool)."""
-    path = Path(out_dir) / "build.json"
-    build = json.loads(path.read_text()) if path.exists() else {}
-    build.update(top, dataset=dataset)
-    build.setdefault("configs", {})[config] = record
-    write_json(path, build)
-    return build
-
-
-def publish_record(out_dir, dataset: str, config: str, record: dict, card: dict, tool: str) -> None:
-    """Record a built config in build.json and render the dataset card from it."""
-    from cards.render import write_card
-
-    update_build_record(out_dir, dataset, config, record, card=card, tool=tool)
-    write_card(out_dir, load_path=str(out_dir))
-
-
-def report_failures(record: dict, built: int) -> int:
-    """Print each failed item; the exit status: 1 when nothing was built, 3 when some items failed, else 0."""
-    for f in record["failures"]["items"]:
-        print(f"  FAILED {f['id']}: {f['kind']}: {f['message']}")
-    if built == 0:
-        return 1
-    return 3 if record["failures"]["items"] else 0

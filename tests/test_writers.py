@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Features, List, Value, load_dataset
 
-from builders.publish import ConfigWriter, rows_to_table
+from builders.writers import ConfigWriter, rows_to_table
 from builders.schema import vectors
 
 FEATURES = Features({

@@ -33,9 +33,9 @@ seconds [i, i + 1)):
 Splits: ``test`` is the released test split. ``validation`` is carved from the released train split
 BY VIDEO (see ``VALIDATION_RULE``), so no video has clips in both train and validation.
 
-A clip whose annotation or features are inconsistent is recorded as a failure
-``{"id", "kind", "message"}`` (kind ``bad_annotation`` or ``bad_media``) and every other clip is
-still imported. A missing or unsafe file stops the whole import: that is not one clip's problem.
+A clip whose annotation or features are inconsistent is an ItemError (kind ``bad_annotation`` or
+``bad_media``), recorded as a failure ``{"id", "kind", "message"}``, and every other clip is still
+imported. A missing or unsafe file stops the whole import: that is not one clip's problem.
 """
 
 from __future__ import annotations
@@ -47,11 +47,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from builders.safe_pickle import load_npy_dict
-from builders.schema import SPLITS, bliss_features, frames_column, keyframe_column, sentences_column, thumbnail_column
+from builders.base import Builder, BuildError
+from builders.bliss.dataset import TOOL, card_facts, count
+from builders.safe_pickle import NpyDictError, load_npy_dict
+from builders.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.schema import thumbnail_column
+from collectors.records import ItemError, safe_id
 
 VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768
 FEATURES = bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
@@ -72,14 +77,6 @@ VALIDATION_RULE = (
     "in the released test split, ordered by (sha1(video_id utf-8) hex, video_id); never all of them "
     "(at most n - 1), none when f == 0 or n < 2"
 )
-
-
-class ClipError(ValueError):
-    """One clip is inconsistent; ``kind`` is ``bad_annotation`` or ``bad_media``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def find_release_file(root: Path, subdir: str, name: str) -> Path:
@@ -113,10 +110,6 @@ def validation_videos(train_videos: Iterable[str], fraction: float, exclude: Ite
     return set(videos[:take])
 
 
-def safe_id(clip_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", clip_id) or "_"
-
-
 def _trailing_int(clip_id: str, video_id: str) -> int | None:
     rest = clip_id[len(video_id) :] if clip_id.startswith(video_id) else clip_id
     m = re.search(r"(?:^|[_.-])(\d+)$", rest)
@@ -144,8 +137,8 @@ def _is_int(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def _bad(message: str) -> ClipError:
-    return ClipError("bad_annotation", message)
+def _bad(message: str) -> ItemError:
+    return ItemError("bad_annotation", message)
 
 
 def _labels(values: object, n: int, name: str) -> list[int]:
@@ -191,22 +184,22 @@ def _check_annotation(ann: object) -> dict:
 def _vectors(features: Mapping[str, np.ndarray], clip_id: str, stem: str, rows: int, dim: int, arrays: bool):
     """float32 rows of one clip, or ``bad_media`` if they are missing, mis-shaped or not finite."""
     if clip_id not in features:
-        raise ClipError("bad_media", f"no {stem} features for this clip")
+        raise ItemError("bad_media", f"no {stem} features for this clip")
     arr = features[clip_id]
     if rows == 0 and arr.size == 0:
         arr = np.zeros((0, dim), np.float32)
     if arr.shape != (rows, dim) or arr.dtype.kind not in "fiu":
-        raise ClipError("bad_media", f"{stem} features are {arr.dtype}{list(arr.shape)}, expected [{rows}, {dim}] numbers")
+        raise ItemError("bad_media", f"{stem} features are {arr.dtype}{list(arr.shape)}, expected [{rows}, {dim}] numbers")
     values = arr.astype(np.float32, copy=False)
     if not np.isfinite(values).all():
-        raise ClipError("bad_media", f"{stem} features hold NaN or infinite values (as float32)")
+        raise ItemError("bad_media", f"{stem} features hold NaN or infinite values (as float32)")
     return values if arrays else values.tolist()
 
 
 def build_example(
     clip_id: str, ann: object, features: Mapping[str, Mapping[str, np.ndarray]], clip_index: int, arrays: bool = False
 ) -> dict:
-    """One example in ``FEATURES`` column order; raises ``ClipError`` for an inconsistent clip.
+    """One example in ``FEATURES`` column order; raises ``ItemError`` for an inconsistent clip.
 
     ``arrays=True`` gives the vector columns as float32 ``[rows, dim]`` arrays instead of lists.
     """
@@ -243,46 +236,73 @@ def build_example(
     return {name: example[name] for name in FEATURES}
 
 
+class Clip(NamedTuple):
+    """One clip of the release: its id, release split and annotation, and that split's features."""
+
+    id: str
+    split: str
+    annotation: object
+    features: Mapping[str, Mapping[str, np.ndarray]]
+
+
+class Release:
+    """A2Summ's release in ``input_dir``, every file located and the annotations read up front (a
+    wrong ``--input`` fails at once); features load one release split at a time, as clips need them
+    (the real train split holds gigabytes of arrays)."""
+
+    def __init__(self, input_dir: str | Path, validation_fraction: float = 0.1):
+        root = Path(input_dir)
+        self.annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
+        self.paths = {
+            split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
+            for split in RELEASE_SPLITS
+        }
+        videos = {
+            split: {a["video_id"] for a in clips.values() if isinstance(a, dict) and isinstance(a.get("video_id"), str)}
+            for split, clips in self.annotations.items()
+        }
+        self.held_out = validation_videos(videos["train"], validation_fraction, exclude=videos["test"])
+        self.index = clip_indices(self.annotations)
+        self.taken: dict[str, str] = {}  # safe id -> clip id that has it
+
+    def clips(self) -> Iterator[Clip]:
+        for split in RELEASE_SPLITS:
+            features = {stem: load_npy_dict(path) for stem, path in self.paths[split].items()}
+            for clip_id, ann in self.annotations[split].items():
+                yield Clip(clip_id, split, ann, features)
+            del features
+
+    def example(self, clip: Clip, arrays: bool = False) -> tuple[str, dict]:
+        """(published split, example) of one clip; ItemError (its message starts with the release
+        split) for an inconsistent clip or one whose id collides with an earlier clip's."""
+        try:
+            if clip.id not in self.index:  # no usable video_id, so no index either
+                _check_annotation(clip.annotation)
+            example = build_example(clip.id, clip.annotation, clip.features, self.index[clip.id], arrays)
+            if example["id"] in self.taken:
+                raise _bad(f"id {example['id']!r} collides with clip {self.taken[example['id']]!r}")
+        except ItemError as e:
+            raise ItemError(e.kind, f"[{clip.split}] {e.message}") from None
+        self.taken[example["id"]] = clip.id
+        held = clip.split == "train" and example["video_id"] in self.held_out
+        return ("validation" if held else clip.split), example
+
+
 def iter_a2summ(
     input_dir: str | Path, validation_fraction: float = 0.1, failures: list[dict] | None = None, arrays: bool = False
 ) -> Iterator[tuple[str, dict]]:
     """Yield ``(split, example)`` one clip at a time, appending bad clips to ``failures``.
 
-    Streaming keeps only one release split's feature dicts in memory (the real train split holds
-    gigabytes of arrays; as Python lists it would not fit). ``arrays=True`` yields the vector columns
-    as float32 arrays, which ``builders.publish`` accepts, to skip the list round trip. All files are
-    located before the first example so a wrong ``--input`` fails at once.
+    ``arrays=True`` yields the vector columns as float32 arrays, which ``builders.writers`` accepts,
+    to skip the list round trip.
     """
-    root = Path(input_dir)
     failures = [] if failures is None else failures
-    annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
-    paths = {
-        split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
-        for split in RELEASE_SPLITS
-    }
-    videos = {
-        split: {a["video_id"] for a in clips.values() if isinstance(a, dict) and isinstance(a.get("video_id"), str)}
-        for split, clips in annotations.items()
-    }
-    held_out = validation_videos(videos["train"], validation_fraction, exclude=videos["test"])
-    index = clip_indices(annotations)
-    taken: dict[str, str] = {}  # safe id -> clip id that has it
-    for split in RELEASE_SPLITS:
-        features = {stem: load_npy_dict(path) for stem, path in paths[split].items()}
-        for clip_id, ann in annotations[split].items():
-            try:
-                if clip_id not in index:  # no usable video_id, so no index either
-                    _check_annotation(ann)
-                example = build_example(clip_id, ann, features, index[clip_id], arrays)
-                if example["id"] in taken:
-                    raise _bad(f"id {example['id']!r} collides with clip {taken[example['id']]!r}")
-            except ClipError as exc:
-                failures.append({"id": clip_id, "kind": exc.kind, "message": f"[{split}] {exc}"})
-                continue
-            taken[example["id"]] = clip_id
-            out_split = "validation" if split == "train" and example["video_id"] in held_out else split
-            yield out_split, example
-        del features
+    release = Release(input_dir, validation_fraction)
+    for clip in release.clips():
+        try:
+            yield release.example(clip, arrays)
+        except ItemError as e:
+            failures.append({"id": clip.id, **e.as_dict()})
 
 
 def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tuple[dict[str, list[dict]], list[dict]]:
@@ -293,3 +313,54 @@ def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tupl
         examples[split].append(example)
     return examples, failures
 
+
+class BlissA2Summ(Builder):
+    """The files A2Summ released, features as released: ``--source a2summ --input DIR``."""
+
+    name, source, tool = "bliss", "a2summ", TOOL
+
+    def __init__(self, input: Path, validation_fraction: float = 0.1):
+        self.input_dir, self.validation_fraction, self.input = Path(input), validation_fraction, str(input)
+
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        p.add_argument("--input", type=Path, required=True,
+                       help="the release: annotation/{train,test}.json and feature/*_{train,test}.npy")
+
+    def prepare(self, ctx) -> None:
+        if not self.input_dir.is_dir():
+            raise BuildError(f"--input {self.input_dir} is not a directory")
+        try:
+            self.release = Release(self.input_dir, self.validation_fraction)
+        except (OSError, ValueError) as e:  # a missing or malformed file: the whole release's problem
+            raise BuildError(str(e)) from e
+        self.published: dict[str, str] = {}
+
+    def items(self) -> Iterator[Clip]:
+        try:
+            yield from self.release.clips()
+        except (OSError, NpyDictError) as e:  # an unsafe, malformed or vanished feature file, found when its split loads
+            raise BuildError(str(e)) from e
+
+    def examples(self, clip: Clip, tracks: dict) -> list[dict]:
+        self.published[clip.id], example = self.release.example(clip, arrays=True)
+        return [example]
+
+    def splits(self, clip: Clip) -> str:
+        return self.published[clip.id]
+
+    def features(self, dims: dict) -> dict:
+        return {config_name(VISUAL, TEXT): FEATURES}
+
+    def count(self, row: dict) -> dict:
+        return count(row, VISUAL)
+
+    def facts(self, config: str) -> dict:
+        provided = {"extractor": "provided", "sampling": "as released"}
+        return {"columns": {"visual": frames_column(VISUAL), "text": sentences_column(TEXT)},
+                "extractors": {"visual": {**provided, "model": "CLIP (A2Summ release)", "dim": VISUAL_DIM},
+                               "text": {**provided, "model": "RoBERTa (A2Summ release)", "dim": TEXT_DIM}},
+                "validation_rule": VALIDATION_RULE}
+
+    def card_facts(self) -> dict:
+        return card_facts(self.source)

@@ -1,24 +1,29 @@
-"""The bundled BLiSS sample: four synthetic drawing livestreams in the raw layout (docs/raw-layout.md).
+"""The bundled BLiSS sample (``--source sample``, the default): four synthetic drawing livestreams
+written in the raw layout (docs/raw-layout.md), then built as that layout is (builders.bliss.raw).
 
 Real BLiSS media cannot be redistributed, so tests, docs and the builder's smoke run use this
 sample instead. Everything is derived from fixed seeds, so two runs of the same code write
 byte-identical JSON and PNG files (the MP4s are identical too with the same libx264).
-Usage: ``python -m builders.bliss_sample`` prints the directory, generating it on first use.
+Usage: ``python -m builders.bliss.sample`` prints the directory, generating it on first use.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
+from builders.base import BuildError, usage_error
+from builders.bliss.raw import BlissRaw
 from collectors.synthetic import write_video
 
 SAMPLE_VERSION = 1
@@ -455,5 +460,41 @@ def ensure_sample(cache_dir: str | os.PathLike | None = None, force: bool = Fals
     return target
 
 
+class BlissSample(BlissRaw):
+    """The sample, generated on first use, built as raw input (weight-free encoders by default)."""
+
+    name, source = "bliss-sample", "sample"
+
+    def __init__(self, sample_dir: Path | None = None, visual: str = "colorhist", text: str = "minilm",
+                 fps: float = 1.0, min_clip: float = 10.0):
+        super().__init__(sample_dir or default_cache_dir(), visual, text, fps, min_clip)
+        self.sample_dir, self.input = sample_dir, "bundled sample (builders/bliss/sample.py)"
+
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        p.add_argument("--sample-dir", type=Path,
+                       help=f"where the sample is generated (default: $VSUMHUB_CACHE or ~/.cache/vsumhub, /{SAMPLE_NAME})")
+        cls.add_encoder_arguments(p, "colorhist", "minilm")
+
+    def prepare(self, ctx) -> None:
+        try:
+            self.input_dir = ensure_sample(self.sample_dir)
+        except ValueError as e:  # a directory that is not a sample
+            raise BuildError(str(e)) from e
+        super().prepare(ctx)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m builders.bliss.sample", description=__doc__.split("\n\n")[0])
+    p.add_argument("--dir", type=Path, help=f"where to write it (default: $VSUMHUB_CACHE or ~/.cache/vsumhub, /{SAMPLE_NAME})")
+    p.add_argument("--force", action="store_true", help="write it again even when a complete sample is there")
+    args = p.parse_args(argv)
+    try:
+        print(ensure_sample(args.dir, force=args.force))
+    except ValueError as e:
+        return usage_error(e)
+    return 0
+
+
 if __name__ == "__main__":
-    print(ensure_sample())
+    sys.exit(main())

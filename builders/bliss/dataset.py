@@ -1,0 +1,84 @@
+"""What every BLiSS source shares: the clip length, the card, and the numbers a split's stats count."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from builders.schema import keyframe_column
+
+CLIP_SECONDS = 300.0
+TOOL = "vsumhub builders.bliss"  # the command every source is built with (python -m builders.bliss --source ...)
+
+CITATION = """@inproceedings{he2023a2summ,
+  title     = {Align and Attend: Multimodal Summarization with Dual Contrastive Losses},
+  author    = {He, Bo and Wang, Jun and Qiu, Jielin and Bui, Trung and Shrivastava, Abhinav and Wang, Zhaowen},
+  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2023}
+}"""
+
+COLUMNS = {
+    "id": "clip id: `<video_id>_<clip_index:03d>` (the released clip id for the A2Summ import)",
+    "video_id": "source livestream; no video spans two splits",
+    "clip_index": "k: the clip covers seconds [300k, 300(k+1)) of the video",
+    "clip_start": "clip start in the source video (s)",
+    "clip_end": "clip end in the source video (s)",
+    "duration": "clip length (s); the last clip of a video may be shorter than 300",
+    "frame_times": "[T] time of each frame step (s from the clip start; step centres at 1 fps)",
+    "sentences": "[N] transcript sentences with start/end (s from the clip start), clamped to the clip",
+    "frame_labels": "[T] 1 = keyframe (most similar to a thumbnail-animation frame)",
+    "sentence_labels": "[N] 1 = key sentence (contains an annotator keyword)",
+    "summary": "abstractive summary written by the annotator for this clip",
+    "keywords": "annotator keywords for this clip",
+    "frames_*": "[T, D] visual features, one per frame step (see Encoders)",
+    "sentences_*": "[N, D] text features, one per sentence (see Encoders)",
+    "keyframe_*": "sorted distinct frame indices of the keyframes",
+    "thumbnail_*": "[K, D] features of the thumbnail-animation frames",
+    "title": "livestream title", "description": "livestream description", "streamer": "streamer",
+    "creative_fields": "creative fields of the stream", "tools": "creative tools used",
+}
+
+
+def card_facts(source: str) -> dict:
+    sources = {
+        "sample": "The bundled sample: synthetic livestreams (a canvas on which drawings grow, with scene changes), "
+                  "their transcripts, annotations and thumbnail animations, generated deterministically by "
+                  "`builders/bliss/sample.py`. It exists to exercise the whole pipeline offline; it is not real data.",
+        "raw": "Livestream videos with transcripts, metadata, thumbnail animations and per-clip annotations in the "
+               "layout of `docs/raw-layout.md`.",
+        "a2summ": "The annotation and feature files released with A2Summ (He et al., CVPR 2023): CLIP frame features, "
+                  "RoBERTa sentence features and ground-truth keyframe features as released; keywords were not released.",
+    }
+    return {
+        "pretty_name": "BLiSS: Behance LiveStream Summarization" + (" (synthetic sample)" if source == "sample" else ""),
+        "summary": "Livestream videos cut into 5-minute clips. Per clip: frame features at 1 fps, transcript sentences "
+                   "with times and sentence features, key sentences, keyframes and an abstractive summary "
+                   "(the BLiSS dataset of A2Summ, CVPR 2023).",
+        "sources": sources[source],
+        "labels": (
+            "- Clips: clip k covers [300k, 300(k+1)) s; the last clip is what remains, dropped if shorter than "
+            "`--min-clip` seconds (10 by default).\n"
+            "- Sentences: a sentence belongs to the clip containing its midpoint and is clamped to that clip, so a "
+            "sentence that straddles a boundary appears once, where most of it is spoken.\n"
+            "- Key sentences (`sentence_labels`): sentences that contain one of the clip's annotator keywords "
+            "(case-insensitive, whole words).\n"
+            "- Keyframes (`frame_labels`, `keyframe_<visual>`): for every frame of the video's thumbnail animation, "
+            "the clip frame with the most similar visual feature (cosine). `thumbnail_<visual>` holds the "
+            "thumbnail frames' own features, the reference for A2Summ's keyframe cosine metric.\n"
+            "- Summary: written by the annotator for the clip."
+        ),
+        "license": "cc-by-nc-4.0" if source != "sample" else "apache-2.0",
+        "license_text": "The sample is synthetic and released with the code (Apache-2.0)." if source == "sample" else
+                        "BLiSS videos and transcripts come from behance.net; use them for research under the terms "
+                        "of the original release (CC BY-NC 4.0 as published by the A2Summ authors).",
+        "task_categories": ["summarization", "video-text-to-text"],
+        "tags": ["video-summarization", "multimodal-summarization", "livestream"],
+        "citation": CITATION,
+        "columns": COLUMNS,
+        "usage_columns": ["frame_times", "frames_*", "sentences", "sentences_*", "sentence_labels", "frame_labels", "summary"],
+    }
+
+
+def count(row: dict, visual: str) -> dict:
+    """One example's frames, sentences, seconds, key sentences and keyframes (build.json stats)."""
+    return {"frames": len(row["frame_times"]), "sentences": len(row["sentences"]), "seconds": float(row["duration"]),
+            "key_sentences": int(np.sum(row["sentence_labels"])), "keyframes": len(row[keyframe_column(visual)])}

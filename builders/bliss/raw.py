@@ -1,0 +1,189 @@
+"""BLiSS from livestreams in the raw layout (docs/raw-layout.md): ``--source raw --input DIR``.
+
+Each video is extracted (frames at ``fps``, its transcript's sentences, the frames of its thumbnail
+animation) by one extraction job, then cut into 5-minute clips and labelled:
+
+- key sentences: a sentence that contains one of the clip's annotator keywords (case-insensitive,
+  whole words; a multi-word keyword matches as a phrase);
+- keyframes: for every frame of the video's thumbnail animation, the clip frame whose visual
+  feature is most similar to it (cosine); ``frame_labels`` marks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from builders.base import Builder, BuildError
+from builders.bliss.dataset import CLIP_SECONDS, TOOL, card_facts, count
+from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
+from builders.extraction import Track
+from builders.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.schema import thumbnail_column
+from builders.splits import assign_splits
+from collectors.records import RawItem
+from extractors.base import FeatureTrack, UnknownExtractorError
+from extractors.registry import entry, names
+
+log = logging.getLogger("builders.bliss")
+
+
+def keyword_pattern(keywords: list[str]) -> re.Pattern | None:
+    words = [re.escape(k.strip().lower()) for k in keywords if k.strip()]
+    if not words:
+        return None
+    words = [w.replace(r"\ ", r"\s+") for w in words]
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+
+
+def sentence_labels(texts: list[str], keywords: list[str]) -> np.ndarray:
+    pattern = keyword_pattern(keywords)
+    return np.array([1 if pattern and pattern.search(t) else 0 for t in texts], dtype=np.int8)
+
+
+def keyframes(frames: np.ndarray, thumbnails: np.ndarray) -> np.ndarray:
+    """Sorted distinct indices of the frames most similar (cosine) to each thumbnail frame."""
+    if len(frames) == 0 or len(thumbnails) == 0:
+        return np.zeros(0, dtype=np.int32)
+    f = frames / np.maximum(np.linalg.norm(frames, axis=1, keepdims=True), 1e-12)
+    t = thumbnails / np.maximum(np.linalg.norm(thumbnails, axis=1, keepdims=True), 1e-12)
+    return np.unique(np.argmax(t @ f.T, axis=1)).astype(np.int32)
+
+
+# ---------------------------------------------------------------- one video -> clip rows
+
+
+def clip_rows(item: RawItem, video: FeatureTrack, text: FeatureTrack, thumbs: np.ndarray,
+              visual: str, text_name: str, min_clip: float) -> tuple[list[dict], dict]:
+    """The examples (one per annotated clip) of one video, and facts about what was left out."""
+    fps = video.meta.get("fps", 1.0)
+    duration = len(video) / fps
+    clips, dropped_seconds = fixed_clips(duration, CLIP_SECONDS, min_clip)
+    per_clip = assign_sentences(item.transcript, clips)
+    annotations = item.meta.get("clip_annotations", {})
+    rows, unannotated = [], []
+    for clip, sentences in zip(clips, per_clip):
+        ann = annotations.get(clip.index) or annotations.get(str(clip.index))
+        if ann is None:
+            unannotated.append(clip.index)
+            continue
+        rows.append(_clip_row(item, clip, sentences, ann, video, text, thumbs, visual, text_name))
+    n_assigned = sum(len(s) for s in per_clip)
+    facts = {"dropped_seconds": dropped_seconds, "unannotated_clips": len(unannotated),
+             "sentences_outside_clips": len(item.transcript) - n_assigned}
+    return rows, facts
+
+
+def _clip_row(item, clip: Clip, sentences, ann, video, text, thumbs, visual, text_name) -> dict:
+    idx = frame_indices(video.times, clip)
+    frames = video.values[idx].astype(np.float32)
+    sent_idx = [i for i, _ in sentences]
+    sents = [s for _, s in sentences]
+    keywords = [str(k) for k in ann.get("keywords", [])]
+    kf = keyframes(frames, thumbs)
+    labels = np.zeros(len(idx), dtype=np.int8)
+    labels[kf] = 1
+    meta = item.meta
+    return {
+        "id": f"{item.id}_{clip.index:03d}",
+        "video_id": item.id,
+        "clip_index": clip.index,
+        "clip_start": clip.start,
+        "clip_end": clip.end,
+        "duration": clip.duration,
+        "title": item.title,
+        "description": item.description,
+        "streamer": str(meta.get("streamer", "")),
+        "creative_fields": [str(x) for x in meta.get("creative_fields", [])],
+        "tools": [str(x) for x in meta.get("tools", [])],
+        "frame_times": video.times[idx] - clip.start,
+        frames_column(visual): frames,
+        "sentences": sents,
+        sentences_column(text_name): text.values[sent_idx].astype(np.float32).reshape(len(sent_idx), text.dim),
+        "frame_labels": labels,
+        "sentence_labels": sentence_labels([s["text"] for s in sents], keywords),
+        keyframe_column(visual): kf,
+        thumbnail_column(visual): thumbs.astype(np.float32),
+        "summary": str(ann.get("summary", "")),
+        "keywords": keywords,
+    }
+
+
+class BlissRaw(Builder):
+    """Livestreams in the raw layout: extract, cut into clips, label."""
+
+    name, source, tool = "bliss", "raw", TOOL
+
+    def __init__(self, input: Path, visual: str = "clip", text: str = "roberta", fps: float = 1.0,
+                 min_clip: float = 10.0):
+        try:
+            entry(visual, "visual")
+            entry(text, "text")
+        except UnknownExtractorError as e:
+            raise BuildError(str(e)) from e
+        self.input_dir, self.visual, self.text, self.fps, self.min_clip = Path(input), visual, text, fps, min_clip
+        self.input = str(input)
+
+    @classmethod
+    def add_arguments(cls, p) -> None:
+        p.add_argument("--input", type=Path, required=True, help="a directory in the layout of docs/raw-layout.md")
+        cls.add_encoder_arguments(p, "clip", "roberta")
+
+    @staticmethod
+    def add_encoder_arguments(p, visual: str, text: str) -> None:
+        p.add_argument("--visual", default=visual, help=f"visual extractor: {', '.join(names('visual'))} (default {visual})")
+        p.add_argument("--text", default=text, help=f"text extractor: {', '.join(names('text'))} (default {text})")
+        p.add_argument("--fps", type=float, default=1.0, help="frames per second sampled from the videos (default 1)")
+        p.add_argument("--min-clip", type=float, default=10.0,
+                       help="drop a video's last clip when shorter than this many seconds (default 10)")
+
+    def prepare(self, ctx) -> None:
+        from collectors.behance import read_raw_dir, read_splits
+
+        if not self.input_dir.is_dir():
+            raise BuildError(f"--input {self.input_dir} is not a directory")
+        self.raw_items, self.skipped = read_raw_dir(self.input_dir)
+        for skipped in self.skipped:
+            log.warning("skipped %s: %s", skipped["path"], skipped["reason"])
+        try:
+            given = read_splits(self.input_dir)
+        except ValueError as e:
+            raise BuildError(str(e)) from e
+        self.split_of = assign_splits([i.id for i in self.raw_items], given)
+        self.left_out = Counter()
+
+    def tracks(self) -> dict[str, Track]:
+        return {
+            "visual": Track(self.visual, {"fps": self.fps}, column=frames_column(self.visual)),
+            "text": Track(self.text, column=sentences_column(self.text)),
+            "thumbnail": Track("thumbnail", {"encoder": self.visual, "options": {"fps": self.fps}}),
+        }
+
+    def items(self) -> list[RawItem]:
+        return self.raw_items
+
+    def splits(self, item: RawItem) -> str:
+        return self.split_of[item.id]
+
+    def features(self, dims: dict) -> dict:
+        features = bliss_features(self.visual, dims["visual"], self.text, dims["text"])
+        return {config_name(self.visual, self.text): features}
+
+    def examples(self, item: RawItem, tracks: dict) -> list[dict]:
+        rows, facts = clip_rows(item, tracks["visual"], tracks["text"], tracks["thumbnail"].values, self.visual,
+                                self.text, self.min_clip)
+        self.left_out.update(facts)
+        return rows
+
+    def count(self, row: dict) -> dict:
+        return count(row, self.visual)
+
+    def facts(self, config: str) -> dict:
+        return {"left_out": dict(self.left_out), "skipped_inputs": self.skipped}
+
+    def card_facts(self) -> dict:
+        return card_facts(self.source)
