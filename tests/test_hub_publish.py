@@ -417,10 +417,12 @@ datasets.config.USE_PARQUET_EXPORT = False  # else datasets asks datasets-server
 from huggingface_hub import hf_hub_download
 repo, wds_repo, config = sys.argv[1:4]
 # run the "Load it" code of both cards as a reader would copy it
+blocks = {}
 for r in (repo, wds_repo):
     card = open(hf_hub_download(r, "README.md", repo_type="dataset")).read()
     section = card.split("## Load it", 1)[1].split("\\n## ", 1)[0]
-    for block in re.findall(r"```python\\n(.*?)```", section, re.S):
+    blocks[r] = re.findall(r"```python\\n(.*?)```", section, re.S)
+    for block in blocks[r]:
         scope = {}
         exec(block, scope)
         if "example" in scope:
@@ -433,6 +435,7 @@ ds = datasets.load_dataset(repo, config)
 wds = datasets.load_dataset(wds_repo, config, split="train")
 streamed = list(datasets.load_dataset(wds_repo, config, split="train", streaming=True))
 print(json.dumps({"rows": {s: ds[s].num_rows for s in ds}, "wds_rows": wds.num_rows, "streamed": len(streamed),
+                  "card_blocks": {r: len(b) for r, b in blocks.items()},
                   "wds_columns": sorted(wds.column_names), "streamed_columns": sorted(streamed[0])}))
 """
 
@@ -458,6 +461,7 @@ def test_published_repos_load_and_train_offline_from_the_cache(build, hub, tmp_p
     assert online["rows"] == counts and online["wds_rows"] == online["streamed"] == counts["train"]
     assert {"json", "frames_colorhist.npy", "sentences_minilm.npy"} <= set(online["wds_columns"])
     assert online["streamed_columns"] == online["wds_columns"]
+    assert online["card_blocks"] == {REPO: 1, WDS: 2}  # every "Load it" snippet ran
     hub.__exit__(None, None, None)  # the Hub is gone: what follows reads the cache only
     offline_env = {**env, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": hub.url}
     offline = json.loads(ok(subprocess.run([sys.executable, "-c", CONSUME_OFFLINE, REPO, CONFIG], env=offline_env,
