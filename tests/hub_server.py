@@ -15,8 +15,6 @@ Request and response shapes follow the installed library's source (``hf_api.py``
 - ``GET  /api/{type}s/{ns}/{name}[/revision/{rev}]``         repo info: ``id``, ``sha``, ``private``, ``siblings``
 - ``GET  /api/{type}s/{ns}/{name}/tree/{rev}[/{path}]``      ``?recursive=&expand=``; files carry ``oid`` (git
                                                              blob id), ``size`` and, for LFS, ``lfs.oid`` (sha256)
-- ``POST /api/{type}s/{ns}/{name}/paths-info/{rev}``         form ``paths=..&expand=``
-- ``GET  /api/{type}s/{ns}/{name}/refs``                     branches
 - ``POST /api/{type}s/{ns}/{name}/branch/{branch}``          ``{startingPoint}``
 - ``POST /api/{type}s/{ns}/{name}/preupload/{rev}``          upload mode (lfs / regular) and remote oid per file
 - ``POST /api/validate-yaml``                                the card's YAML header parses
@@ -214,9 +212,9 @@ class HubServer:
         for event in [*self._stalls.values(), *self._held]:
             event.set()
 
-    def writes(self) -> list[tuple[str, str]]:
-        """Requests that could change something (anything but GET / HEAD / paths-info reads)."""
-        return [(m, p) for m, p in self.requests if m not in ("GET", "HEAD") and "/paths-info/" not in p]
+    def writes(self, since: int = 0) -> list[tuple[str, str]]:
+        """Requests (from the ``since``-th on) that could change something: anything but GET / HEAD."""
+        return [(m, p) for m, p in self.requests[since:] if m not in ("GET", "HEAD")]
 
     # ------------------------------------------------------------ request handling
 
@@ -248,18 +246,14 @@ class HubServer:
             raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         return c
 
-    def upload_mode(self, tree: dict[str, Entry], path: str, size: int, sample: bytes) -> str:
-        attributes = self.repos_gitattributes(tree)
-        if any(fnmatch.fnmatch(path.rsplit("/", 1)[-1], p) or fnmatch.fnmatch(path, p) for p in attributes):
+    @staticmethod
+    def upload_mode(repo: Repo, tree: dict[str, Entry], path: str, size: int, sample: bytes) -> str:
+        """LFS for paths the repo's .gitattributes sends to LFS, big files and binary ones; else regular."""
+        e = tree.get(".gitattributes")
+        patterns = [line.split()[0] for line in repo.blobs[e.oid].decode().splitlines() if "filter=lfs" in line] if e else []
+        if any(fnmatch.fnmatch(path.rsplit("/", 1)[-1], p) or fnmatch.fnmatch(path, p) for p in patterns):
             return "lfs"
         return "lfs" if size >= LFS_SIZE or b"\0" in sample else "regular"
-
-    def repos_gitattributes(self, tree: dict[str, Entry]) -> list[str]:
-        e = tree.get(".gitattributes")
-        if e is None:
-            return []
-        text = next(r.blobs[e.oid] for r in self.repos.values() if e.oid in r.blobs).decode()
-        return [line.split()[0] for line in text.splitlines() if "filter=lfs" in line]
 
 
 def _tree_listing(commit: Commit, path: str, recursive: bool) -> list[dict]:
@@ -281,17 +275,6 @@ def _tree_listing(commit: Commit, path: str, recursive: bool) -> list[dict]:
         if recursive or len(rest) == 1:
             files.append(e.info(p))
     return list(folders.values()) + files
-
-
-def _paths_info(commit: Commit, paths: list[str]) -> list[dict]:
-    out = []
-    for p in paths:
-        p = p.strip("/")
-        if p in commit.tree:
-            out.append(commit.tree[p].info(p))
-        elif any(q.startswith(p + "/") for q in commit.tree) or p == "":
-            out.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(), "path": p})
-    return out
 
 
 def _handler(hub: HubServer):
@@ -392,15 +375,6 @@ def _handler(hub: HubServer):
             if m == "GET" and rest[0] == "tree":
                 c = hub.commit_of(hub.readable(repo_type, repo_id, user), rest[1])
                 return self.send(200, _tree_listing(c, "/".join(rest[2:]), query.get("recursive") in ("True", "true", "1")))
-            if m == "POST" and rest[0] == "paths-info":
-                c = hub.commit_of(hub.readable(repo_type, repo_id, user), rest[1])
-                form = parse_qs(self.body().decode())
-                return self.send(200, _paths_info(c, form.get("paths", [])))
-            if m == "GET" and rest[0] == "refs":
-                repo = hub.readable(repo_type, repo_id, user)
-                return self.send(200, {"branches": [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": o}
-                                                    for b, o in repo.branches.items()],
-                                       "converts": [], "tags": [], "pullRequests": []})
             if m == "POST" and rest[0] == "branch":
                 return self.create_branch(hub.writable(repo_type, repo_id, user), rest[1], json.loads(self.body() or b"{}"))
             if m == "POST" and rest[0] == "preupload":
@@ -449,7 +423,7 @@ def _handler(hub: HubServer):
             files = []
             for f in payload["files"]:
                 sample = base64.b64decode(f["sample"])
-                mode = hub.upload_mode(commit.tree, f["path"], f["size"], sample)
+                mode = hub.upload_mode(repo, commit.tree, f["path"], f["size"], sample)
                 e = commit.tree.get(f["path"])
                 oid = (e.sha256 if mode == "lfs" else e.oid) if e and bool(e.sha256) == (mode == "lfs") else None
                 files.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": False, "oid": oid})

@@ -177,8 +177,7 @@ def test_republishing_an_unchanged_build_sends_nothing(build, hub, tmp_path):
     mark = len(hub.requests)
     out = ok(publish(build, env))
     assert {r.repo_id: len(r.history()) for r in hub.repos.values()} == commits
-    new = hub.requests[mark:]
-    assert not [r for r in new if r[0] not in ("GET", "HEAD")], new  # no preupload, LFS batch, PUT or commit
+    assert hub.writes(since=mark) == []  # no preupload, LFS batch, PUT or commit
     assert f"{REPO}: up to date" in out and f"{WDS}: up to date" in out
 
 
@@ -231,7 +230,7 @@ def test_figures_are_published_and_a_changed_figure_is_the_only_upload(build, hu
 def test_dry_run_lists_files_and_card_diffs_and_sends_no_write(build, hub, tmp_path):
     env = client_env(hub, tmp_path)
     out = ok(publish(build, env, "--dry-run"))
-    assert hub.repos == {} and [r for r in hub.requests if r[0] not in ("GET", "HEAD")] == []
+    assert hub.repos == {} and hub.writes() == []
     for rel, data in local_files(build, ["data", "wds"]).items():
         line = next(line for line in out.splitlines() if f" {rel}  <- " in line)
         assert line.split()[0] == "upload" and f"{len(data):,} B" in line and line.endswith(str(build / rel))
@@ -246,7 +245,7 @@ def test_dry_run_lists_files_and_card_diffs_and_sends_no_write(build, hub, tmp_p
     (build / "build.json").write_text(json.dumps(record, indent=2))
     mark, commits = len(hub.requests), {r.repo_id: len(r.history()) for r in hub.repos.values()}
     out = ok(publish(build, env, "--dry-run"))
-    assert [r for r in hub.requests[mark:] if r[0] not in ("GET", "HEAD")] == []
+    assert hub.writes(since=mark) == []
     assert {r.repo_id: len(r.history()) for r in hub.repos.values()} == commits
     assert re.search(rf"^  unchanged +[\d,]+ B  data/{CONFIG}/train-00000-of-00001.parquet", out, re.M)
     assert re.search(rf"^  delete +[\d,]+ B  data/{CONFIG}/validation-00000-of-00001.parquet", out, re.M)
