@@ -67,8 +67,10 @@ def _describe_extractor(column: str, meta: dict) -> dict:
     }
 
 
-def render_card(build: dict, load_path: str | None = None) -> str:
-    """README.md text for the dataset described by ``build`` (the parsed build.json)."""
+def render_card(build: dict, load_path: str | None = None, wds_repo: str | None = None) -> str:
+    """README.md text for the dataset described by ``build`` (the parsed build.json). ``load_path`` is
+    what the "Load it" section passes to ``load_dataset`` (a local path or a Hub repo id); ``wds_repo``
+    names the Hub repo holding the webdataset shards when they are published apart from the parquet."""
     card = build["card"]
     configs, columns = [], {}
     for name, rec in sorted(build["configs"].items()):
@@ -97,7 +99,7 @@ def render_card(build: dict, load_path: str | None = None) -> str:
                              undefined=jinja2.StrictUndefined)
     return env.get_template("dataset_card.md.j2").render(
         yaml=_yaml(build, card).strip(), card=card, build=build, configs=configs, usage_lines=usage,
-        columns=list(columns.values()), load_path=load_path or f"hub/{build['dataset']}",
+        columns=list(columns.values()), load_path=load_path or f"hub/{build['dataset']}", wds_repo=wds_repo,
     )
 
 
