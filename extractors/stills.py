@@ -14,7 +14,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from extractors.decode import DecodeError, open_video
+from collectors.media import DecodeError, open_video
 
 
 def frames_at(path: str | os.PathLike, times: Sequence[float], width: int = 320) -> list[np.ndarray]:
