@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import h5py
-import numpy as np
 import pytest
 
 from builders.base import build
