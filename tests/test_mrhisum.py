@@ -11,7 +11,7 @@ import pytest
 from datasets import load_dataset
 
 from builders.mrhisum import main
-from builders.mrhisum_collect import align_curve
+from builders.mrhisum.collect import align_curve
 from models.evaluate import main as evaluate
 from models.metrics.mrhisum import mrhisum_map
 

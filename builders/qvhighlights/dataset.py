@@ -1,52 +1,18 @@
-"""QVHighlights (Lei et al., NeurIPS 2021): natural-language queries on 150-s YouTube segments, with
-relevant windows and per-clip saliency from 3 annotators; the query-based highlight data CFSum reports.
-
-    python -m builders.qvhighlights --annotations DIR_OR_FILES            # config "annotations": no media
-    python -m builders.qvhighlights --annotations DIR --videos DIR        # + CLIP / I3D / PANN per 2-s clip, CLIP query text
-    python -m builders.qvhighlights --annotations DIR --features-dir DIR  # Moment-DETR's released features, as released
-    build(QVHighlights("highlight_files/"), out="hub/qvhighlights")     # from Python
-
-The release files (Moment-DETR repository, ``data/``) are ``highlight_{train,val,test}_release.jsonl``,
-one query a line: ``qid``, ``query``, ``vid`` (``<youtube id>_<start>_<end>``: the segment of the
-YouTube video, seconds), ``duration`` (120..150 s: a segment ends at its video's end), and for train /
-val ``relevant_windows`` ([start, end] s), ``relevant_clip_ids`` (2-s clip indices) and
-``saliency_scores`` (per relevant clip, 3 annotators, 0..4). Test has no labels; a test file that has
-them (Moment-DETR's later ``highlight_test_with_gt.jsonl``) is read with them. Splits: train,
-validation (the ``val`` file), test; no video is in two of them (checked).
-
-Rows (one per query), in the shared vocabulary:
-
-- ``id`` = str(qid); ``qid``, ``query``; ``video_id`` = vid; ``youtube_id``, ``clip_start``, ``clip_end``
-  (the segment in the YouTube video); ``duration``;
-- ``frame_times``: centres of the 2-s clips (1, 3, 5, ... s); ``int(duration / 2)`` clips (Moment-DETR's
-  ``mk_gt_scores``) without features, else as many as every feature track has (UMT cuts the same way);
-- ``user_scores`` [3, int(duration / 2)]: each annotator's score of every clip, 0 outside
-  ``relevant_clip_ids`` (Moment-DETR's ``mk_gt_scores``, transposed): the evaluation's ground truth,
-  always the full segment;
-- ``frame_scores`` [T] = mean of the 3 scores / 4 (UMT's ``sum / 12``), ``frame_labels`` [T] = 1 on
-  ``relevant_clip_ids``; ``relevant_windows``, ``relevant_clip_ids`` as released; all null on test.
-
-A query whose record is malformed is a ``bad_annotation`` failure naming it; the others are built.
-A missing, unreadable or unrecognised release file stops the build (exit 2).
-"""
+"""What every QVHighlights source shares: the release files, the label columns, the card."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-import sys
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
+from datasets import List, Value
 
-from builders.base import Builder, BuildError, run
-from builders.extraction import Track
-from builders.schema import frames_column, vectors
-from collectors.records import ItemError, RawItem, item_id
+from builders.base import BuildError
+from collectors.records import ItemError
 
 CLIP_SECONDS = 2.0
 ANNOTATORS = 3
@@ -276,149 +242,3 @@ def card_facts(source: str) -> dict:
         "usage_columns": ["query", "frame_times", "frames_*", "audio_*", "query_*", "frame_scores", "user_scores"],
         "columns": COLUMNS,
     }
-
-
-# ---------------------------------------------------------------- the builders
-
-
-class QVHighlights(Builder):
-    """The annotation files alone (config ``annotations``), or with the videos (config of the encoders)."""
-
-    name = "qvhighlights"
-    source = "qvhighlights"
-
-    def __init__(self, annotations, videos: Path | None = None, visual: str = "clip", motion: str = "i3d",
-                 audio: str = "pann", text: str = "cliptext"):
-        self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]
-        if videos is not None and not Path(videos).is_dir():
-            raise BuildError(f"--videos {videos} is not a directory")
-        self.videos_dir = Path(videos) if videos is not None else None
-        self.encoders = {"visual": visual, "motion": motion, "audio": audio, "text": text}
-        self.input = ", ".join(map(str, self.annotation_paths))
-
-    @classmethod
-    def add_arguments(cls, p) -> None:
-        p.add_argument("--annotations", type=Path, nargs="+", required=True,
-                       help="the directory of highlight_{train,val,test}_release.jsonl, or the files")
-        src = p.add_mutually_exclusive_group()
-        src.add_argument("--videos", type=Path, help="directory of <vid>.mp4 (the 150-s segments): adds features per 2-s clip")
-        src.add_argument("--features-dir", type=Path,
-                         help="Moment-DETR's released features (slowfast_features/, clip_features/, clip_text_features/)")
-        p.add_argument("--visual", default="clip", help="frame extractor at one frame per 2-s clip (default clip)")
-        p.add_argument("--motion", default="i3d", help="clip extractor on 2-s clips (default i3d; 'none' to leave out)")
-        p.add_argument("--audio", default="pann", help="audio extractor on 2-s chunks (default pann; 'none' to leave out)")
-        p.add_argument("--text", default="cliptext", help="query encoder (default cliptext: CLIP's text tower)")
-
-    @classmethod
-    def from_args(cls, args) -> "Builder":
-        if args.features_dir is not None:
-            from builders.qvhighlights_features import QVHighlightsReleased
-
-            return QVHighlightsReleased(args.annotations, args.features_dir)
-        motion = None if args.motion == "none" else args.motion
-        audio = None if args.audio == "none" else args.audio
-        return cls(args.annotations, args.videos, args.visual, motion, audio, args.text)
-
-    def prepare(self, ctx) -> None:
-        self.files = release_files(self.annotation_paths)
-        if not self.files:
-            raise BuildError("no release files given")
-        self.queries = read_queries(self.files)
-        check_video_splits(self.queries)
-        self.input = ", ".join(str(f) for f in self.files.values())
-        self.by_video: dict[str, list[Query]] = defaultdict(list)
-        for q in self.queries:
-            if isinstance(q.record.get("vid"), str):
-                self.by_video[q.record["vid"]].append(q)
-
-    # -- without media: one item per query
-    def tracks(self) -> dict:
-        if self.videos_dir is None:
-            return {}
-        e = self.encoders
-        tracks = {"visual": Track(e["visual"], {"fps": 1 / CLIP_SECONDS}, column=frames_column(e["visual"]))}
-        if e["motion"]:
-            tracks["motion"] = Track(e["motion"], {"mode": "clip2s"}, column=frames_column(e["motion"]))
-        if e["audio"]:
-            tracks["audio"] = Track(e["audio"], {"chunk_seconds": CLIP_SECONDS}, column=f"audio_{e['audio']}")
-        tracks["text"] = Track(e["text"], column=f"query_{e['text']}")
-        return tracks
-
-    def items(self):
-        if self.videos_dir is None:
-            return self.queries
-        out = []
-        for vid, queries in sorted(self.by_video.items()):
-            path = self.videos_dir / f"{vid}.mp4"
-            qs = [q for q in queries if isinstance(q.record.get("query"), str)]
-            item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}"
-                           if vid.count("_") >= 2 else "", duration=float(queries[0].record.get("duration") or 0) or None,
-                           media={"video": str(path)}, transcript_source="provided",
-                           transcript=[{"start": 0.0, "end": 1.0, "text": q.record["query"]} for q in qs],
-                           meta={"vid": vid, "qids": [q.id for q in qs], "split": queries[0].split})
-            if not path.is_file():
-                item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
-            out.append(item)
-        return out
-
-    def splits(self, item) -> str:
-        return item.split if isinstance(item, Query) else item.meta["split"]
-
-    def config(self) -> str:
-        if self.videos_dir is None:
-            return CONFIG
-        return "-".join(v for v in self.encoders.values() if v)
-
-    def features(self, dims: dict) -> dict:
-        cols = label_features()
-        for key, track in self.tracks().items():
-            cols[track.column] = vectors(dims[key])
-        return {self.config(): Features({**cols, **target_features()})}
-
-    def examples(self, item, tracks: dict) -> list[dict]:
-        if isinstance(item, Query):
-            return [labels(item)]
-        return self._video_rows(item, tracks)
-
-    def _video_rows(self, item: RawItem, tracks: dict) -> list[dict]:
-        """One row per query of the video: the clip tracks cut to their common length, the query vector."""
-        clip_tracks = {k: t for k, t in tracks.items() if k != "text"}
-        rows = []
-        queries = {q.id: q for q in self.by_video[item.meta["vid"]]}
-        text = tracks["text"]
-        for i, qid in enumerate(item.meta["qids"]):
-            row = labels(queries[qid])  # a malformed query fails its video: they share one item
-            n = min([len(row["frame_times"])] + [len(t) for t in clip_tracks.values()])
-            if n == 0:
-                raise ItemError("bad_media", f"{item.meta['vid']}: no 2-s clip in every feature track", item.id)
-            row["frame_times"] = row["frame_times"][:n]
-            for key in ("frame_scores", "frame_labels"):
-                if row[key] is not None:
-                    row[key] = row[key][:n]
-            for key, t in clip_tracks.items():
-                row[self.tracks()[key].column] = np.asarray(t.values[:n], np.float32)
-            row[self.tracks()["text"].column] = np.asarray(text.values[i:i + 1], np.float32)
-            rows.append(row)
-        return rows
-
-    def count(self, row: dict) -> dict:
-        return {"queries": 1, "clips": len(row["frame_times"]), "seconds": row["duration"],
-                "labelled": int(row["user_scores"] is not None)}
-
-    def facts(self, config: str) -> dict:
-        facts = {"release_files": {s: str(p) for s, p in self.files.items()}, "clip_seconds": CLIP_SECONDS}
-        if self.videos_dir is not None:
-            facts["clip_rule"] = ("one frame per 2-s clip at its centre (visual), 2-s clips (motion, audio); rows keep "
-                                  "the clips every track has; user_scores keeps the whole segment")
-        return facts
-
-    def card_facts(self) -> dict:
-        return card_facts("videos" if self.videos_dir is not None else "annotations")
-
-
-def main(argv=None) -> int:
-    return run(QVHighlights, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
