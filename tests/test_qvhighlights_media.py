@@ -115,7 +115,7 @@ def test_released_features_are_imported_as_released(media, tmp_path):
 
 @pytest.mark.slow
 def test_clip_i3d_pann_and_clip_text_with_random_weights(media, tmp_path):
-    """The features CFSum uses, on the real architectures with random weights (about a minute on 2 cores)."""
+    """The features CFSum uses, on the real architectures with random weights (about three minutes on 2 busy cores)."""
     import open_clip
     import torch
 

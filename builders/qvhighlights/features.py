@@ -72,6 +72,7 @@ class QVHighlightsReleased(Builder):
     """The release files with Moment-DETR's feature files (see the module docstring)."""
 
     name, source = "qvhighlights", "moment_detr_features"
+    tool = "vsumhub builders.qvhighlights"
 
     def __init__(self, annotations, features_dir: Path):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]
@@ -130,7 +131,7 @@ class QVHighlightsReleased(Builder):
         return [{**row, **{k: a[:n] for k, a in arrays.items()}, "query_clip": query}]
 
     def count(self, row: dict) -> dict:
-        return {"queries": 1, "clips": len(row["frame_times"]), "seconds": row["duration"]}
+        return {"queries": 1, "frames": len(row["frame_times"]), "seconds": row["duration"]}
 
     def facts(self, config: str) -> dict:
         columns = {name: frames_column(name) for name in VIDEO} | {"text": "query_clip"}

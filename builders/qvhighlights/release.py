@@ -33,6 +33,7 @@ class QVHighlights(Builder):
 
     name = "qvhighlights"
     source = "qvhighlights"
+    tool = "vsumhub builders.qvhighlights"
 
     def __init__(self, annotations, videos: Path | None = None, visual: str = "clip", motion: str = "i3d",
                  audio: str = "pann", text: str = "cliptext"):
@@ -149,7 +150,7 @@ class QVHighlights(Builder):
         return rows
 
     def count(self, row: dict) -> dict:
-        return {"queries": 1, "clips": len(row["frame_times"]), "seconds": row["duration"],
+        return {"queries": 1, "frames": len(row["frame_times"]), "seconds": row["duration"],
                 "labelled": int(row["user_scores"] is not None)}
 
     def facts(self, config: str) -> dict:
