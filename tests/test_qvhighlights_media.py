@@ -45,7 +45,8 @@ def media(tmp_path_factory):
         segment(root / "videos" / f"{vid}.mp4", i)
     rel = write_release(root / "rel", {
         "train": [query(1, "vidA_0.0_12.0", [1, 2]), query(2, "vidA_0.0_12.0", [4]), query(3, "vidB_30.0_42.0", [0, 1, 2]),
-                  query(4, "vidMissing_0.0_12.0", [1])],
+                  query(4, "vidMissing_0.0_12.0", [1]), {**query(6, "vidB_30.0_42.0", [1]), "relevant_clip_ids": [9]},
+                  '{"query": "a line without qid or vid"}'],
         "val": [query(5, "vidC_0.0_12.0", [3, 4])],
     })
     return root, rel
@@ -55,10 +56,13 @@ def test_videos_give_features_per_2s_clip_and_cfsum_trains_two_epochs(media, tmp
     root, rel = media
     built = build(QVHighlights(rel, root / "videos", visual="colorhist", motion=None, audio=None, text="minilm"),
                   out=tmp_path / "hub", work=tmp_path / "work", job=builder_job(workers=0), progress=False)
-    assert built.status == 3  # vidMissing has no file: recorded as unavailable, the rest built
+    assert built.status == 3  # vidMissing has no file, two queries are malformed: each recorded, the rest built
     record = built.records["colorhist-minilm"]
-    (failure,) = record["failures"]["items"]
-    assert failure["id"].startswith("vidMissing_0_0_12_0-") and failure["kind"] == "unavailable"
+    failures = {f["id"]: f for f in record["failures"]["items"]}
+    missing = next(f for i, f in failures.items() if i.startswith("vidMissing_0_0_12_0-"))
+    assert missing["kind"] == "unavailable" and len(failures) == 3
+    assert failures["query-6"]["kind"] == "bad_annotation" and "relevant_clip_ids" in failures["query-6"]["message"]
+    assert failures["query-line-train-6"]["kind"] == "bad_annotation"
     ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
     assert {s: ds[s].num_rows for s in ds} == {"train": 3, "validation": 1}  # one row per query
     ex = ds["train"].filter(lambda e: e["qid"] == 2)[0]
@@ -100,7 +104,7 @@ def test_released_features_are_imported_as_released(media, tmp_path):
         np.savez(feats / "clip_text_features" / f"qid{qid}.npz", last_hidden_state=rng.random((4 + qid, 512)),
                  pooler_output=rng.random(512))
     assert main(["--annotations", str(rel), "--features-dir", str(feats), "--out", str(tmp_path / "hub"),
-                 "--work", str(tmp_path / "w"), "--no-progress"]) == 3  # qid 4's video has no feature file
+                 "--work", str(tmp_path / "w"), "--no-progress"]) == 3  # qid 4's video has no feature file; 2 bad lines
     ds = load_dataset(str(tmp_path / "hub"), "slowfast-clip", split="train")
     ex = ds.filter(lambda e: e["qid"] == 2)[0]
     with np.load(feats / "slowfast_features" / "vidA_0.0_12.0.npz") as f:
@@ -109,7 +113,8 @@ def test_released_features_are_imported_as_released(media, tmp_path):
         np.testing.assert_allclose(np.array(ex["query_clip"]), f["last_hidden_state"], rtol=1e-6)
     record = json.loads((tmp_path / "hub/build.json").read_text())
     facts = record["configs"]["slowfast-clip"]
-    assert [(f["id"], f["kind"]) for f in facts["failures"]["items"]] == [("4", "unavailable")]
+    assert {(f["id"], f["kind"]) for f in facts["failures"]["items"]} == {
+        ("4", "unavailable"), ("6", "bad_annotation"), ("line-train-6", "bad_annotation")}
     assert facts["extractors"]["slowfast"]["dim"] == 2304 and "as released" in (tmp_path / "hub/README.md").read_text()
 
 

@@ -93,20 +93,37 @@ class QVHighlights(Builder):
         return tracks
 
     def items(self):
+        """Without media: the queries. With media: one item per video carrying its valid queries; a query
+        that does not validate is an item of its own, failed with its kind (so it is recorded, not lost)."""
         if self.videos_dir is None:
             return self.queries
-        out = []
+        out, placed = [], set()
         for vid, queries in sorted(self.by_video.items()):
+            good = []
+            for q in queries:
+                placed.add(q.id)
+                try:
+                    labels(q)
+                    good.append(q)
+                except ItemError as e:
+                    out.append(RawItem(id=item_id(f"query-{q.id}"), source="qvhighlights", meta={"split": q.split}).failed(e))
+            if not good:
+                continue
             path = self.videos_dir / f"{vid}.mp4"
-            qs = [q for q in queries if isinstance(q.record.get("query"), str)]
-            item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}"
-                           if vid.count("_") >= 2 else "", duration=float(queries[0].record.get("duration") or 0) or None,
-                           media={"video": str(path)}, transcript_source="provided",
-                           transcript=[{"start": 0.0, "end": 1.0, "text": q.record["query"]} for q in qs],
-                           meta={"vid": vid, "qids": [q.id for q in qs], "split": queries[0].split})
+            item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}",
+                           duration=float(good[0].record["duration"]), media={"video": str(path)},
+                           transcript_source="provided",
+                           transcript=[{"start": 0.0, "end": 1.0, "text": q.record["query"]} for q in good],
+                           meta={"vid": vid, "qids": [q.id for q in good], "split": good[0].split})
             if not path.is_file():
                 item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
             out.append(item)
+        for q in self.queries:  # lines without a usable vid
+            if q.id not in placed:
+                try:
+                    labels(q)
+                except ItemError as e:
+                    out.append(RawItem(id=item_id(f"query-{q.id}"), source="qvhighlights", meta={"split": q.split}).failed(e))
         return out
 
     def splits(self, item) -> str:
@@ -134,8 +151,10 @@ class QVHighlights(Builder):
         rows = []
         queries = {q.id: q for q in self.by_video[item.meta["vid"]]}
         text = tracks["text"]
+        if len(text) != len(item.meta["qids"]):
+            raise ItemError("bad_media", f"{len(text)} query vectors for {len(item.meta['qids'])} queries", item.id)
         for i, qid in enumerate(item.meta["qids"]):
-            row = labels(queries[qid])  # a malformed query fails its video: they share one item
+            row = labels(queries[qid])  # validated in items()
             n = min([len(row["frame_times"])] + [len(t) for t in clip_tracks.values()])
             if n == 0:
                 raise ItemError("bad_media", f"{item.meta['vid']}: no 2-s clip in every feature track", item.id)
