@@ -2,6 +2,7 @@
 highlight label per clip, a train / test split per domain; a config per domain, as CFSum trains.
 
     python -m builders.youtube_highlights --input DIR --splits UMT/datasets/utils/static.py
+    python -m builders.youtube_highlights --input DIR --splits static.py --videos VIDEOS/   # our CLIP / I3D / PANN
     build(YouTubeHighlights("data/youtube", "static.py"), out="hub/youtube-highlights")     # from Python
 
 Layout (UMT: ``configs/_base_/datasets/youtube.py``, ``datasets/youtube.py``, ``datasets/tvsum.py``)::
@@ -20,7 +21,10 @@ absent from the annotation file are left out, as UMT does. Splits here: ``train`
 Rows (one per video): ``id`` / ``video_id``, ``domain``, ``frame_times`` (clip centres, 2-s clips: the
 clip length UMT and CFSum state; the files do not record it), ``frame_labels`` (match > 0),
 ``match`` (the released values), and with the features ``frames_umt`` [T, D + D'] and ``audio_umt``
-[T, Da] as released. A video whose files disagree or are missing is a recorded failure.
+[T, Da] as released (configs ``<domain>``). With ``--videos DIR`` (``DIR/<video id>.mp4``) the
+extraction job encodes each video per 2-s clip instead (CLIP at the clip centre, I3D on the clip,
+PANN on its sound: configs ``<domain>-<visual>-<motion>-<audio>``), the labels still from
+``youtube_anno.json``. A video whose files disagree or are missing is a recorded failure.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ import numpy as np
 from datasets import Features, List, Value
 
 from builders.base import Builder, BuildError, run
+from builders.clips import clip_feature_tracks
 from builders.schema import frames_column, vectors
-from collectors.records import ItemError, safe_id
+from collectors.records import ItemError, RawItem, item_id, safe_id
 
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 CLIP_SECONDS = 2.0
@@ -119,8 +124,13 @@ class YouTubeHighlights(Builder):
 
     name, source = "youtube-highlights", "umt"
 
-    def __init__(self, input: Path, splits: Path):
+    def __init__(self, input: Path, splits: Path, videos: Path | None = None, visual: str = "clip",
+                 motion: str | None = "i3d", audio: str | None = "pann"):
+        if videos is not None and not Path(videos).is_dir():
+            raise BuildError(f"--videos {videos} is not a directory")
         self.root, self.splits_file = Path(input), Path(splits)
+        self.videos_dir = Path(videos) if videos is not None else None
+        self.encoders = {"visual": visual, "motion": motion, "audio": audio}
         self.input = str(input)
 
     @classmethod
@@ -129,6 +139,15 @@ class YouTubeHighlights(Builder):
                                                                  "audio_features/]")
         p.add_argument("--splits", type=Path, required=True,
                        help="UMT's datasets/utils/static.py (YOUTUBE_SPLITS) or a JSON {domain: {train, val}}")
+        p.add_argument("--videos", type=Path, help="directory of <video id>.mp4: our features per 2-s clip instead of UMT's")
+        p.add_argument("--visual", default="clip", help="with --videos: frame extractor at each clip centre (default clip)")
+        p.add_argument("--motion", default="i3d", help="with --videos: clip extractor (default i3d; 'none' to leave out)")
+        p.add_argument("--audio", default="pann", help="with --videos: audio extractor on 2-s chunks (default pann; 'none')")
+
+    @classmethod
+    def from_args(cls, args) -> "YouTubeHighlights":
+        return cls(args.input, args.splits, args.videos, args.visual, None if args.motion == "none" else args.motion,
+                   None if args.audio == "none" else args.audio)
 
     def prepare(self, ctx) -> None:
         anno = self.root / "youtube_anno.json"
@@ -142,8 +161,8 @@ class YouTubeHighlights(Builder):
         if not isinstance(self.annotations, dict):
             raise BuildError(f"{anno}: expected an object keyed by video id")
         self.domains = read_splits(self.splits_file)
-        self.video_features = (self.root / "video_features").is_dir()
-        self.audio_features = (self.root / "audio_features").is_dir()
+        self.video_features = self.videos_dir is None and (self.root / "video_features").is_dir()
+        self.audio_features = self.videos_dir is None and (self.root / "audio_features").is_dir()
         self.dims: dict[str, int] = {}
         if self.video_features or self.audio_features:
             self.dims = self._dims()
@@ -166,15 +185,33 @@ class YouTubeHighlights(Builder):
                     continue
         raise BuildError(f"{self.root}: no video has readable feature files")
 
+    def tracks(self) -> dict:
+        if self.videos_dir is None:
+            return {}
+        e = self.encoders
+        return clip_feature_tracks(e["visual"], e["motion"], e["audio"], CLIP_SECONDS)
+
+    def config(self, domain: str) -> str:
+        return domain if self.videos_dir is None else "-".join([domain] + [v for v in self.encoders.values() if v])
+
     def items(self):
         for domain, parts in self.domains.items():
             for split, ids in parts.items():
                 for vid in ids:
-                    if vid in self.annotations:
+                    if vid not in self.annotations:
+                        continue
+                    if self.videos_dir is None:
                         yield Video(vid, domain, split, self.annotations[vid])
+                        continue
+                    path = self.videos_dir / f"{vid}.mp4"
+                    item = RawItem(id=item_id(vid), source="youtube", url=f"https://www.youtube.com/watch?v={vid}",
+                                   media={"video": str(path)}, meta={"video_id": vid, "domain": domain, "split": split})
+                    yield item if path.is_file() else item.failed(ItemError("unavailable", f"video file not found: {path}"))
 
-    def splits(self, item: Video) -> dict[str, str]:
-        return {item.domain: item.split}
+    def splits(self, item) -> dict[str, str]:
+        if isinstance(item, RawItem):
+            return {self.config(item.meta["domain"]): item.meta["split"]}
+        return {self.config(item.domain): item.split}
 
     def features(self, dims: dict) -> dict:
         cols = {"id": Value("string"), "video_id": Value("string"), "domain": Value("string"),
@@ -183,10 +220,20 @@ class YouTubeHighlights(Builder):
             cols[frames_column("umt")] = vectors(self.dims["video"])
         if "audio" in self.dims:
             cols["audio_umt"] = vectors(self.dims["audio"])
+        for key, track in self.tracks().items():
+            cols[track.column] = vectors(dims[key])
         cols.update({"match": List(Value("float32")), "frame_labels": List(Value("int8"))})
-        return {d: Features(cols) for d in self.domains}
+        return {self.config(d): Features(cols) for d in self.domains}
 
-    def examples(self, item: Video, tracks: dict) -> list[dict]:
+    def examples(self, item, tracks: dict) -> list[dict]:
+        if isinstance(item, RawItem):
+            vid, domain = item.meta["video_id"], item.meta["domain"]
+            item = Video(vid, domain, item.meta["split"], self.annotations[vid])
+            arrays = {self.tracks()[k].column: np.asarray(t.values, np.float32) for k, t in tracks.items()}
+            return self._row(item, arrays)
+        return self._row(item, self._umt_arrays(item))
+
+    def _row(self, item: Video, arrays: dict) -> list[dict]:
         ann = item.annotation
         match = ann.get("match") if isinstance(ann, dict) else None
         try:
@@ -195,6 +242,16 @@ class YouTubeHighlights(Builder):
             match = None
         if match is None or match.ndim != 1 or len(match) == 0 or not np.all(np.isfinite(match)):
             raise ItemError("bad_annotation", f"{item.id}: 'match' must be a non-empty list of numbers, one per clip", item.id)
+        n = min([len(match)] + [len(a) for a in arrays.values()])  # UMT keeps the clips every input has
+        if n == 0:
+            raise ItemError("bad_media", f"{item.id}: a feature track has no clip", item.id)
+        times = (np.arange(n) + 0.5) * CLIP_SECONDS
+        return [{"id": safe_id(item.id), "video_id": item.id, "domain": item.domain, "duration": n * CLIP_SECONDS,
+                 "frame_times": times, **{k: a[:n] for k, a in arrays.items()},
+                 "match": match[:n].astype(np.float32), "frame_labels": (match[:n] > 0).astype(np.int8)}]
+
+    def _umt_arrays(self, item: Video) -> dict:
+        """UMT's feature files of one video (none when the input has no feature folders)."""
         arrays = {}
         if "video" in self.dims:
             rgb = load_array(self.root / "video_features" / f"{item.id}_rgb.npy", "rgb", item.id)
@@ -207,11 +264,7 @@ class YouTubeHighlights(Builder):
             expected = self.dims["video" if name.startswith("frames_") else "audio"]
             if a.shape[1] != expected:
                 raise ItemError("bad_media", f"{item.id}: {name} is {a.shape[1]}-d, the other videos {expected}-d", item.id)
-        n = min([len(match)] + [len(a) for a in arrays.values()])  # UMT keeps the clips every input has
-        times = (np.arange(n) + 0.5) * CLIP_SECONDS
-        return [{"id": safe_id(item.id), "video_id": item.id, "domain": item.domain, "duration": n * CLIP_SECONDS,
-                 "frame_times": times, **{k: a[:n] for k, a in arrays.items()},
-                 "match": match[:n].astype(np.float32), "frame_labels": (match[:n] > 0).astype(np.int8)}]
+        return arrays
 
     def count(self, row: dict) -> dict:
         return {"frames": len(row["frame_times"]), "seconds": row["duration"],
@@ -219,7 +272,7 @@ class YouTubeHighlights(Builder):
 
     def facts(self, config: str) -> dict:
         facts = {"splits_file": str(self.splits_file), "clip_seconds": CLIP_SECONDS,
-                 "left_out_not_in_annotations": self.left_out.get(config, [])}
+                 "left_out_not_in_annotations": self.left_out.get(config.split("-")[0], [])}
         columns, extractors = {}, {}
         if "video" in self.dims:
             columns["visual"] = frames_column("umt")
@@ -237,8 +290,10 @@ class YouTubeHighlights(Builder):
             "summary": "YouTube videos of six domains (dog, gymnastics, parkour, skating, skiing, surfing) with a "
                        "highlight label per clip, mined from edited versions of the raw videos (Sun et al., ECCV 2014); "
                        "the per-domain train / test split and features as UMT distributes them.",
-            "sources": "UMT's YouTube Highlights files (`youtube_anno.json`, `video_features/`, `audio_features/`) and "
-                       "its per-domain split (`YOUTUBE_SPLITS` in UMT's `datasets/utils/static.py`).",
+            "sources": ("UMT's YouTube Highlights files (`youtube_anno.json`, `video_features/`, `audio_features/`) and "
+                        "its per-domain split (`YOUTUBE_SPLITS` in UMT's `datasets/utils/static.py`)."
+                        + (" The videos were encoded here per 2-s clip by the extractors named under Encoders; the "
+                           "labels are UMT's." if self.videos_dir is not None else "")),
             "labels": ("- `frame_labels`: 1 when the clip's released `match` value is > 0 (UMT's rule); `match` keeps "
                        "the released values.\n"
                        "- Clips are 2 s (the length UMT and CFSum state; the files do not record it); a video keeps the "

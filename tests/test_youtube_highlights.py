@@ -93,3 +93,30 @@ def test_a_json_split_file_and_bad_inputs(umt, tmp_path, capsys):
     assert main(["--input", str(tmp_path), "--splits", str(splits), "--out", str(tmp_path / "o")]) == 2
     assert "youtube_anno.json not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_our_extractors_on_the_videos(umt, tmp_path):
+    from builders.base import build
+    from builders.extraction import builder_job
+    from builders.youtube_highlights import YouTubeHighlights
+    from collectors.synthetic import write_video
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for vid, seconds in (("dogA", 20), ("dogC", 8)):  # dogA: 10 clips of video for 12 labels; dogB: no file
+        colours = np.random.default_rng(len(vid) + seconds).integers(0, 255, (seconds // 2, 3))
+        write_video(videos / f"{vid}.mp4", (np.broadcast_to(colours[i // 20], (32, 48, 3)).astype(np.uint8).copy()
+                                            for i in range(seconds * 10)), fps=10)
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"dog": {"train": ["dogA", "dogB"], "val": ["dogC"]}}))
+    built = build(YouTubeHighlights(umt, splits, videos, visual="colorhist", motion=None, audio=None),
+                  out=tmp_path / "hub", work=tmp_path / "work", job=builder_job(workers=0), progress=False)
+    assert built.status == 3 and [f["kind"] for f in built.records["dog-colorhist"]["failures"]["items"]] == ["unavailable"]
+    a = load_dataset(str(tmp_path / "hub"), "dog-colorhist", split="train")[0]
+    anno = json.loads((umt / "youtube_anno.json").read_text())["dogA"]["match"]
+    assert np.array(a["frames_colorhist"]).shape == (10, 256) and a["frame_times"][-1] == 19.0
+    assert a["frame_labels"] == [int(m > 0) for m in anno[:10]]  # labels cut to the clips the video has
+    assert "frames_umt" not in a
+    with pytest.raises(Exception, match="--motion colorhist"):
+        build(YouTubeHighlights(umt, splits, videos, visual="colorhist", motion="colorhist", audio=None),
+              out=tmp_path / "x", work=tmp_path / "w2", job=builder_job(workers=0), progress=False)

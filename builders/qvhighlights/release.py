@@ -24,7 +24,8 @@ from builders.qvhighlights.dataset import (
     release_files,
     target_features,
 )
-from builders.schema import frames_column, vectors
+from builders.clips import clip_feature_tracks
+from builders.schema import vectors
 from collectors.records import ItemError, RawItem, item_id
 
 
@@ -84,11 +85,7 @@ class QVHighlights(Builder):
         if self.videos_dir is None:
             return {}
         e = self.encoders
-        tracks = {"visual": Track(e["visual"], {"fps": 1 / CLIP_SECONDS}, column=frames_column(e["visual"]))}
-        if e["motion"]:
-            tracks["motion"] = Track(e["motion"], {"mode": "clip2s"}, column=frames_column(e["motion"]))
-        if e["audio"]:
-            tracks["audio"] = Track(e["audio"], {"chunk_seconds": CLIP_SECONDS}, column=f"audio_{e['audio']}")
+        tracks = clip_feature_tracks(e["visual"], e["motion"], e["audio"], CLIP_SECONDS)
         tracks["text"] = Track(e["text"], column=f"query_{e['text']}")
         return tracks
 
