@@ -134,3 +134,18 @@ def test_bad_inputs_exit_2(release, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "give --h5 or --collect, not both" in err and "lacks columns" in err and "h5 file not found" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_keyshot_protocol_flag_changes_how_the_summary_is_built(release, tmp_path, capsys):
+    # video_2: shots [0-9], [10-19], [20-32]; ground-truth summary frames 10-14. At --proportion 0.3 the budget is
+    # floor(9.9) = 9 frames for eccv16 / DSNet (no 10-frame shot fits: F1 0) and round(9.9) = 10 for A2Summ
+    # (shot [10-19]: precision 5/10, recall 5/5, F1 2/3).
+    pred = np.r_[np.full(10, 0.1), np.full(10, 0.9), np.full(13, 0.2)]
+    path = tmp_path / "preds.json"
+    path.write_text(json.dumps({"video_2": pred.tolist()}))
+    f1 = {}
+    for protocol in ("eccv16", "dsnet", "a2summ"):
+        assert evaluate(["--dataset", str(release / "hub"), "--split", "validation", "--predictions", str(path),
+                         "--format", "mrhisum", "--proportion", "0.3", "--keyshot-protocol", protocol, "--json"]) == 0
+        f1[protocol] = json.loads(capsys.readouterr().out)["f1"]
+    assert f1 == {"eccv16": 0.0, "dsnet": 0.0, "a2summ": pytest.approx(2 / 3)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from builders.base import build
@@ -89,3 +90,25 @@ def test_the_test_split_has_no_labels_to_score(qvh, tmp_path, capsys):
     assert main(["--dataset", str(qvh / "hub"), "--predictions", str(path)]) == 2  # --format missing
     assert main(["--dataset", str(qvh / "hub"), "--predictions", str(path), "--format", "moment_detr"]) == 2  # --split
     assert "--predictions needs --split" in capsys.readouterr().err
+
+
+def test_rouge_order_a2summ_swaps_the_arguments_on_the_command_line(tmp_path, capsys):
+    from builders.base import update_build_record
+    from builders.schema import bliss_features
+    from builders.writers import ConfigWriter
+    from tests.hub_fixtures import tiny_row
+
+    # lead3 picks "sentence 0 word0", "sentence 1 word1", "sentence 2 word2"; the summary has two sentences
+    hub, features, rng = tmp_path / "hub", bliss_features("vis", 6, "txt", 5), np.random.default_rng(0)
+    with ConfigWriter(hub, "vis-txt", features) as w:
+        w.add("test", tiny_row(0, T=8, N=3, rng=rng, summary="sentence 0 word1 word2. word0 sentence 2."))
+    update_build_record(hub, "tiny-bliss", "vis-txt", {"features": features.to_dict()})
+    results = {}
+    for order in ("library", "a2summ"):
+        assert main(["--dataset", str(hub), "--baseline", "lead3", "--split", "test", "--rouge-order", order,
+                     "--json"]) == 0
+        results[order] = json.loads(capsys.readouterr().out)
+    lib, a2 = results["library"], results["a2summ"]
+    assert lib["rouge1"] == a2["rouge1"] and lib["rougeL"] == a2["rougeL"]  # symmetric F
+    # summary-level LCS counts hits per target sentence: 7/8 with the summary as target, 3/4 swapped (A2Summ)
+    assert lib["rougeLsum"] == pytest.approx(0.875) and a2["rougeLsum"] == pytest.approx(0.75)
