@@ -1,7 +1,9 @@
 """Behance livestreams (BLiSS) from the raw directory layout described in docs/raw-layout.md.
 
-The BLiSS media are not downloadable any more, so this collector reads a directory that holds
-them (or the bundled sample, builders.bliss.sample). One bad item never stops a run: it comes
+This module reads a directory that holds livestreams in that layout: the BLiSS media a user has,
+the bundled sample (builders.bliss.sample), or what the Behance crawler wrote
+(collectors.behance_web). A stream without ``annotations.json`` is read as unlabelled
+(``meta["clip_annotations"] is None``): the builder publishes it in a config of its own. One bad item never stops a run: it comes
 back as a failed RawItem with an error of a known kind, and the builder records it.
 """
 
@@ -99,7 +101,9 @@ def _read_into(d: Path, fields: dict) -> None:
 
     fields["media"]["thumbnail"] = str(find_thumbnail(d))
 
-    meta["clip_annotations"] = _read_annotations(d / "annotations.json", fields.get("duration"))
+    # No annotations.json: an unlabelled stream (a fresh crawl), published in a config of its own.
+    path = d / "annotations.json"
+    meta["clip_annotations"] = _read_annotations(path, fields.get("duration")) if path.exists() else None
 
 
 def _load_json(path: Path, missing_kind: str, bad_kind: str):
