@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from collectors.records import ItemError, RawItem, check_item_id, check_transcript
+from collectors.records import TRANSCRIPT_SOURCES, ItemError, RawItem, check_item_id, check_transcript
 from collectors.media import DecodeError, video_duration
 
 SOURCE = "behance"
@@ -97,7 +97,9 @@ def _read_into(d: Path, fields: dict) -> None:
     fields["meta"] = meta
 
     fields["transcript"] = _read_transcript(d / "transcript.json", fields.get("duration"))
-    fields["transcript_source"] = "provided"
+    # Who made it: "provided" unless metadata.json says (the crawler writes "whisper" for its ASR transcripts).
+    told = meta.get("transcript_source")
+    fields["transcript_source"] = told if told in TRANSCRIPT_SOURCES else "provided"
 
     fields["media"]["thumbnail"] = str(find_thumbnail(d))
 

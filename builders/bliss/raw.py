@@ -157,13 +157,19 @@ class BlissRaw(Builder):
                        help="drop a video's last clip when shorter than this many seconds (default 10)")
 
     def prepare(self, ctx) -> None:
-        from collectors.behance import read_raw_dir, read_splits
+        from collectors.behance import read_raw_dir
 
         if not self.input_dir.is_dir():
             raise BuildError(f"--input {self.input_dir} is not a directory")
         self.raw_items, self.skipped = read_raw_dir(self.input_dir)
         for skipped in self.skipped:
             log.warning("skipped %s: %s", skipped["path"], skipped["reason"])
+        self.plan()
+
+    def plan(self) -> None:
+        """Splits (splits.json, else by sha1) and the labelled / unlabelled streams of ``raw_items``."""
+        from collectors.behance import read_splits
+
         try:
             given = read_splits(self.input_dir)
         except ValueError as e:
