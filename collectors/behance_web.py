@@ -242,6 +242,11 @@ def _strings(video, field: str, path: str, found: dict) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise parse_error(field, [path], f"not a list of strings: {value!r:.80}")
+    where = SELECTORS[path].where
+    if "[]" in where:  # a projection drops entries that lack the key: that would be a silent loss
+        entries = jmespath.search(where.split("[]")[0], video)
+        if isinstance(entries, list) and len(entries) != len(value):
+            raise parse_error(field, [path], f"{len(entries) - len(value)} of {len(entries)} entries lack it")
     found[field] = path
     return value
 

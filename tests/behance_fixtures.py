@@ -135,8 +135,9 @@ class BehanceServer:
                 return self.send(h, 404, b"<html><body>This livestream is no longer available</body></html>", ".html")
             if uuid in self.limited and self.hits[path] == 1:
                 return self.send(h, 429, b"Too Many Requests", ".html", {"Retry-After": "1"})
-            if uuid in self.pages:
-                return self.send(h, 200, self.page(self.pages[uuid]), ".html")
+            if uuid in self.pages:  # a fixture file's name, or a page made by the test
+                page = self.pages[uuid]
+                return self.send(h, 200, page if isinstance(page, bytes) else self.page(page), ".html")
         if parts[0] == "media" and (name := path.split("/", 2)[2]) in self.files:
             return self.send(h, 200, self.files[name], Path(name).suffix)
         return self.send(h, 404, b"Not Found", ".html")
