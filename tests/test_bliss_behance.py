@@ -77,3 +77,22 @@ def test_bad_usage_is_one_line_and_exit_2(server, tmp_path, capsys):
     code = main(["--source", "behance", "--listing", f"{server.base}/gone", "--work", str(tmp_path / "w"),
                  "--out", str(tmp_path / "hub"), *NET, *ENCODERS])
     assert code == 2 and "no livestream to crawl" in capsys.readouterr().err and not (tmp_path / "hub").exists()
+
+
+def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_done(server, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import collectors.behance_web as web
+
+    def full(path, body):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(web, "_save", full)  # fault injection: the first file a stream writes
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{server.base}/videos/{UUID_B}/Speech-and-colour-studies\n")
+    code = main(["--source", "behance", "--urls", str(urls), "--raw-dir", str(tmp_path / "raw"),
+                 "--work", str(tmp_path / "w"), "--out", str(tmp_path / "hub"), *NET, *ENCODERS])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and "rerun to go on" in err
+    assert not (tmp_path / "hub").exists() and not (tmp_path / "raw" / UUID_B).exists()
+    assert (tmp_path / "raw" / ".crawl.jsonl").read_text() == ""  # nothing claimed for the stream

@@ -98,8 +98,11 @@ class BlissBehance(BlissRaw):
         raw = Path(self.raw_dir or ctx.work / "raw")
         self.input_dir, self.input = raw, str(raw)
         urls = self._inputs()
-        self.crawled = crawl(urls, raw, CrawlOptions(net=self.net), retry_failed=self.retry_failed,
-                             progress=ctx.progress)
+        try:
+            self.crawled = crawl(urls, raw, CrawlOptions(net=self.net), retry_failed=self.retry_failed,
+                                 progress=ctx.progress)
+        except OSError as e:  # a full disk, a vanished mount: every next stream would fail the same way
+            raise BuildError(f"the crawl into {raw} stopped: {e}; streams done so far are kept, rerun to go on") from e
         manifest = raw / CRAWL_MANIFEST
         self.asr_job = transcribe_pending(manifest, ctx) if self.whisper else None
         records = latest_items(manifest)
