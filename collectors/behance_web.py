@@ -23,7 +23,8 @@ is in SELECTORS, each with its status and the evidence for it:
   here). Check one live page before a large crawl and correct the paths here.
 
 No saved real livestream page was available when this module was written, and Behance ended
-personal livestreaming in December 2024 (replays and Adobe Live streams remain): the tests use pages
+personal livestreaming in December 2024 (so says a public archiving tool's README; older replays and
+Adobe Live streams may remain): the tests use pages
 of the shape these selectors describe, not copies of real ones. A selector that finds nothing for a
 required field (title, streamer, video, cover animation) fails the stream with ``parse_error``
 naming the selectors tried; an optional field that is absent is listed in ``metadata.json``'s
