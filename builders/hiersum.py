@@ -42,9 +42,12 @@ from extractors.registry import entry, names
 log = logging.getLogger("builders.hiersum")
 
 IMPORTANT = 0.15  # HierSum: a most-replayed score >= 0.15 counts as important
-CITATION = """@article{hiersum,
+CITATION = """@misc{beedu2025hiersum,
   title  = {HierSum: A Global and Local Attention Mechanism for Video Summarization},
-  note   = {instructional WikiHow / EHow videos with most-replayed statistics; see the paper for authors and venue}
+  author = {Beedu, Apoorva and Essa, Irfan},
+  year   = {2025},
+  note   = {Georgia Institute of Technology. Preprint; the copy we read names no venue, and its year is
+            inferred from its own 2025 references}
 }"""
 
 
@@ -139,8 +142,12 @@ def card_facts() -> dict:
             "`frame_labels` = frame_scores >= 0.15 (HierSum's threshold); null for videos without the curve."
         ),
         "license": "other",
-        "license_text": "Videos, subtitles and articles belong to their owners (YouTube terms, wikiHow CC BY-NC-SA); "
-                        "the dataset publishes features and annotations for research.",
+        "license_name": "source-terms",
+        "license_link": "https://www.youtube.com/static?template=terms",
+        "license_text": "Other: the terms of the sources. Videos and subtitles belong to their owners under YouTube's "
+                        "Terms of Service (the license link); wikiHow articles are CC BY-NC-SA 3.0 "
+                        "(https://www.wikihow.com/wikiHow:Creative-Commons); eHow articles are the publisher's. "
+                        "The dataset publishes features and annotations derived from them, for research.",
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["video-summarization", "instructional-video", "most-replayed"],
         "citation": CITATION,
@@ -232,6 +239,10 @@ class HierSum(Builder):
         from collectors.youtube import collect, latest_items
 
         inputs = self._inputs()
+        if not inputs:
+            raise BuildError("no videos to build: " + "; ".join(
+                [f"--channel {c} lists none" for c in self.channels] + ([f"--urls {self.urls} has no URL"] if self.urls else [])
+                + ([f"--info-json {self.info_json} has no *.info.json file"] if self.info_json else [])))
         self.input = f"{len(inputs)} inputs"
         manifest = ctx.work / "manifest.jsonl"
         options = dataclasses.replace(self.options, whisper=DEFER_ASR if self.whisper else None)

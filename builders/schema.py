@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datasets import Features, List, Value
 
+NULL_COLUMNS = "null_columns"  # json key of a webdataset sample: its array columns that are null (builders.writers)
+
 SPLITS = ("train", "validation", "test")
 
 SENTENCE = {"start": Value("float64"), "end": Value("float64"), "text": Value("string")}

@@ -41,14 +41,46 @@ COLUMNS = {
 }
 
 
+CLIPPED_LABELS = (
+    "- Clips: clip k covers [300k, 300(k+1)) s; the last clip is what remains, dropped if shorter than "
+    "`--min-clip` seconds (10 by default).\n"
+    "- Sentences: a sentence belongs to the clip containing its midpoint and is clamped to that clip, so a "
+    "sentence that straddles a boundary appears once, where most of it is spoken.\n"
+    "- Key sentences (`sentence_labels`): sentences that contain one of the clip's annotator keywords "
+    "(case-insensitive, whole words).\n"
+    "- Keyframes (`frame_labels`, `keyframe_<visual>`): for every frame of the video's thumbnail animation, "
+    "the clip frame with the most similar visual feature (cosine). `thumbnail_<visual>` holds the "
+    "thumbnail frames' own features, the reference for A2Summ's keyframe cosine metric.\n"
+    "- Summary: written by the annotator for the clip.")
+
+LABELS = {
+    "sample": CLIPPED_LABELS,
+    "raw": CLIPPED_LABELS,
+    "behance": CLIPPED_LABELS,
+    "a2summ": (
+        "The labels are A2Summ's, as released; nothing was relabelled here.\n"
+        "- Clips as released (`num_frame` frames at 1 fps): `frame_times[i] = i + 0.5`; `clip_index` is the "
+        "trailing number of the clip id when a video's numbers start at 0, else the clip's position among its "
+        "video's clips; `clip_start = 300 * clip_index`.\n"
+        "- `sentences`: the released `sentence` with `sentence_time` as [start, end) seconds; an end past "
+        "`num_frame` is clamped to it and an empty span is kept, as A2Summ's own data loader does (each repair "
+        "is counted in build.json, `repairs`).\n"
+        "- `sentence_labels` = `text_label`, `frame_labels` = `video_label`, `keyframe_clip` = the frames "
+        "`video_label` marks, `thumbnail_clip` = the released keyframe features (`video_summ_clip`).\n"
+        "- `summary` = `highlight` (a list of sentences joined with spaces, as A2Summ's ROUGE code joins them).\n"
+        "- Not released, so empty: `keywords`, `title`, `description`, `streamer`, `creative_fields`, `tools`."
+    ),
+}
+
 LICENSES = {
-    "sample": {"license": "apache-2.0", "license_text": "The sample is synthetic and released with the code (Apache-2.0)."},
-    "raw": {"license": "cc-by-nc-4.0",
-            "license_text": "BLiSS videos and transcripts come from behance.net; use them for research under the terms "
-                            "of the original release (CC BY-NC 4.0 as published by the A2Summ authors)."},
-    "behance": {"license": "other",
-                "license_text": "Videos, transcripts and covers were crawled from behance.net and belong to their "
-                                "streamers (Behance's terms of use apply); the dataset is for research."},
+    "sample": "The sample is synthetic and released with the code (Apache-2.0).",
+    "raw": "The livestreams are yours: state their license here before publishing (behance.net streams belong to "
+           "their creators).",
+    "behance": "Crawled from behance.net: the videos, transcripts and covers belong to their streamers (Behance's terms "
+               "of use apply): state their license here before publishing.",
+    "a2summ": "Unknown. Neither the A2Summ repository (github.com/boheumd/A2Summ) nor its paper states a license for "
+              "the BLiSS features and annotations; the streams come from behance.net. Check with the authors before "
+              "redistributing.",
 }
 
 
@@ -72,20 +104,10 @@ def card_facts(source: str, unlabelled: bool = False) -> dict:
                    "with times and sentence features, key sentences, keyframes and an abstractive summary "
                    "(the BLiSS dataset of A2Summ, CVPR 2023).",
         "sources": sources[source],
-        "labels": (
-            "- Clips: clip k covers [300k, 300(k+1)) s; the last clip is what remains, dropped if shorter than "
-            "`--min-clip` seconds (10 by default).\n"
-            "- Sentences: a sentence belongs to the clip containing its midpoint and is clamped to that clip, so a "
-            "sentence that straddles a boundary appears once, where most of it is spoken.\n"
-            "- Key sentences (`sentence_labels`): sentences that contain one of the clip's annotator keywords "
-            "(case-insensitive, whole words).\n"
-            "- Keyframes (`frame_labels`, `keyframe_<visual>`): for every frame of the video's thumbnail animation, "
-            "the clip frame with the most similar visual feature (cosine). `thumbnail_<visual>` holds the "
-            "thumbnail frames' own features, the reference for A2Summ's keyframe cosine metric.\n"
-            "- Summary: written by the annotator for the clip."
-            + (f"\n- Configs ending in `{UNLABELLED_SUFFIX}`: {UNLABELLED_NOTE}" if unlabelled else "")
-        ),
-        **LICENSES.get(source, LICENSES["raw"]),
+        "labels": LABELS[source] + (f"\n- Configs ending in `{UNLABELLED_SUFFIX}`: {UNLABELLED_NOTE}" if unlabelled else ""),
+        "license": "apache-2.0" if source == "sample" else "unknown",
+        "license_text": LICENSES[source],
+        "item_unit": "released clips" if source == "a2summ" else "source videos",
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["video-summarization", "multimodal-summarization", "livestream"],
         "citation": CITATION,

@@ -228,9 +228,11 @@ class StreamHover(Builder):
                        "- Times: utterance offsets converted to seconds from the clip start (see `offsets` in "
                        "build.json for which clips had video times); `duration` is 300 s except for a video's "
                        "last clip, which ends with its last utterance (the release has no clip lengths)."),
-            "license": "other",
-            "license_text": "Released by the StreamHover authors for research; their repository states no license. "
-                            "Transcripts come from Behance livestreams and belong to their streamers.",
+            "license": "unknown",
+            "license_text": "Unknown. The StreamHover repository (github.com/ucfnlp/streamhover) states no license for "
+                            "its data; the transcripts come from Behance livestreams and belong to their streamers. "
+                            "Check with the authors before redistributing.",
+            "item_unit": "released clips",
             "task_categories": ["summarization"],
             "tags": ["livestream", "extractive-summarization", "abstractive-summarization", "transcripts"],
             "citation": CITATION,
