@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.asr import transcribe_pending
 from builders.base import Builder, BuildError, run
 from builders.extraction import Track
 from builders.schema import config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
 from collectors.net import Net
-from collectors.records import ItemError, RawItem, write_manifest
+from collectors.records import ItemError, RawItem
 from collectors.youtube import DEFER_ASR, Options
 from common.files import write_json
 from extractors.base import UnknownExtractorError
@@ -294,31 +295,6 @@ class HierSum(Builder):
 
     def finish(self, out: Path) -> list[str]:
         return [f"  collect: {self.collected}"]
-
-
-def transcribe_pending(manifest: Path, ctx) -> dict | None:
-    """Whisper, as an extraction job over a manifest of the videos collected without clean subtitles;
-    their transcripts (or failures) go back into the manifest. Returns the job's summary, None if no
-    video needed it. On GPU workers with --device cuda, like every other extractor."""
-    from collectors.youtube import finish_deferred_asr, latest_items, update_manifest
-
-    pending = [i for i in latest_items(manifest).values() if i.ok and "asr_pending" in i.meta]
-    if not pending:
-        return None
-    asr = ctx.work / "asr"
-    write_manifest(asr / "manifest.jsonl", pending)
-    found, summary = ctx.extract(asr / "manifest.jsonl", asr, {"asr": Track("whisper")})
-    heard = found["asr"]
-    done = []
-    for item in pending:
-        try:
-            track = heard.track(item.id)
-            done.append(finish_deferred_asr(item, track.meta.get("sentences", []), track.meta.get("language"),
-                                            heard.config))
-        except ItemError as e:
-            done.append(item.failed(e))
-    update_manifest(manifest, done)
-    return summary
 
 
 def main(argv=None) -> int:

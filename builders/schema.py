@@ -69,6 +69,27 @@ def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Fe
     )
 
 
+def transcript_summary_features(text: str, text_dim: int) -> Features:
+    """Columns of a transcript-only livestream clip (StreamHover): BLiSS's text columns, no frames."""
+    return Features(
+        {
+            "id": Value("string"),  # <video_id>_<clip_index:03d>
+            "video_id": Value("string"),
+            "clip_index": Value("int32"),
+            "clip_start": Value("float64"),
+            "clip_end": Value("float64"),
+            "duration": Value("float64"),
+            "title": Value("string"),
+            "url": Value("string"),
+            "transcript_url": Value("string"),
+            "sentences": List(SENTENCE),  # [N] times from the clip start
+            sentences_column(text): vectors(text_dim),  # [N, D]
+            "sentence_labels": List(Value("int8")),  # [N] 1 = in the extractive summary
+            "summary": Value("string"),
+        }
+    )
+
+
 # Columns stored as .npy arrays in webdataset samples; everything else goes into <key>.json.
 def array_columns(features: Features) -> list[str]:
     return [
