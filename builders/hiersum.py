@@ -226,7 +226,10 @@ class HierSum(Builder):
 
         inputs: list = []
         for channel in self.channels:
-            inputs += list_videos(channel, self.limit, self.options.net)
+            try:
+                inputs += list_videos(channel, self.limit, self.options.net)
+            except ItemError as e:  # no listing, nothing to collect from it: the input is unusable as given
+                raise BuildError(f"--channel {channel} cannot be listed: {e.kind}: {e.message}") from e
         if self.urls:
             inputs += [line.strip() for line in Path(self.urls).read_text().splitlines()
                        if line.strip() and not line.startswith("#")]

@@ -175,6 +175,15 @@ def test_an_empty_input_is_a_usage_error_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "hub").exists()
 
 
+def test_a_channel_that_cannot_be_listed_is_a_usage_error(tmp_path, article_server, capsys):
+    code = hiersum.main(["--channel", f"{article_server.base}/404/channel", "--out", str(tmp_path / "hub"),
+                         "--work", str(tmp_path / "work"), "--sleep", "0", "--retries", "0", "--timeout", "2",
+                         "--workers", "0", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot be listed: unavailable" in err and "Traceback" not in err
+    assert not (tmp_path / "hub").exists()
+
+
 def test_bad_usage(tmp_path, capsys):
     assert hiersum.main(["--out", str(tmp_path)]) == 2
     assert "give --channel, --urls or --info-json" in capsys.readouterr().err
