@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime
 import inspect
+import itertools
 import json
 import logging
 import sys
@@ -152,7 +153,7 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
     t0 = time.time()
     builder.prepare(Context(out, work, job, progress))
     tracks = _tracks(builder, weights)
-    items, readers, job_record, failures = builder.items(), {}, None, []
+    items, readers, job_record, failures = _not_empty(builder.items(), builder), {}, None, []
     if tracks:  # the job reads the manifest written here; items that failed before it are recorded as they are
         items = list(items)
         write_manifest(work / "manifest.jsonl", items)
@@ -190,17 +191,43 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
         "source": builder.source, "input": builder.input,
         "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    records = {}
+    records, t_figures = {}, time.time()
     for config, writer in writers.items():
         records[config] = {"features": features[config].to_dict(), "splits": writer.facts,
-                           **tally.record(config, failures), **common, **builder.facts(config)}
+                           **tally.record(config, failures), **common, **builder.facts(config),
+                           **_figure(out, config, items)}
         update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder))
     from cards.render import write_card
 
-    write_card(out, load_path=str(out))
+    log.debug("figures drawn in %.1f s", time.time() - t_figures)
+    write_card(out)
     ok = tally.total - len({f["id"] for f in failures})
     status = 1 if ok == 0 else 3 if failures else 0
     return Built(out, records, _report(out, records, time.time() - t0) + lines, status)
+
+
+def _not_empty(items: Iterable, builder: Builder) -> Iterable:
+    """The items, looked at up to the first: an input with none is a usage error, and nothing is written."""
+    items = iter(items)
+    first = next(items, _NONE)
+    if first is _NONE:
+        raise BuildError(f"the input has no items to build{f' ({builder.input})' if builder.input else ''}")
+    return itertools.chain([first], items)
+
+
+_NONE = object()
+
+
+def _figure(out: Path, config: str, items: list) -> dict:
+    """``{"figure": figures/<config>.png}``: the config's first example drawn for the card, with stills
+    from its source video when the item has one (cards.figures); {} when the config has no example."""
+    from cards.figures import write_figure
+
+    videos = {i.id: i.media.get("video") for i in items if isinstance(i, RawItem) and isinstance(i.media, dict)}
+    figure = write_figure(out, config, video_of=videos.get)
+    if not figure:  # no example: no figure, not the one of an earlier build
+        (out / "figures" / f"{config}.png").unlink(missing_ok=True)
+    return {"figure": figure} if figure else {}
 
 
 def _tracks(builder: Builder, weights: dict[str, str]) -> dict[str, Track]:

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.asr import transcribe_pending
 from builders.base import Builder, BuildError, run
 from builders.extraction import Track
 from builders.schema import config_name, frames_column, hiersum_features, sentences_column
 from builders.splits import assign_splits
 from collectors.net import Net
-from collectors.records import ItemError, RawItem, write_manifest
+from collectors.records import ItemError, RawItem
 from collectors.youtube import DEFER_ASR, Options
 from common.files import write_json
 from extractors.base import UnknownExtractorError
@@ -41,9 +42,12 @@ from extractors.registry import entry, names
 log = logging.getLogger("builders.hiersum")
 
 IMPORTANT = 0.15  # HierSum: a most-replayed score >= 0.15 counts as important
-CITATION = """@article{hiersum,
+CITATION = """@misc{beedu2025hiersum,
   title  = {HierSum: A Global and Local Attention Mechanism for Video Summarization},
-  note   = {instructional WikiHow / EHow videos with most-replayed statistics; see the paper for authors and venue}
+  author = {Beedu, Apoorva and Essa, Irfan},
+  year   = {2025},
+  note   = {Georgia Institute of Technology. Preprint; the copy we read names no venue, and its year is
+            inferred from its own 2025 references}
 }"""
 
 
@@ -138,8 +142,12 @@ def card_facts() -> dict:
             "`frame_labels` = frame_scores >= 0.15 (HierSum's threshold); null for videos without the curve."
         ),
         "license": "other",
-        "license_text": "Videos, subtitles and articles belong to their owners (YouTube terms, wikiHow CC BY-NC-SA); "
-                        "the dataset publishes features and annotations for research.",
+        "license_name": "source-terms",
+        "license_link": "https://www.youtube.com/static?template=terms",
+        "license_text": "Other: the terms of the sources. Videos and subtitles belong to their owners under YouTube's "
+                        "Terms of Service (the license link); wikiHow articles are CC BY-NC-SA 3.0 "
+                        "(https://www.wikihow.com/wikiHow:Creative-Commons); eHow articles are the publisher's. "
+                        "The dataset publishes features and annotations derived from them, for research.",
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["video-summarization", "instructional-video", "most-replayed"],
         "citation": CITATION,
@@ -218,7 +226,10 @@ class HierSum(Builder):
 
         inputs: list = []
         for channel in self.channels:
-            inputs += list_videos(channel, self.limit, self.options.net)
+            try:
+                inputs += list_videos(channel, self.limit, self.options.net)
+            except ItemError as e:  # no listing, nothing to collect from it: the input is unusable as given
+                raise BuildError(f"--channel {channel} cannot be listed: {e.kind}: {e.message}") from e
         if self.urls:
             inputs += [line.strip() for line in Path(self.urls).read_text().splitlines()
                        if line.strip() and not line.startswith("#")]
@@ -231,6 +242,10 @@ class HierSum(Builder):
         from collectors.youtube import collect, latest_items
 
         inputs = self._inputs()
+        if not inputs:
+            raise BuildError("no videos to build: " + "; ".join(
+                [f"--channel {c} lists none" for c in self.channels] + ([f"--urls {self.urls} has no URL"] if self.urls else [])
+                + ([f"--info-json {self.info_json} has no *.info.json file"] if self.info_json else [])))
         self.input = f"{len(inputs)} inputs"
         manifest = ctx.work / "manifest.jsonl"
         options = dataclasses.replace(self.options, whisper=DEFER_ASR if self.whisper else None)
@@ -283,31 +298,6 @@ class HierSum(Builder):
 
     def finish(self, out: Path) -> list[str]:
         return [f"  collect: {self.collected}"]
-
-
-def transcribe_pending(manifest: Path, ctx) -> dict | None:
-    """Whisper, as an extraction job over a manifest of the videos collected without clean subtitles;
-    their transcripts (or failures) go back into the manifest. Returns the job's summary, None if no
-    video needed it. On GPU workers with --device cuda, like every other extractor."""
-    from collectors.youtube import finish_deferred_asr, latest_items, update_manifest
-
-    pending = [i for i in latest_items(manifest).values() if i.ok and "asr_pending" in i.meta]
-    if not pending:
-        return None
-    asr = ctx.work / "asr"
-    write_manifest(asr / "manifest.jsonl", pending)
-    found, summary = ctx.extract(asr / "manifest.jsonl", asr, {"asr": Track("whisper")})
-    heard = found["asr"]
-    done = []
-    for item in pending:
-        try:
-            track = heard.track(item.id)
-            done.append(finish_deferred_asr(item, track.meta.get("sentences", []), track.meta.get("language"),
-                                            heard.config))
-        except ItemError as e:
-            done.append(item.failed(e))
-    update_manifest(manifest, done)
-    return summary
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,4 @@
-"""Load the pickled-dict ``.npy`` files that papers release, without trusting them.
+"""Load the pickled-dict ``.npy`` files (and plain pickles) that papers release, without trusting them.
 
 ``np.load(path, allow_pickle=True)`` runs whatever the pickle stream names: a downloaded
 feature file can call ``os.system``. Here the stream is read by an unpickler whose
@@ -243,3 +243,32 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
             kind = f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
             raise NpyDictError(f"{path}: expected a numeric array for key {key!r}, found {kind}")
     return {key: _plain(value) for key, value in obj.items()}
+
+
+def _plain_tree(value, depth: int = 0):
+    """``_plain`` through lists, tuples and dicts (a pickle may nest arrays anywhere)."""
+    if depth > 64:
+        return value
+    if isinstance(value, list):
+        return [_plain_tree(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain_tree(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain_tree(v, depth + 1) for k, v in value.items()}
+    return _plain(value)
+
+
+def load_pickle(path: str | Path):
+    """A plain pickle file (``pickle.dump(obj, f)``: lists, tuples, dicts, strings, numbers, numpy
+    arrays and scalars) read with the restricted unpickler: anything else named in the stream raises
+    UnsafePickleError before it is called; an allocation bigger than the file could hold,
+    ArraySizeError; a truncated or corrupt stream, NpyDictError."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            obj = RestrictedUnpickler(f, source=str(path)).load()
+        except NpyDictError:
+            raise
+        except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+            raise NpyDictError(f"{path}: truncated or corrupt pickle stream: {type(exc).__name__}: {exc}") from None
+    return _plain_tree(obj)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datasets import Features, List, Value
 
+NULL_COLUMNS = "null_columns"  # json key of a webdataset sample: its array columns that are null (builders.writers)
+
 SPLITS = ("train", "validation", "test")
 
 SENTENCE = {"start": Value("float64"), "end": Value("float64"), "text": Value("string")}
@@ -63,6 +65,27 @@ def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Fe
             thumbnail_column(visual): vectors(visual_dim),  # [K, D] thumbnail-animation frames
             "summary": Value("string"),
             "keywords": List(Value("string")),
+        }
+    )
+
+
+def transcript_summary_features(text: str, text_dim: int) -> Features:
+    """Columns of a transcript-only livestream clip (StreamHover): BLiSS's text columns, no frames."""
+    return Features(
+        {
+            "id": Value("string"),  # <video_id>_<clip_index:03d>
+            "video_id": Value("string"),
+            "clip_index": Value("int32"),
+            "clip_start": Value("float64"),
+            "clip_end": Value("float64"),
+            "duration": Value("float64"),
+            "title": Value("string"),
+            "url": Value("string"),
+            "transcript_url": Value("string"),
+            "sentences": List(SENTENCE),  # [N] times from the clip start
+            sentences_column(text): vectors(text_dim),  # [N, D]
+            "sentence_labels": List(Value("int8")),  # [N] 1 = in the extractive summary
+            "summary": Value("string"),
         }
     )
 

@@ -4,6 +4,17 @@ Layout (DESIGN.md): ``data/<config>/<split>-XXXXX-of-YYYYY.parquet`` and
 ``wds/<config>/<split>-XXXXXX.tar``. A config is written into a staging directory and swapped
 into place at the end, so an interrupted build never leaves a half-written config behind and a
 rebuild replaces the old files whole.
+
+Parquet goes through ``datasets``' own writer (``datasets.arrow_writer.ParquetWriter``): row groups
+sized from the bytes of the rows (``datasets.config.MAX_ROW_GROUP_SIZE``, 100 MB of Arrow data, the
+Hub viewer's recommendation), page indexes and content-defined chunking (so a re-upload of a
+changed shard moves little), and ``num_bytes`` as ``datasets`` defines it: the Arrow size.
+
+Every sample of a tar has the same members (the ``datasets`` webdataset loader and webdataset
+pipelines both expect it): ``<column>.npy`` for every array column, and ``json`` for the other
+columns plus ``null_columns``, the space-separated names of the array columns that are null in
+this row (their ``.npy`` is then an empty array of the column's type). :func:`wds_features` gives
+the exact types of those members, for ``load_dataset("webdataset", ..., features=...)``.
 """
 
 from __future__ import annotations
@@ -14,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
-from datasets import Features, List
+from datasets.arrow_writer import ParquetWriter, get_writer_batch_size_from_data_size
+from datasets import Features, List, Value
 
-from builders.schema import SPLITS, array_columns
+from builders.schema import NULL_COLUMNS, SPLITS, array_columns
+from collectors.records import safe_id
 
 DEFAULT_ROWS_PER_SHARD = 200
 
@@ -55,22 +67,49 @@ def rows_to_table(rows: list[dict], features: Features) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _wds_array(value, feature) -> np.ndarray:
+    """An array column's value as the ``.npy`` member: [N], [N, D] vectors or a rectangular [U, N]
+    matrix in the column's dtype; null as an empty array of the same type."""
+    inner = feature.feature
+    if not isinstance(inner, List):
+        return np.asarray([] if value is None else value, dtype=inner.dtype)
+    length = inner.length if inner.length not in (None, -1) else None
+    if value is None:
+        return np.zeros((0, length or 0), dtype=inner.feature.dtype)
+    array = np.asarray(value, dtype=inner.feature.dtype)
+    if length is not None:
+        return array.reshape(-1, length)
+    return array.reshape(len(array), -1) if array.size else np.zeros((len(array), 0), array.dtype)
+
+
 def _wds_sample(row: dict, arrays: set[str], features: Features) -> dict:
-    sample = {"__key__": row["id"]}
-    meta = {}
+    """One row as a webdataset sample: the same members for every row (see the module docstring).
+    The key is the id made safe for tar member names (a dot would cut it short); ``json`` keeps the id."""
+    sample = {"__key__": safe_id(row["id"])}
+    meta, nulls = {}, []
     for name, value in row.items():
-        if name in arrays and value is not None:  # a null array column stays null in the json
-            f = features[name]
-            if isinstance(f.feature, List):  # [N, D] vectors or a rectangular [U, N] matrix
-                array = np.asarray(value, dtype=f.feature.feature.dtype)
-                length = f.feature.length
-                sample[f"{name}.npy"] = array.reshape(-1, length) if length not in (None, -1) else array.reshape(len(array), -1)
-            else:
-                sample[f"{name}.npy"] = np.asarray(value, dtype=f.feature.dtype)
+        if name in arrays:
+            sample[f"{name}.npy"] = _wds_array(value, features[name])
+            if value is None:
+                nulls.append(name)
         else:
             meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    meta[NULL_COLUMNS] = " ".join(nulls)  # a string, never a list: the loader infers its type from any sample
     sample["json"] = meta
     return sample
+
+
+def wds_features(features: Features) -> Features:
+    """The types of a tar sample's members as the ``datasets`` webdataset loader yields them.
+
+    ``load_dataset("webdataset", data_files=..., features=wds_features(f))`` reads any tar exactly;
+    without ``features`` the loader infers types from the first samples, which fails when a
+    column is null (or a vector list empty) in all of them.
+    """
+    arrays = set(array_columns(features))
+    members = {f"{name}.npy": features[name] for name in features if name in arrays}
+    members["json"] = {**{name: f for name, f in features.items() if name not in arrays}, NULL_COLUMNS: Value("string")}
+    return Features({**members, "__key__": Value("string"), "__url__": Value("string")})
 
 
 class ConfigWriter:
@@ -91,6 +130,7 @@ class ConfigWriter:
         self._buffers: dict[str, list[dict]] = {}
         self._shards: dict[str, list[Path]] = {}
         self._counts: dict[str, int] = {}
+        self._bytes: dict[str, int] = {}
         self._wds = {}
         self._wds_module = wds if write_wds else None
 
@@ -113,7 +153,10 @@ class ConfigWriter:
             return
         shards = self._shards.setdefault(split, [])
         path = self.stage / "data" / f"{split}-{len(shards):05d}.parquet.part"
-        pq.write_table(rows_to_table(rows, self.features), path)
+        table = rows_to_table(rows, self.features)
+        writer = ParquetWriter(path=str(path), features=self.features)
+        writer.write_table(table, get_writer_batch_size_from_data_size(table.num_rows, table.nbytes))
+        self._bytes[split] = self._bytes.get(split, 0) + writer.finalize()[1]
         shards.append(path)
 
     def __enter__(self) -> "ConfigWriter":
@@ -146,7 +189,8 @@ class ConfigWriter:
             wds_files = sorted(p.name for p in (self.stage / "wds").glob(f"{split}-*.tar"))
             facts[split] = {
                 "num_examples": self._counts[split],
-                "num_bytes": sum((self.stage / "data" / f).stat().st_size for f in names),
+                "num_bytes": self._bytes[split],  # Arrow bytes, as datasets counts them (not the parquet size)
+                "parquet_bytes": sum((self.stage / "data" / f).stat().st_size for f in names),
                 "parquet": [f"data/{self.config}/{f}" for f in names],
                 "wds": [f"wds/{self.config}/{f}" for f in wds_files],
             }

@@ -22,6 +22,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 MAX_STILLS = 6
+
+
+class NothingToDraw(ValueError):
+    """The example has no frame times, labels, sentences or steps (e.g. an h5 import without fps)."""
 MAX_QUOTES = 4
 
 
@@ -127,7 +131,7 @@ def render_example(row: dict, path: str | os.PathLike, title: str = "",
     heights = {"importance": 1.6, "users": 1.0, "transcript": 1.8}
     rows = [heights[p] for p in panels] + ([1.8] if stills else [])
     if not rows:
-        raise ValueError("the example has no frame times, labels, sentences or steps to draw")
+        raise NothingToDraw("the example has no frame times, labels, sentences or steps to draw")
     fig = plt.figure(figsize=(12, sum(rows) + 0.8), dpi=100)
     grid = fig.add_gridspec(len(rows), max(len(stills), 1), height_ratios=rows, hspace=0.7)
     for k, panel in enumerate(panels):
@@ -168,7 +172,8 @@ def example_stills(row: dict, video: str | os.PathLike) -> list[tuple[float, np.
 
 def write_figure(hub_dir: str | os.PathLike, config: str, video_of=None) -> str | None:
     """Render ``figures/<config>.png`` from the config's first example; its path in the hub, or None
-    when the config has no example. ``video_of(video_id)``: the source video's path, if at hand."""
+    when the config has no example or nothing in it to draw. ``video_of(video_id)``: the source
+    video's path, if at hand."""
     found = first_example(hub_dir, config)
     if found is None:
         return None
@@ -183,5 +188,8 @@ def write_figure(hub_dir: str | os.PathLike, config: str, video_of=None) -> str 
         except DecodeError:
             stills = []  # the figure is still worth having without its stills
     name = f"figures/{config}.png"
-    render_example(row, Path(hub_dir) / name, title=f"{config} / {split}: {row.get('id', '')}", stills=stills)
+    try:
+        render_example(row, Path(hub_dir) / name, title=f"{config} / {split}: {row.get('id', '')}", stills=stills)
+    except NothingToDraw:
+        return None
     return name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from pathlib import Path
 
 import jinja2
@@ -38,10 +39,14 @@ def _yaml(build: dict, card: dict) -> str:
             "features": features._to_yaml_list(),
             "splits": [{"name": s, "num_bytes": v["num_bytes"], "num_examples": v["num_examples"]} for s, v in splits.items()],
             "dataset_size": sum(v["num_bytes"] for v in splits.values()),
+            **({"download_size": sum(v["parquet_bytes"] for v in splits.values())}
+               if all("parquet_bytes" in v for v in splits.values()) else {}),
         })
         total += sum(v["num_examples"] for v in splits.values())
+    licensing = {k: card[k] for k in ("license_name", "license_link") if card.get(k)}  # for license: other
     data = DatasetCardData(
         license=card["license"],
+        **licensing,
         task_categories=card["task_categories"],
         language=card.get("language", ["en"]),
         size_categories=[size_category(total)],
@@ -69,7 +74,8 @@ def _describe_extractor(column: str, meta: dict) -> dict:
 
 def render_card(build: dict, load_path: str | None = None, wds_repo: str | None = None) -> str:
     """README.md text for the dataset described by ``build`` (the parsed build.json). ``load_path`` is
-    what the "Load it" section passes to ``load_dataset`` (a local path or a Hub repo id); ``wds_repo``
+    what the "Load it" section passes to ``load_dataset``: a Hub repo id, or None for a local build (the
+    card then says ``path/to/<dataset>``, never the build machine's directories); ``wds_repo``
     names the Hub repo holding the webdataset shards when they are published apart from the parquet."""
     card = build["card"]
     configs, columns = [], {}
@@ -85,7 +91,8 @@ def render_card(build: dict, load_path: str | None = None, wds_repo: str | None 
             "name": name, "splits": splits, "first_split": next(iter(rec["splits"]), "train"),
             "visual": _extractor_label(ex, "visual"),
             "text": _extractor_label(ex, "text"),
-            "source": rec["source"], "input": rec.get("input"), "built_at": rec["built_at"],
+            "source": rec["source"], "input": _input_label(rec.get("input")), "built_at": rec["built_at"],
+            "figure": rec.get("figure"),
             "items_ok": rec["items"]["ok"], "items_total": rec["items"]["total"],
             "failures": rec["failures"]["by_kind"],
             "extractors": [_describe_extractor(rec["columns"][k], m) for k, m in sorted(ex.items())],
@@ -99,8 +106,17 @@ def render_card(build: dict, load_path: str | None = None, wds_repo: str | None 
                              undefined=jinja2.StrictUndefined)
     return env.get_template("dataset_card.md.j2").render(
         yaml=_yaml(build, card).strip(), card=card, build=build, configs=configs, usage_lines=usage,
-        columns=list(columns.values()), load_path=load_path or f"hub/{build['dataset']}", wds_repo=wds_repo,
+        columns=list(columns.values()), load_path=load_path or f"path/to/{build['dataset']}", local=load_path is None,
+        wds_repo=wds_repo, unit=card.get("item_unit", "source videos"),
     )
+
+
+def _input_label(text: str | None) -> str | None:
+    """What the card says was read: an absolute path's last part (the build machine's directories are
+    nobody's business); anything else as given."""
+    if not text or not os.path.isabs(text):
+        return text
+    return Path(text).name or text
 
 
 def _extractor_label(extractors: dict, kind: str) -> str:

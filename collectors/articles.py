@@ -10,63 +10,19 @@ in both directions (the article embeds the video; the video's description links 
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import re
-import threading
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from collectors.article_html import YOUTUBE_URL, Article, ArticleError, clean_text, normalize_article_url, unique
 from collectors.ehow import parse_ehow
-from collectors.net import Net
+from collectors.net import USER_AGENT, Net, fetch
 from collectors.records import ItemError
 from collectors.wikihow import parse_wikihow
 
-USER_AGENT = "vsumhub/0.1 (research crawler for video-summarization datasets; polite, 1 request/s)"
-
-
 # ---------------------------------------------------------------------------------------------
 # Fetching
-
-_pace_lock = threading.Lock()
-_next_slot: dict[str, float] = {}  # host -> monotonic time its next request may start
-
-
-def _wait_turn(host: str, sleep: float) -> None:
-    """Space requests to one host `sleep` seconds apart, across threads (slots are reserved)."""
-    with _pace_lock:
-        now = time.monotonic()
-        start = max(now, _next_slot.get(host, now))
-        _next_slot[host] = start + sleep
-    if start > now:
-        time.sleep(start - now)
-
-
-def _retry_after(headers) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _decode(body: bytes, headers) -> str:
-    charset = headers.get_content_charset() if headers is not None else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except LookupError:  # an unknown charset name in the header
-        return body.decode("utf-8", errors="replace")
-
 
 ARTICLE_NET = Net(timeout=20.0, backoff=1.0)  # pages answer faster than yt-dlp's requests
 
@@ -79,62 +35,10 @@ def fetch_html(
     session: urllib.request.OpenerDirector | None = None,
     user_agent: str = USER_AGENT,
 ) -> tuple[str, str]:
-    """GET a page politely; returns ``(html, final_url)`` (after redirects).
-
-    `net.timeout` bounds the connect and each read (urllib semantics). 429, 5xx, timeouts and
-    dropped connections are retried up to `net.retries` more times, waiting ``backoff * 2**attempt``
-    seconds, or the server's Retry-After when it sends one; a Retry-After above `max_wait` ends
-    the retries at once (a collector must not stall for an hour). Requests to one host start at
-    least `net.sleep` seconds apart. `session` is an urllib opener (cookies, proxies); default a
-    plain one.
-
-    Raises ItemError: 404/410 -> unavailable; 401/403 -> blocked (bot_check when Cloudflare
-    answers with a challenge); 429 after the retries -> rate_limited; timeouts -> timeout;
-    other HTTP statuses, 5xx after the retries and connection failures -> error.
-    """
-    timeout, retries, backoff, sleep = net.timeout, net.retries, net.backoff, net.sleep
-    opener = session or urllib.request.build_opener()
-    host = urlsplit(url).netloc.lower()
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.5"})
-    for attempt in range(retries + 1):
-        _wait_turn(host, sleep)
-        wait = backoff * 2**attempt
-        try:
-            with opener.open(request, timeout=timeout) as resp:
-                return _decode(resp.read(), resp.headers), resp.geturl()
-        except urllib.error.HTTPError as e:
-            e.close()
-            if e.code in (404, 410):
-                raise ItemError("unavailable", f"{url}: HTTP {e.code} (the page is gone)") from None
-            if e.code in (401, 403):
-                challenge = (e.headers.get("cf-mitigated") or "").lower() == "challenge"
-                kind = "bot_check" if challenge else "blocked"
-                raise ItemError(
-                    kind, f"{url}: HTTP {e.code} (access refused{', bot challenge' if challenge else ''})"
-                ) from None
-            if e.code != 429 and e.code < 500:
-                raise ItemError("error", f"{url}: HTTP {e.code} {e.reason}") from None
-            kind = "rate_limited" if e.code == 429 else "error"
-            last = ItemError(kind, f"{url}: HTTP {e.code} after {attempt + 1} attempt(s)")
-            told = _retry_after(e.headers)
-            if told is not None:
-                if told > max_wait:
-                    raise ItemError(
-                        kind, f"{url}: HTTP {e.code}, Retry-After {told:.0f} s exceeds max_wait={max_wait:g} s"
-                    ) from None
-                wait = told
-        except TimeoutError:
-            last = ItemError("timeout", f"{url}: no answer within {timeout:g} s ({attempt + 1} attempt(s))")
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, TimeoutError):
-                last = ItemError("timeout", f"{url}: no answer within {timeout:g} s ({attempt + 1} attempt(s))")
-            else:
-                last = ItemError("error", f"{url}: cannot connect ({e.reason}) after {attempt + 1} attempt(s)")
-        except (OSError, http.client.HTTPException) as e:  # reset / dropped mid-response
-            last = ItemError("error", f"{url}: connection failed ({e!r}) after {attempt + 1} attempt(s)")
-        if attempt < retries:
-            time.sleep(wait)
-    raise last
+    """GET a page politely (collectors.net.fetch: pacing, retries, Retry-After, failure kinds);
+    returns ``(html, final_url)`` (after redirects). Raises ItemError as :func:`collectors.net.fetch`."""
+    got = fetch(url, net, max_wait=max_wait, session=session, user_agent=user_agent, accept="text/html,*/*;q=0.5")
+    return got.text(), got.url
 
 
 def parser_for(url: str) -> Callable[[str, str], Article]:

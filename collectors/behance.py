@@ -1,7 +1,9 @@
 """Behance livestreams (BLiSS) from the raw directory layout described in docs/raw-layout.md.
 
-The BLiSS media are not downloadable any more, so this collector reads a directory that holds
-them (or the bundled sample, builders.bliss.sample). One bad item never stops a run: it comes
+This module reads a directory that holds livestreams in that layout: the BLiSS media a user has,
+the bundled sample (builders.bliss.sample), or what the Behance crawler wrote
+(collectors.behance_web). A stream without ``annotations.json`` is read as unlabelled
+(``meta["clip_annotations"] is None``): the builder publishes it in a config of its own. One bad item never stops a run: it comes
 back as a failed RawItem with an error of a known kind, and the builder records it.
 """
 
@@ -12,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from collectors.records import ItemError, RawItem, check_item_id, check_transcript
+from collectors.records import TRANSCRIPT_SOURCES, ItemError, RawItem, check_item_id, check_transcript
 from collectors.media import DecodeError, video_duration
 
 SOURCE = "behance"
@@ -95,11 +97,15 @@ def _read_into(d: Path, fields: dict) -> None:
     fields["meta"] = meta
 
     fields["transcript"] = _read_transcript(d / "transcript.json", fields.get("duration"))
-    fields["transcript_source"] = "provided"
+    # Who made it: "provided" unless metadata.json says (the crawler writes "whisper" for its ASR transcripts).
+    told = meta.get("transcript_source")
+    fields["transcript_source"] = told if told in TRANSCRIPT_SOURCES else "provided"
 
     fields["media"]["thumbnail"] = str(find_thumbnail(d))
 
-    meta["clip_annotations"] = _read_annotations(d / "annotations.json", fields.get("duration"))
+    # No annotations.json: an unlabelled stream (a fresh crawl), published in a config of its own.
+    path = d / "annotations.json"
+    meta["clip_annotations"] = _read_annotations(path, fields.get("duration")) if path.exists() else None
 
 
 def _load_json(path: Path, missing_kind: str, bad_kind: str):

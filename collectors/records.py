@@ -38,6 +38,7 @@ ERROR_KINDS = (
     "no_text",
     "bad_metadata",
     "bad_annotation",
+    "parse_error",  # a page did not hold what a selector looks for (the message names the selector)
     "missing_weights",
     "oom",
     "error",

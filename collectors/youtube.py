@@ -38,11 +38,11 @@ extractor requests ``retries`` times with exponential backoff; on top, extractio
 timeouts), sleeping ``backoff * 2**attempt`` s or the server's Retry-After (capped at 120 s).
 ``sleep`` s (jittered up to twice that) pass between requests and before downloads.
 
-Resume (:func:`collect`). Each finished item is appended to manifest.jsonl at once (one line,
-flushed and fsynced). A rerun skips inputs whose last record is ok, and failed ones unless
-``retry_failed``; a retried input's new record is appended, and the manifest is rewritten
-atomically at the end with the last record per input, so a crash in between leaves both lines
-and the last one wins. One ``collect`` per manifest at a time.
+Resume (:func:`collect`, on collectors.manifest.collect_all). Each finished item is appended to
+manifest.jsonl at once (one line, flushed and fsynced). A rerun skips inputs whose last record is
+ok, and failed ones unless ``retry_failed``; a retried input's new record is appended, and the
+manifest is rewritten atomically at the end with the last record per input, so a crash in between
+leaves both lines and the last one wins. One ``collect`` per manifest at a time.
 """
 
 from __future__ import annotations
@@ -55,23 +55,21 @@ import logging
 import os
 import re
 import shutil
-import sys
 import time
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 import yt_dlp
-from tqdm import tqdm
 from yt_dlp.extractor import get_info_extractor
 from yt_dlp.networking.exceptions import HTTPError, RequestError
 from yt_dlp.utils import GeoRestrictedError, YoutubeDLError
 
 from collectors import transcripts
+from collectors.manifest import BLOCKED_KINDS, collect_all, latest_items, update_manifest  # noqa: F401  (re-exported)
 from collectors.net import Net
 from common.files import write_json
-from collectors.records import ItemError, RawItem, check_transcript, item_id, read_manifest, write_manifest
+from collectors.records import ItemError, RawItem, check_transcript, item_id
 
 log = logging.getLogger("collectors.youtube")
 
@@ -80,7 +78,6 @@ AUDIO_FORMAT = "ba[abr<=?64]/wa/w/w*"  # small: speech for Whisper, not music
 MAX_HEIGHT = 480
 TRANSIENT = ("rate_limited", "timeout")
 MAX_BACKOFF = 120.0
-BLOCKED_KINDS = ("bot_check", "rate_limited")
 
 # error_kind: the first row whose pattern occurs in the message (case-insensitive) gives the kind.
 # The messages are YouTube's, as yt-dlp words them; the order matters ("Private video. Sign in if
@@ -534,114 +531,18 @@ def finish_deferred_asr(item: RawItem, sentences: list[dict], language: str | No
     return item
 
 
-def update_manifest(manifest_path: str | os.PathLike, items: Iterable[RawItem]) -> None:
-    """Append new records of already collected items (the last record wins), then compact."""
-    manifest_path = Path(manifest_path)
-    with open(manifest_path, "a", encoding="utf-8") as f:
-        for item in items:
-            f.write(item.to_json() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    _compact(manifest_path)
-
-
-def _compact(manifest_path: Path) -> None:
-    """Rewrite the manifest with one record per input (the last) when some input has several."""
-    latest = latest_items(manifest_path)
-    if len(latest) < _count_lines(manifest_path):
-        write_manifest(manifest_path, latest.values())
-
-
-def _key(item: RawItem) -> str:
-    return item.meta.get("input") or item.id
-
-
-def _repair_tail(path: Path) -> None:
-    """Drop a torn last line (a write cut by a crash) so the manifest reads and appends cleanly."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return
-    with open(path, "rb+") as f:
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) == b"\n":
-            return
-        f.seek(0)
-        data = f.read()
-        keep = data.rfind(b"\n") + 1
-        log.warning("%s: dropping a partial last line (%d bytes) left by an interrupted run", path, len(data) - keep)
-        f.truncate(keep)
-
-
-def latest_items(manifest_path: str | os.PathLike) -> dict[str, RawItem]:
-    """The last record of each input in a manifest (the last-wins reading), in first-seen order."""
-    path = Path(manifest_path)
-    if not path.is_file():
-        return {}
-    _repair_tail(path)
-    out: dict[str, RawItem] = {}
-    for item in read_manifest(path):
-        out[_key(item)] = item
-    return out
-
-
 def collect(inputs: Iterable, manifest_path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
             options: Options = Options(), *, retry_failed: bool = False, progress: bool = True,
             stop_after_blocked: int | None = 10) -> dict:
-    """Collect many videos into manifest.jsonl, resumably (see the module docstring); returns the run's counts.
+    """Collect many videos into manifest.jsonl, resumably (collectors.manifest.collect_all); returns the run's counts.
 
     `inputs` are anything :func:`collect_video` takes (e.g. :func:`list_videos` entries), each
     collected with `options`. Files go to `out_dir` (default: ``media/`` next to the manifest). After
     `stop_after_blocked` consecutive bot_check / rate_limited failures the run stops (YouTube
-    is refusing this client: wait, or pass cookies) and says so in ``stopped``.
+    is refusing this client) and says so in ``stopped``.
     Returns ``{ok, already, skipped: {reason: n}, failed: {kind: n}, stopped}``.
     """
-    manifest_path = Path(manifest_path)
-    out_dir = Path(out_dir) if out_dir else manifest_path.parent / "media"
-    previous = latest_items(manifest_path)
-    ok_ids = {it.id for it in previous.values() if it.ok}
-    stats = {"ok": 0, "already": 0, "skipped": Counter(), "failed": Counter(), "stopped": None}
-    todo = []
-    for src in inputs:
-        prev = previous.get(input_key(src))
-        if (prev is not None and (prev.ok or not retry_failed)) or known_id(src) in ok_ids:
-            stats["already"] += 1
-        else:
-            todo.append(src)
-    manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    blocked_run = 0
-    with open(manifest_path, "a", encoding="utf-8") as f, \
-            tqdm(total=len(todo), desc="collect", unit="video", file=sys.stderr, disable=not progress) as bar:
-        for src in todo:
-            item, skipped = collect_video(src, out_dir, options)
-            if item is None:
-                stats["skipped"][skipped.split(":")[0]] += 1
-            elif item.ok and item.id in ok_ids:  # the same video reached through another input
-                stats["already"] += 1
-            else:
-                f.write(item.to_json() + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-                if item.ok:
-                    stats["ok"] += 1
-                    ok_ids.add(item.id)
-                else:
-                    stats["failed"][item.error["kind"]] += 1
-                blocked_run = blocked_run + 1 if not item.ok and item.error["kind"] in BLOCKED_KINDS else 0
-            bar.set_postfix_str(_progress_text(stats), refresh=False)
-            bar.update()
-            if stop_after_blocked and blocked_run >= stop_after_blocked:
-                stats["stopped"] = (f"{blocked_run} failures in a row of kinds {'/'.join(BLOCKED_KINDS)}: YouTube is refusing "
-                                    "this client; wait, or pass cookies, then rerun (done items are kept)")
-                log.error("collect stopped: %s", stats["stopped"])
-                break
-    _compact(manifest_path)  # a retried input has two records: keep the last
-    return {**stats, "skipped": dict(stats["skipped"]), "failed": dict(stats["failed"])}
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for line in f if line.strip())
-
-
-def _progress_text(stats: dict) -> str:
-    failed = " ".join(f"{k}={n}" for k, n in sorted(stats["failed"].items()))
-    return f"ok={stats['ok']} skipped={sum(stats['skipped'].values())}" + (f" failed: {failed}" if failed else "")
+    out_dir = Path(out_dir) if out_dir else Path(manifest_path).parent / "media"
+    return collect_all(inputs, manifest_path, lambda src: collect_video(src, out_dir, options), key=input_key,
+                       known_id=known_id, retry_failed=retry_failed, progress=progress,
+                       stop_after_blocked=stop_after_blocked, site="YouTube", unit="video")

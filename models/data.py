@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.schema import NULL_COLUMNS
 from models.collate import TARGETS
 
 FORMATS = ("parquet", "wds")
@@ -291,9 +292,13 @@ class WdsSource:
     def _get(sample: dict):
         meta = sample.get("json") or {}
 
+        nulls = set(meta.get(NULL_COLUMNS, "").split())
+
         def get(name):
             if name == "id":
                 return meta.get("id", sample["__key__"])
+            if name in nulls:
+                return None
             if f"{name}.npy" in sample:
                 return sample[f"{name}.npy"]
             return meta.get(name)
@@ -304,7 +309,7 @@ class WdsSource:
         import webdataset as wds
 
         for sample in wds.WebDataset(self.urls[:1], shardshuffle=False, empty_check=False).decode():
-            names = [k[:-4] for k in sample if k.endswith(".npy")] + list(sample.get("json") or {})
+            names = [k[:-4] for k in sample if k.endswith(".npy")] + [k for k in sample.get("json") or {} if k != NULL_COLUMNS]
             return sorted(set(names) | {"id"})
         return []
 

@@ -325,10 +325,10 @@ def _corrupt(written, clip_id, how):
         ann["sentence"].append("one too many")
     elif how == "frame_rows":
         c["video_clip"][clip_id] = c["video_clip"][clip_id][:-1]
-    elif how == "empty_span":
-        ann["sentence_time"][0] = [2, 2]
-    elif how == "span_past_end":
-        ann["sentence_time"][-1] = [ann["sentence_time"][-1][0], ann["num_frame"] + 1]
+    elif how == "backward_span":
+        ann["sentence_time"][0] = [3, 2]
+    elif how == "highlight_number":
+        ann["highlight"] = 42
     elif how == "missing_text_features":
         del c["text_roberta"][clip_id]
     elif how == "video_label_length":
@@ -350,8 +350,8 @@ def _corrupt(written, clip_id, how):
     "how, kind",
     [
         ("sentence_count", "bad_annotation"),
-        ("empty_span", "bad_annotation"),
-        ("span_past_end", "bad_annotation"),
+        ("backward_span", "bad_annotation"),
+        ("highlight_number", "bad_annotation"),
         ("video_label_length", "bad_annotation"),
         ("text_label_length", "bad_annotation"),
         ("keyframe_count", "bad_annotation"),
@@ -399,7 +399,26 @@ def test_clip_index_falls_back_to_rank_without_trailing_numbers():
         "train": {"v1_b": {"video_id": "v1"}, "v1_a": {"video_id": "v1"}, "v2_7": {"video_id": "v2"}},
         "test": {"v1_c": {"video_id": "v1"}, "v2_3": {"video_id": "v2"}, "solo": {"video_id": "solo"}},
     }
-    assert clip_indices(annotations) == {"v1_a": 0, "v1_b": 1, "v1_c": 2, "v2_3": 3, "v2_7": 7, "solo": 0}
+    index, rules = clip_indices(annotations)
+    # v2's numbers are the only ones and do not start at 0: they are not positions, so v2 is ranked too
+    assert index == {"v1_a": 0, "v1_b": 1, "v1_c": 2, "v2_3": 0, "v2_7": 1, "solo": 0}
+    assert rules == {"position": 3}
+
+
+def test_clip_index_keeps_per_video_numbers_with_gaps():
+    annotations = {"train": {"a_0": {"video_id": "a"}, "a_2": {"video_id": "a"}, "b_2": {"video_id": "b"}},
+                   "test": {"b_3": {"video_id": "b"}}}
+    index, rules = clip_indices(annotations)
+    assert index == {"a_0": 0, "a_2": 2, "b_2": 2, "b_3": 3}  # numbers recur across videos: each video counts its own
+    assert rules == {"trailing_number": 2}
+
+
+def test_running_clip_numbers_become_positions_within_the_video():
+    annotations = {"train": {"1008": {"video_id": "a"}, "1009": {"video_id": "a"}, "1011": {"video_id": "b"}},
+                   "test": {"1010": {"video_id": "a"}}}
+    index, rules = clip_indices(annotations)
+    assert index == {"1008": 0, "1009": 1, "1010": 2, "1011": 0}  # not clip_index 1008 (clip_start 302,400 s)
+    assert rules == {"position": 2}
 
 
 def test_flat_layout_and_missing_file_error(tmp_path):
@@ -432,3 +451,52 @@ def test_malicious_feature_file_is_refused(release):
         read_a2summ(root)
     assert not marker.exists()
 
+
+
+def test_what_a2summs_loader_accepts_is_imported_repaired_and_counted(tmp_path, capsys):
+    """A highlight given as a list, an empty sentence span, a span past num_frame, and running-number
+    clip ids: A2Summ's own loader reads all of them; so does the import, counting each repair."""
+    import json
+
+    from builders import bliss
+    from datasets import load_dataset
+
+    rng = np.random.default_rng(7)
+    written = make_a2summ_release(rng, train_videos=3, test_videos=1)
+    renamed, running = {}, 1000
+    for split in ("train", "test"):
+        content = written[split]
+        mapping = {}
+        for clip_id in sorted(content["annotation"]):
+            mapping[clip_id] = str(running)  # ids that count across the release, not within a video
+            running += 1
+        renamed[split] = {stem: {mapping[c]: v for c, v in content[stem].items()} for stem in content}
+    train = renamed["train"]["annotation"]
+    listed, empty, past = sorted(train)[:3]
+    train[listed]["highlight"] = ["First sentence.", "Second one."]
+    train[empty]["sentence_time"][0] = [1, 1]
+    train[past]["sentence_time"][-1] = [train[past]["sentence_time"][-1][0], train[past]["num_frame"] + 4]
+    for split, content in renamed.items():
+        write_a2summ_split(tmp_path / "release", split, content)
+
+    out = tmp_path / "hub"
+    assert bliss.main(["--source", "a2summ", "--input", str(tmp_path / "release"), "--out", str(out),
+                       "--work", str(tmp_path / "work"), "--no-progress"]) == 0
+    record = json.loads((out / "build.json").read_text())["configs"]["clip-roberta"]
+    assert record["failures"]["items"] == []
+    assert record["repairs"] == {"empty_sentence_span_kept": 1, "highlight_list_joined": 1, "sentence_end_clamped": 1}
+    rows = {r["id"]: r for s in ("train", "validation", "test") if s in record["splits"]
+            for r in load_dataset(str(out), "clip-roberta", split=s)}
+    assert rows[listed]["summary"] == "First sentence. Second one."
+    assert rows[empty]["sentences"][0]["start"] == rows[empty]["sentences"][0]["end"] == 1.0
+    assert rows[past]["sentences"][-1]["end"] == rows[past]["duration"]
+    by_video: dict[str, list] = {}
+    for r in rows.values():
+        by_video.setdefault(r["video_id"], []).append((int(r["id"]), r["clip_index"], r["clip_start"]))
+    for clips in by_video.values():  # positions within each video, in the order of the running numbers
+        assert [(k, 300.0 * k) for k in range(len(clips))] == [(i, start) for _, i, start in sorted(clips)]
+    assert record["clip_index_rule"] == {"position": len(by_video)}
+    card = (out / "README.md").read_text()
+    assert "released clips built" in card and "source videos" not in card
+    assert "license: unknown" in card and "cc-by-nc" not in card.lower()
+    assert "as released; nothing was relabelled" in card

@@ -96,7 +96,6 @@ CASES = {
         "bad_metadata",
         "'tools' must be a list of strings",
     ),
-    "missing annotations": (lambda d: (d / "annotations.json").unlink(), "bad_annotation", "annotations.json is missing"),
     "annotations not json": (lambda d: (d / "annotations.json").write_text("{clips"), "bad_annotation", "not valid JSON"),
     "annotations without clips": (lambda d: (d / "annotations.json").write_text("{}"), "bad_annotation", "'clips' list"),
     "duplicate clip index": (
@@ -135,6 +134,15 @@ def test_bad_input_fails_only_that_item(raw_dir, case):
     assert str(raw_dir / "stream-01") in broken.error["message"], "the message names the file or directory"
     assert good.id == "stream-02" and good.ok
     RawItem.from_dict(json.loads(broken.to_json()))  # a failed item is still a valid manifest line
+
+
+def test_a_stream_without_annotations_is_unlabelled_not_failed(raw_dir):
+    (raw_dir / "stream-01" / "annotations.json").unlink()  # a fresh crawl: annotations are the user's to add
+    unlabelled, labelled = read_raw_dir(raw_dir).items
+    assert unlabelled.ok and unlabelled.meta["clip_annotations"] is None
+    assert unlabelled.transcript and unlabelled.media["thumbnail"]  # everything else is read as before
+    assert labelled.ok and labelled.meta["clip_annotations"]
+    assert RawItem.from_dict(json.loads(unlabelled.to_json())).meta["clip_annotations"] is None
 
 
 def test_failed_item_keeps_what_was_read(raw_dir):

@@ -133,6 +133,30 @@ def test_card_describes_the_build(sample_build):
     assert "@inproceedings{he2023a2summ" in card
     n_train = build["configs"]["colorhist-minilm"]["splits"]["train"]["num_examples"]
     assert f"| train | {n_train} |" in card
+    assert str(out) not in card and str(out.parent) not in card  # the build machine's directories stay home
+    assert 'load_dataset("path/to/bliss-sample", "colorhist-minilm")' in card
+
+
+def test_card_sizes_are_the_arrow_sizes_load_dataset_reads(sample_build):
+    import yaml
+
+    _, out, _ = sample_build
+    meta = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])
+    (info,) = meta["dataset_info"]
+    ds = load_dataset(str(out), "colorhist-minilm")
+    sizes = {s["name"]: s["num_bytes"] for s in info["splits"]}
+    assert sizes == {split: ds[split].data.nbytes for split in ds}
+    parquet = sum(p.stat().st_size for p in (out / "data/colorhist-minilm").glob("*.parquet"))
+    assert info["download_size"] == parquet < info["dataset_size"] == sum(sizes.values())
+
+
+def test_card_shows_one_example_drawn_with_stills_of_its_video(sample_build):
+    _, out, _ = sample_build
+    record = json.loads((out / "build.json").read_text())["configs"]["colorhist-minilm"]
+    assert record["figure"] == "figures/colorhist-minilm.png"
+    figure = Image.open(out / record["figure"])
+    assert figure.width > 800 and figure.height > 500  # timelines, transcript and a row of stills
+    assert "](figures/colorhist-minilm.png)" in (out / "README.md").read_text()
 
 
 def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build, bliss_sample_dir, tmp_path):

@@ -46,13 +46,17 @@ def flags(parser) -> dict[str, str | None]:
 
 
 @pytest.mark.parametrize("module, argv", [*COMMANDS.items(), ("builders.bliss", ["--source", "raw"]),
-                                          ("builders.bliss", ["--source", "a2summ"])])
+                                          ("builders.bliss", ["--source", "a2summ"]),
+                                          ("builders.bliss", ["--source", "behance"]),
+                                          ("builders.bliss", ["--source", "streamhover"])])
 def test_every_flag_has_help(monkeypatch, module, argv):
     found = flags(parser_of(monkeypatch, module, argv))
     assert found and [f for f, text in found.items() if not (text or "").strip()] == []
 
 
 @pytest.mark.parametrize("module, argv", [("builders.bliss", []), ("builders.bliss", ["--source", "a2summ"]),
+                                          ("builders.bliss", ["--source", "behance"]),
+                                          ("builders.bliss", ["--source", "streamhover"]),
                                           ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", []),
                                           ("builders.qvhighlights", []), ("builders.youtube_highlights", []),
                                           ("builders.mrhisum", [])])

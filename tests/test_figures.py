@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from cards.figures import first_example, key_frames, render_example, write_figure
+from cards.figures import NothingToDraw, first_example, key_frames, render_example, write_figure
 from collectors.synthetic import write_video
 from extractors.decode import DecodeError
 from extractors.stills import frames_at
@@ -90,9 +90,12 @@ def test_each_kind_of_column_adds_its_panel(tmp_path):
     assert heights["transcript only"] < heights["with frames"] < heights["with annotators"]
 
 
-def test_an_example_with_nothing_to_draw_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="nothing|no frame"):
+def test_an_example_with_nothing_to_draw_is_refused_and_gets_no_figure(tmp_path):
+    with pytest.raises(NothingToDraw):
         render_example({"id": "x"}, tmp_path / "x.png")
+    hub = tmp_path / "hub"
+    _write_config(hub, "bare", rows=[{"id": "x", "picks": [0, 15]}])  # an eccv16 import without --fps
+    assert write_figure(hub, "bare") is None and not (hub / "figures").exists()
 
 
 def _write_config(hub, config="clip-roberta", rows=None):

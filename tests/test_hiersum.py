@@ -68,7 +68,45 @@ def test_build_from_info_files(tmp_path, info_dir, article_server):
     other = rows["noHeatmap01"]
     assert other["frame_scores"] is None and other["frame_labels"] is None
     assert other["global_source"] == "description" and other["steps"] == ["Quick tips for folding."]
-    assert "hiersum" in (tmp_path / "hub/README.md").read_text().lower()
+    card = (tmp_path / "hub/README.md").read_text()
+    assert "hiersum" in card.lower() and "author = {Beedu, Apoorva and Essa, Irfan}" in card
+    assert "license: other" in card and "license_name: source-terms" in card and "license_link: https://" in card
+    check_webdataset_loads(tmp_path / "hub", "colorhist-minilm", record, rows)
+
+
+def check_webdataset_loads(hub, config, record, parquet_rows):
+    """The tars load with the datasets webdataset loader, streaming or not, inferring the types or
+    given them: every sample has the same members, whether its video has a most-replayed curve or not."""
+    from builders.schema import NULL_COLUMNS
+    from builders.writers import wds_features
+
+    features = record["features"]
+    for split, facts in record["splits"].items():
+        files = {split: [str(hub / f) for f in facts["wds"]]}
+        for streaming in (False, True):
+            for given in (None, wds_features(datasets_features(features))):
+                ds = load_dataset("webdataset", data_files=files, split=split, streaming=streaming, features=given)
+                samples = {ex["json"]["id"]: ex for ex in ds}
+                assert sorted(samples) == record["items"]["ids_by_split"][split]
+                assert len(samples) == facts["num_examples"]
+                for vid, ex in samples.items():
+                    members = {k for k in ex if not k.startswith("__")}
+                    assert members == {"json"} | {f"{c}.npy" for c in ("frame_times", "frames_colorhist", "sentences_minilm",
+                                                                      "steps_minilm", "frame_scores", "frame_labels")}
+                    row = parquet_rows[vid]
+                    nulls = set(ex["json"][NULL_COLUMNS].split())
+                    assert nulls == {c for c in ("frame_scores", "frame_labels") if row[c] is None}
+                    for column in ("frame_scores", "frame_labels", "frames_colorhist"):
+                        got = np.asarray(ex[f"{column}.npy"], dtype=np.float64)
+                        want = np.zeros(0) if row[column] is None else np.asarray(row[column], dtype=np.float64)
+                        assert got.shape == want.shape and np.allclose(got, want)
+                    assert ex["json"]["title"] == row["title"]
+
+
+def datasets_features(d):
+    from datasets import Features
+
+    return Features.from_dict(d)
 
 
 def test_rerun_collects_nothing_again(tmp_path, info_dir, article_server):
@@ -127,6 +165,23 @@ def test_whisper_runs_as_an_extraction_job_for_videos_without_clean_subtitles(tm
     assert run(tmp_path, d, "--article-mirror", mirror, whisper=True) == 0
     again = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
     assert again["asr_job"] is None and again["collect"]["already"] == 2
+
+
+def test_an_empty_input_is_a_usage_error_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "info").mkdir()
+    assert hiersum.main(["--info-json", str(tmp_path / "info"), "--out", str(tmp_path / "hub"),
+                         "--work", str(tmp_path / "work"), "--workers", "0", "--no-progress"]) == 2
+    assert "no videos" in capsys.readouterr().err
+    assert not (tmp_path / "hub").exists()
+
+
+def test_a_channel_that_cannot_be_listed_is_a_usage_error(tmp_path, article_server, capsys):
+    code = hiersum.main(["--channel", f"{article_server.base}/404/channel", "--out", str(tmp_path / "hub"),
+                         "--work", str(tmp_path / "work"), "--sleep", "0", "--retries", "0", "--timeout", "2",
+                         "--workers", "0", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot be listed: unavailable" in err and "Traceback" not in err
+    assert not (tmp_path / "hub").exists()
 
 
 def test_bad_usage(tmp_path, capsys):

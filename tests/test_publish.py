@@ -127,12 +127,12 @@ def test_publish_sends_every_file_in_one_commit_per_repo(build, hub, tmp_path):
     repo, wds = hub.repo("dataset", REPO), hub.repo("dataset", WDS)
     assert not repo.private and not wds.private
     # parquet repo: card, build.json and the shards, byte for byte; shards in LFS under their sha256
-    expected = {"README.md", "build.json", ".gitattributes", *local_files(build, ["data"])}
+    expected = {"README.md", "build.json", ".gitattributes", *local_files(build, ["data", "figures"])}
     files = repo.files()
     assert set(files) == expected
     assert files["build.json"] == (build / "build.json").read_bytes()
     tree = repo.resolve("main").tree
-    for path, data in local_files(build, ["data"]).items():
+    for path, data in local_files(build, ["data", "figures"]).items():
         assert files[path] == data
         assert tree[path].sha256 == sha256(data) and tree[path].size == len(data)
         assert repo.lfs[sha256(data)] == data
@@ -161,11 +161,13 @@ def test_publish_sends_every_file_in_one_commit_per_repo(build, hub, tmp_path):
         assert pattern.endswith(".tar") and sorted(p for p in tars if fnmatch(p, pattern)) == sorted(
             p for p in tars if Path(p).name.startswith(f"{split}-"))
     assert "parquet" not in json.dumps(wds_meta["configs"]) and "webdataset" in wds_meta["tags"]
+    (info,) = wds_meta["dataset_info"]  # every member typed: the loader infers nothing
+    assert {f["name"] for f in info["features"]} >= {"json", "frames_colorhist.npy", "frame_labels.npy", "__key__"}
     assert f'load_dataset("{WDS}", "{CONFIG}"' in wds_files["README.md"].decode()
     assert len(wds.history()) == 2
     # every LFS object was sent once; the output names both commits
     sent = [oid for _, oid, _ in hub.lfs_puts]
-    assert sorted(sent) == sorted({sha256(d) for d in [*tars.values(), *local_files(build, ["data"]).values()]})
+    assert sorted(sent) == sorted({sha256(d) for d in [*tars.values(), *local_files(build, ["data", "figures"]).values()]})
     assert f"{WDS}: published commit {wds.history()[0].oid[:7]}" in out
     assert f"{REPO}: published commit {repo.history()[0].oid[:7]}" in out
 
@@ -217,7 +219,7 @@ def test_renamed_shards_are_replaced_in_the_same_commit(build, hub, tmp_path):
 
 def test_figures_are_published_and_a_changed_figure_is_the_only_upload(build, hub, tmp_path):
     env = client_env(hub, tmp_path)
-    (build / "figures").mkdir()
+    (build / "figures").mkdir(exist_ok=True)  # the build drew one; replace it
     (build / "figures" / f"{CONFIG}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     ok(publish(build, env))
     repo = hub.repo("dataset", REPO)

@@ -23,17 +23,26 @@ seconds [i, i + 1)):
   ``keyframe_clip`` = sorted i with video_label[i] == 1, ``summary`` = highlight;
 - not released, left empty: ``keywords``, ``creative_fields``, ``tools`` = [],
   ``title``, ``description``, ``streamer`` = "";
-- ``clip_index``: per video, the trailing integer of each clip id (``<video_id>_<n>``) when every clip
-  of that video has one and they are distinct; otherwise each clip's rank among the video's clip ids
-  (sorted as strings, train and test together). ``clip_start = 300 * clip_index`` (BLiSS clips are
-  5 minutes), ``clip_end = clip_start + duration``;
+- ``clip_index``: the trailing integer of each clip id (``<video_id>_<n>``) when it counts the clips of
+  its video: every clip of the video has a distinct one, and either some number recurs in another
+  video (each video counts from its own start, perhaps with gaps where a clip was not released) or
+  the video's smallest is 0. Otherwise (running numbers across the release, such as 1008, 1009; or ids
+  without numbers) each clip's position among its video's clips, in the order of those numbers, else
+  of the ids (train and test together). ``clip_start = 300 * clip_index`` (BLiSS clips are 5 minutes),
+  ``clip_end = clip_start + duration``;
 - ``id`` = the clip id with every character outside ``[A-Za-z0-9_-]`` replaced by ``_``; two clips
   that end up with the same id: the later one (train before test, file order) is a failure.
 
 Splits: ``test`` is the released test split. ``validation`` is carved from the released train split
 BY VIDEO (see ``VALIDATION_RULE``), so no video has clips in both train and validation.
 
-A clip whose annotation or features are inconsistent is an ItemError (kind ``bad_annotation`` or
+What A2Summ's own data loader and evaluation accept is accepted, repaired the way they treat it, and
+each repair counted (build.json ``repairs``): a ``highlight`` given as a list of sentences is joined
+with spaces (A2Summ's ``calc_text_rouge`` does); an empty ``sentence_time`` ``[s, s]`` is kept (its
+alignment mask is then empty); a span ending past ``num_frame`` is clamped to it (A2Summ slices the
+mask, which clamps).
+
+A clip whose annotation or features are otherwise inconsistent is an ItemError (kind ``bad_annotation`` or
 ``bad_media``), recorded as a failure ``{"id", "kind", "message"}``, and every other clip is still
 imported. A missing or unsafe file stops the whole import: that is not one clip's problem.
 """
@@ -44,7 +53,7 @@ import hashlib
 import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -116,21 +125,30 @@ def _trailing_int(clip_id: str, video_id: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def clip_indices(annotations: Mapping[str, Mapping[str, object]]) -> dict[str, int]:
-    """clip id -> clip_index, decided per video over all release splits (see the module docstring)."""
+def clip_indices(annotations: Mapping[str, Mapping[str, object]]) -> tuple[dict[str, int], Counter]:
+    """clip id -> clip_index, decided per video over all release splits (see the module docstring),
+    and how many videos took each rule (``trailing_number``, ``position``)."""
     by_video: dict[str, set[str]] = defaultdict(set)
     for clips in annotations.values():
         for clip_id, ann in clips.items():
             if isinstance(ann, dict) and isinstance(ann.get("video_id"), str):
                 by_video[ann["video_id"]].add(clip_id)
+    numbers = {v: {c: _trailing_int(c, v) for c in clips} for v, clips in by_video.items()}
+    numbered = {v: n for v, n in numbers.items() if None not in n.values() and len(set(n.values())) == len(n)}
+    seen = Counter(x for n in numbered.values() for x in set(n.values()))
+    restarts = any(k > 1 for k in seen.values())  # numbers shared by videos: each video counts its own clips
     index: dict[str, int] = {}
+    rules: Counter = Counter()
     for video_id, clip_ids in by_video.items():
-        numbers = {c: _trailing_int(c, video_id) for c in clip_ids}
-        if None not in numbers.values() and len(set(numbers.values())) == len(numbers):
-            index.update(numbers)
-        else:
-            index.update({c: rank for rank, c in enumerate(sorted(clip_ids))})
-    return index
+        n = numbered.get(video_id)
+        if n is not None and (restarts or min(n.values()) == 0):
+            index.update(n)
+            rules["trailing_number"] += 1
+        else:  # running numbers across the release (1008, 1009, ...), or ids without numbers
+            order = sorted(clip_ids, key=lambda c: (n[c], c) if n is not None else (0, c))
+            index.update({c: position for position, c in enumerate(order)})
+            rules["position"] += 1
+    return index, rules
 
 
 def _is_int(x: object) -> bool:
@@ -150,8 +168,9 @@ def _labels(values: object, n: int, name: str) -> list[int]:
     return list(values)
 
 
-def _check_annotation(ann: object) -> dict:
-    """Raise ``bad_annotation`` unless the counts, lists and times agree with each other."""
+def _check_annotation(ann: object, repairs: Counter | None = None) -> dict:
+    """The annotation with A2Summ's own repairs applied (counted in ``repairs``); ``bad_annotation``
+    unless the counts, lists and times agree with each other."""
     if not isinstance(ann, dict):
         raise _bad(f"annotation is a {type(ann).__name__}, expected an object")
     missing = [k for k in ANNOTATION_KEYS if k not in ann]
@@ -167,18 +186,32 @@ def _check_annotation(ann: object) -> dict:
         raise _bad(f"sentence must be a list of num_sentence={n} strings")
     if not isinstance(times, list) or len(times) != n:
         raise _bad(f"sentence_time must have num_sentence={n} entries")
+    fixed, found = [], Counter()
     for j, span in enumerate(times):
         if not (isinstance(span, list) and len(span) == 2 and all(map(_is_int, span))):
             raise _bad(f"sentence_time[{j}]={span!r} is not a [start, end] pair of frame indices")
-        if not 0 <= span[0] < span[1] <= t:
-            raise _bad(f"sentence_time[{j}]={span!r} is empty or outside [0, num_frame={t}]")
+        start, end = span
+        if not 0 <= start <= end:
+            raise _bad(f"sentence_time[{j}]={span!r} starts before 0 or after its end")
+        if end > t:  # A2Summ slices its alignment mask [start:end], which stops at num_frame
+            start, end = min(start, t), t
+            found["sentence_end_clamped"] += 1
+        elif start == end:  # an empty mask in A2Summ: the sentence aligns with no frame
+            found["empty_sentence_span_kept"] += 1
+        fixed.append([start, end])
     _labels(ann["text_label"], n, "text_label")
     video_label = _labels(ann["video_label"], t, "video_label")
     if sum(video_label) != k:
         raise _bad(f"video_label marks {sum(video_label)} keyframes, num_keyframe={k}")
-    if not isinstance(ann["highlight"], str):
-        raise _bad("highlight must be a string")
-    return ann
+    highlight = ann["highlight"]
+    if isinstance(highlight, list) and all(isinstance(h, str) for h in highlight):
+        highlight = " ".join(highlight)  # as A2Summ's calc_text_rouge joins a list reference
+        found["highlight_list_joined"] += 1
+    if not isinstance(highlight, str):
+        raise _bad("highlight must be a string or a list of strings")
+    if repairs is not None:
+        repairs.update(found)
+    return {**ann, "sentence_time": fixed, "highlight": highlight}
 
 
 def _vectors(features: Mapping[str, np.ndarray], clip_id: str, stem: str, rows: int, dim: int, arrays: bool):
@@ -197,13 +230,16 @@ def _vectors(features: Mapping[str, np.ndarray], clip_id: str, stem: str, rows: 
 
 
 def build_example(
-    clip_id: str, ann: object, features: Mapping[str, Mapping[str, np.ndarray]], clip_index: int, arrays: bool = False
+    clip_id: str, ann: object, features: Mapping[str, Mapping[str, np.ndarray]], clip_index: int, arrays: bool = False,
+    repairs: Counter | None = None,
 ) -> dict:
     """One example in ``FEATURES`` column order; raises ``ItemError`` for an inconsistent clip.
 
-    ``arrays=True`` gives the vector columns as float32 ``[rows, dim]`` arrays instead of lists.
+    ``arrays=True`` gives the vector columns as float32 ``[rows, dim]`` arrays instead of lists;
+    ``repairs`` counts what was repaired (see the module docstring).
     """
-    ann = _check_annotation(ann)
+    found: Counter = Counter()
+    ann = _check_annotation(ann, found)
     rows = {"video_clip": ann["num_frame"], "text_roberta": ann["num_sentence"], "video_summ_clip": ann["num_keyframe"]}
     vectors = {
         column: _vectors(features[stem], clip_id, stem, rows[stem], dim, arrays) for stem, (column, dim) in FEATURE_FILES.items()
@@ -233,6 +269,8 @@ def build_example(
         "keywords": [],
         **vectors,
     }
+    if repairs is not None:  # counted once the clip is known to be good
+        repairs.update(found)
     return {name: example[name] for name in FEATURES}
 
 
@@ -262,8 +300,9 @@ class Release:
             for split, clips in self.annotations.items()
         }
         self.held_out = validation_videos(videos["train"], validation_fraction, exclude=videos["test"])
-        self.index = clip_indices(self.annotations)
+        self.index, self.index_rules = clip_indices(self.annotations)
         self.taken: dict[str, str] = {}  # safe id -> clip id that has it
+        self.repairs: Counter = Counter()  # what A2Summ's loader accepts that needed a repair, over published clips
 
     def clips(self) -> Iterator[Clip]:
         for split in RELEASE_SPLITS:
@@ -278,9 +317,11 @@ class Release:
         try:
             if clip.id not in self.index:  # no usable video_id, so no index either
                 _check_annotation(clip.annotation)
-            example = build_example(clip.id, clip.annotation, clip.features, self.index[clip.id], arrays)
+            found: Counter = Counter()
+            example = build_example(clip.id, clip.annotation, clip.features, self.index[clip.id], arrays, found)
             if example["id"] in self.taken:
                 raise _bad(f"id {example['id']!r} collides with clip {self.taken[example['id']]!r}")
+            self.repairs.update(found)
         except ItemError as e:
             raise ItemError(e.kind, f"[{clip.split}] {e.message}") from None
         self.taken[example["id"]] = clip.id
@@ -360,7 +401,9 @@ class BlissA2Summ(Builder):
         return {"columns": {"visual": frames_column(VISUAL), "text": sentences_column(TEXT)},
                 "extractors": {"visual": {**provided, "model": "CLIP (A2Summ release)", "dim": VISUAL_DIM},
                                "text": {**provided, "model": "RoBERTa (A2Summ release)", "dim": TEXT_DIM}},
-                "validation_rule": VALIDATION_RULE}
+                "validation_rule": VALIDATION_RULE,
+                "repairs": dict(sorted(self.release.repairs.items())),
+                "clip_index_rule": dict(sorted(self.release.index_rules.items()))}
 
     def card_facts(self) -> dict:
         return card_facts(self.source)

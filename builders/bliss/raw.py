@@ -7,6 +7,10 @@ animation) by one extraction job, then cut into 5-minute clips and labelled:
   whole words; a multi-word keyword matches as a phrase);
 - keyframes: for every frame of the video's thumbnail animation, the clip frame whose visual
   feature is most similar to it (cosine); ``frame_labels`` marks them.
+
+A stream without annotations.json (a fresh crawl: annotations are the user's to add) is published
+in the config ``<visual>-<text>-unlabelled``: every clip, with keyframes, and null
+``sentence_labels``, ``summary`` and ``keywords`` (unknown, not negative).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.base import Builder, BuildError
-from builders.bliss.dataset import CLIP_SECONDS, TOOL, card_facts, count
+from builders.bliss.dataset import CLIP_SECONDS, TOOL, UNLABELLED_NOTE, UNLABELLED_SUFFIX, card_facts, count
 from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
 from builders.extraction import Track
 from builders.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
@@ -57,17 +61,24 @@ def keyframes(frames: np.ndarray, thumbnails: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- one video -> clip rows
 
 
+def is_labelled(item: RawItem) -> bool:
+    """Whether the stream came with annotations.json (a fresh crawl does not: its streams are unlabelled)."""
+    return item.meta.get("clip_annotations") is not None
+
+
 def clip_rows(item: RawItem, video: FeatureTrack, text: FeatureTrack, thumbs: np.ndarray,
               visual: str, text_name: str, min_clip: float) -> tuple[list[dict], dict]:
-    """The examples (one per annotated clip) of one video, and facts about what was left out."""
+    """The examples of one video and facts about what was left out: one per annotated clip, or,
+    for an unlabelled stream, one per clip with the annotator's labels null (keyframes, which come
+    from the thumbnail animation, are there)."""
     fps = video.meta.get("fps", 1.0)
     duration = len(video) / fps
     clips, dropped_seconds = fixed_clips(duration, CLIP_SECONDS, min_clip)
     per_clip = assign_sentences(item.transcript, clips)
-    annotations = item.meta.get("clip_annotations", {})
+    annotations = item.meta.get("clip_annotations")
     rows, unannotated = [], []
     for clip, sentences in zip(clips, per_clip):
-        ann = annotations.get(clip.index) or annotations.get(str(clip.index))
+        ann = UNLABELLED if annotations is None else annotations.get(clip.index) or annotations.get(str(clip.index))
         if ann is None:
             unannotated.append(clip.index)
             continue
@@ -78,11 +89,15 @@ def clip_rows(item: RawItem, video: FeatureTrack, text: FeatureTrack, thumbs: np
     return rows, facts
 
 
+UNLABELLED = {}  # the annotation of every clip of an unlabelled stream: no keywords, no summary (null labels)
+
+
 def _clip_row(item, clip: Clip, sentences, ann, video, text, thumbs, visual, text_name) -> dict:
     idx = frame_indices(video.times, clip)
     frames = video.values[idx].astype(np.float32)
     sent_idx = [i for i, _ in sentences]
     sents = [s for _, s in sentences]
+    labelled = ann is not UNLABELLED
     keywords = [str(k) for k in ann.get("keywords", [])]
     kf = keyframes(frames, thumbs)
     labels = np.zeros(len(idx), dtype=np.int8)
@@ -105,11 +120,11 @@ def _clip_row(item, clip: Clip, sentences, ann, video, text, thumbs, visual, tex
         "sentences": sents,
         sentences_column(text_name): text.values[sent_idx].astype(np.float32).reshape(len(sent_idx), text.dim),
         "frame_labels": labels,
-        "sentence_labels": sentence_labels([s["text"] for s in sents], keywords),
+        "sentence_labels": sentence_labels([s["text"] for s in sents], keywords) if labelled else None,
         keyframe_column(visual): kf,
         thumbnail_column(visual): thumbs.astype(np.float32),
-        "summary": str(ann.get("summary", "")),
-        "keywords": keywords,
+        "summary": str(ann.get("summary", "")) if labelled else None,
+        "keywords": keywords if labelled else None,
     }
 
 
@@ -142,19 +157,26 @@ class BlissRaw(Builder):
                        help="drop a video's last clip when shorter than this many seconds (default 10)")
 
     def prepare(self, ctx) -> None:
-        from collectors.behance import read_raw_dir, read_splits
+        from collectors.behance import read_raw_dir
 
         if not self.input_dir.is_dir():
             raise BuildError(f"--input {self.input_dir} is not a directory")
         self.raw_items, self.skipped = read_raw_dir(self.input_dir)
         for skipped in self.skipped:
             log.warning("skipped %s: %s", skipped["path"], skipped["reason"])
+        self.plan()
+
+    def plan(self) -> None:
+        """Splits (splits.json, else by sha1) and the labelled / unlabelled streams of ``raw_items``."""
+        from collectors.behance import read_splits
+
         try:
             given = read_splits(self.input_dir)
         except ValueError as e:
             raise BuildError(str(e)) from e
         self.split_of = assign_splits([i.id for i in self.raw_items], given)
         self.left_out = Counter()
+        self.unlabelled = sorted(i.id for i in self.raw_items if i.ok and not is_labelled(i))
 
     def tracks(self) -> dict[str, Track]:
         return {
@@ -166,12 +188,27 @@ class BlissRaw(Builder):
     def items(self) -> list[RawItem]:
         return self.raw_items
 
-    def splits(self, item: RawItem) -> str:
-        return self.split_of[item.id]
+    def configs(self) -> tuple[str, str]:
+        """(the labelled config, the config of unlabelled streams: the same name + UNLABELLED_SUFFIX)."""
+        labelled = config_name(self.visual, self.text)
+        return labelled, labelled + UNLABELLED_SUFFIX
+
+    def splits(self, item: RawItem) -> dict[str, str]:
+        labelled, unlabelled = self.configs()
+        return {labelled if is_labelled(item) else unlabelled: self.split_of[item.id]}
 
     def features(self, dims: dict) -> dict:
+        """The labelled config, and the unlabelled one when some stream has no annotations (the
+        labelled one is left out when no stream has any; it stays when there is nothing at all)."""
         features = bliss_features(self.visual, dims["visual"], self.text, dims["text"])
-        return {config_name(self.visual, self.text): features}
+        labelled, unlabelled = self.configs()
+        ok = [i for i in self.raw_items if i.ok]
+        configs = {}
+        if len(self.unlabelled) < len(ok) or not ok:
+            configs[labelled] = features
+        if self.unlabelled:
+            configs[unlabelled] = features
+        return configs
 
     def examples(self, item: RawItem, tracks: dict) -> list[dict]:
         rows, facts = clip_rows(item, tracks["visual"], tracks["text"], tracks["thumbnail"].values, self.visual,
@@ -183,7 +220,9 @@ class BlissRaw(Builder):
         return count(row, self.visual)
 
     def facts(self, config: str) -> dict:
-        return {"left_out": dict(self.left_out), "skipped_inputs": self.skipped}
+        labelled = not config.endswith(UNLABELLED_SUFFIX)
+        return {"left_out": dict(self.left_out), "skipped_inputs": self.skipped, "labelled": labelled,
+                **({} if labelled else {"labels_note": UNLABELLED_NOTE})}
 
     def card_facts(self) -> dict:
-        return card_facts(self.source)
+        return card_facts(self.source, unlabelled=bool(self.unlabelled))
