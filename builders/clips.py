@@ -62,3 +62,27 @@ def assign_sentences(sentences: list[dict], clips: list[Clip]) -> list[list[tupl
         end = min(max(s["end"], c.start), c.end) - c.start
         out[k].append((i, {"start": start, "end": end, "text": s["text"]}))
     return out
+
+
+# The per-clip features of highlight datasets (QVHighlights, YouTube Highlights: 2-s clips, as UMT and CFSum use).
+CLIP_OPTIONS = {"i3d": {"mode": "clip2s"}, "pann": {"chunk_seconds": 2.0}}  # extractor -> options giving one row per 2 s
+
+
+def clip_feature_tracks(visual: str, motion: str | None, audio: str | None, clip_seconds: float = 2.0) -> dict:
+    """Tracks with one row per clip: ``visual`` at the clip centres (fps = 1 / clip), ``motion`` on the
+    clip's frames and ``audio`` on its sound (each must know 2-s clips: ``CLIP_OPTIONS``)."""
+    from builders.base import BuildError
+    from builders.extraction import Track
+    from builders.schema import frames_column
+
+    if clip_seconds != 2.0 and (motion or audio):
+        raise BuildError(f"the motion and audio extractors cut 2-s clips, not {clip_seconds}-s ones")
+    tracks = {"visual": Track(visual, {"fps": 1 / clip_seconds}, column=frames_column(visual))}
+    for key, name, column in (("motion", motion, frames_column(motion or "")), ("audio", audio, f"audio_{audio}")):
+        if name is None:
+            continue
+        if name not in CLIP_OPTIONS:
+            raise BuildError(f"--{key} {name}: the {key} extractors that cut 2-s clips are "
+                             f"{', '.join(n for n in CLIP_OPTIONS if (n == 'pann') == (key == 'audio'))} (or none)")
+        tracks[key] = Track(name, dict(CLIP_OPTIONS[name]), column=column)
+    return tracks

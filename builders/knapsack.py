@@ -54,3 +54,26 @@ def knapsack(values: Sequence[float], weights: Sequence[int], capacity: int) -> 
             chosen.append(k)
             c -= int(w[k])
     return chosen[::-1]
+
+
+def knapsack_ortools_dp(values: Sequence[int], weights: Sequence[int], capacity: int) -> list[int]:
+    """The shots OR-tools' ``KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER`` (default settings) packs: what DSNet and
+    A2Summ call for their keyshots, reproduced without OR-tools.
+
+    It is :func:`knapsack` on integer values, with two behaviours of OR-tools kept: when every item
+    fits, all are packed (its problem reduction), zero-value ones included; and when the traceback
+    finds no item that improves the remaining capacity, it packs item 0 if it fits (its
+    ``selected_item_ids`` default to 0), even at value 0. Only zero-value items are affected.
+    Checked against OR-tools 9.15 on 28,000 random integer instances with many ties.
+    """
+    v = np.asarray(values).reshape(-1)
+    if len(v) and not (np.issubdtype(v.dtype, np.number) and np.all(v == np.round(v))):
+        raise ValueError("values must be integers (OR-tools' knapsack takes int64 profits)")
+    w = np.asarray(weights).reshape(-1)
+    if len(w) and int(w.sum()) <= capacity and capacity >= 0 and np.all(w >= 0) and len(w) == len(v):
+        return list(range(len(w)))
+    chosen = knapsack(v, w, capacity)
+    left = capacity - int(w[chosen].sum()) if chosen else capacity
+    if left > 0 and (not chosen or chosen[0] > 0) and len(w) and w[0] <= left:
+        chosen = [0] + chosen
+    return chosen

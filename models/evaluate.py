@@ -3,9 +3,13 @@
     python -m models.evaluate --dataset hub/tvsum --baseline human [--config NAME] [--split NAME] [--json]
     python -m models.evaluate --dataset hub/bliss-sample --baseline textrank --split test
     python -m models.evaluate --run runs/a2summ [--dataset hub/bliss-sample] [--split test] [--checkpoint best|last]
+    python -m models.evaluate --dataset hub/qvhighlights --config annotations --split validation \
+        --predictions val_preds.jsonl --format moment_detr           # another project's outputs, our protocol
 
-``--baseline`` (a reference that needs no training) and ``--run`` (a trained model: its
-``checkpoint-best.pt``, chosen on validation) are alternatives. A baseline evaluates every split
+``--baseline`` (a reference that needs no training), ``--run`` (a trained model: its
+``checkpoint-best.pt``, chosen on validation) and ``--predictions FILE --format F`` (scores another
+project wrote: Moment-DETR's submission jsonl, Mr.HiSum's / PGL-SUM's JSON, the eccv16 ``result.h5``;
+``models.predictions``) are alternatives. A baseline evaluates every split
 unless ``--split`` says; a run evaluates ``test`` unless ``--split`` says. The protocol follows the
 dataset's columns (``models.protocols``):
 
@@ -15,6 +19,10 @@ every frame, averaged per shot, and a keyshot summary is chosen by knapsack with
 frames; keyshot F1 against each annotator's summary (mean over annotators for TVSum, max for
 SumMe), and Kendall's tau / Spearman's rho against each annotator's frame scores (``user_scores``;
 ``user_summary`` where a dataset has no scores), averaged over annotators, then over videos.
+``--keyshot-protocol dsnet|a2summ`` builds the keyshot summary as DSNet / A2Summ do instead
+(``builders.keyshots``); ``--rouge-order a2summ`` passes ROUGE's arguments in A2Summ's order.
+Highlight datasets: QVHighlights by Moment-DETR's ``standalone_eval`` (HL mAP / HIT@1 at Fair,
+Good, Very Good), YouTube Highlights by UMT's AP, Mr.HiSum by its solver's F1 and MAP50 / MAP15.
 
 BLiSS-style datasets: ROUGE-1/2/L/Lsum of the selected sentences against ``summary``, A2Summ's
 keyframe cosine of ``thumbnail_<visual>`` against the selected frames, F1 and accuracy of the
@@ -65,16 +73,17 @@ from models.protocols import (
     aggregate,
     annotator_scores,
     detect,
-    frame_importance_example,
+    example_metrics,
     keyframe_visual,
-    most_replayed_example,
     multimodal_example,
     oracle_k,
     protocol_columns,
     score,
 )
+from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
 from models.runs import RunError, load_run, predict
 from models.selection import budget, indicator
+from builders.keyshots import PROTOCOLS
 
 BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank")
 TEXT_ONLY = ("lead3", "textrank")
@@ -176,9 +185,19 @@ def _multimodal_prediction(baseline: str, row: dict, cols: Columns, visual, prop
     return pred
 
 
+def steps_of(row: dict) -> int | None:
+    """How many scores a frame prediction of this row holds (None: the row has nothing to score)."""
+    for name in ("picks", "frame_scores", "frame_labels"):
+        if row.get(name) is not None:
+            return len(row[name])
+    if row.get("user_scores") is not None:
+        return len(row["user_scores"][0])
+    return None
+
+
 def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15, trials: int = 10,
                       seed: int = 0, dataset=None, oracle: bool = False, video_features: str | None = None,
-                      text_features: str | None = None) -> dict:
+                      text_features: str | None = None, keyshots: str = "eccv16", rouge_order: str = "library") -> dict:
     """Mean over videos of the baseline's metrics, with the dataset's protocol."""
     protocol = protocol_of(ds, dataset)
     _check_baseline(baseline, protocol)
@@ -200,15 +219,15 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
         for _ in range(runs):
             if protocol == "multimodal":
                 pred = _multimodal_prediction(baseline, row, cols, visual, proportion, oracle, rng, seed)
-                results.append(multimodal_example(row, pred, visual, proportion, oracle))
+                results.append(multimodal_example(row, pred, visual, proportion, oracle, rouge_order))
                 continue
-            n = len(row["picks"]) if row.get("picks") is not None else len(row["frame_scores"])
+            n = steps_of(row)
+            if n is None:  # e.g. a QVHighlights test query: no labels to score against
+                continue
             feats = row.get(cols.video) if cols else None
             scores = _video_scores(baseline, n, feats, budget(n, proportion), rng, seed)
-            if protocol == "frame_importance":
-                results.append(frame_importance_example(scores, row, f1_mode, proportion))
-            else:
-                results.append(most_replayed_example(row, {"video_scores": scores}, proportion))
+            results.append(example_metrics(protocol, row, {"video_scores": scores}, proportion=proportion,
+                                           f1_mode=f1_mode, keyshots=keyshots))
         results = [r for r in results if r]
         if results:
             per_video.append(aggregate(results))
@@ -217,9 +236,33 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
     return aggregate(per_video)
 
 
+def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str, proportion: float = 0.15,
+                         f1_mode: str | None = None, keyshots: str = "eccv16") -> tuple[dict, dict]:
+    """(metrics, facts) of another project's predictions file on one split, with the dataset's protocol."""
+    config, ds = load_split(dataset, config, split)
+    protocol = protocol_of(ds, dataset)
+    key_column = FORMATS.get(fmt, "id")
+    if key_column not in ds.column_names:
+        raise DatasetError(f"--format {fmt} names its predictions by {key_column}, which {dataset} config {config} "
+                           f"does not have")
+    names = list(dict.fromkeys(protocol_columns(protocol) + [key_column]))
+    rows = list(dataset_rows(ds, names))
+    preds = match_rows(read_predictions(path, fmt), rows, key_column,
+                       lambda r: any(r.get(c) is not None for c in ("user_scores", "frame_scores", "frame_labels",
+                                                                       "user_summary")))
+    mode = f1_mode or f1_mode_for(dataset)
+    metrics, n = score(protocol, rows, preds, proportion=proportion, f1_mode=mode, keyshots=keyshots)
+    if not n:
+        raise DatasetError(f"no example of {dataset} {split} could be scored with the {protocol} protocol "
+                           "(a split without labels?)")
+    facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
+             "predictions": str(path), "format": fmt, "keyshots": keyshots}
+    return metrics, facts
+
+
 def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = "test", checkpoint: str = "best",
                  proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
-                 device: str = "cpu") -> tuple[dict, dict]:
+                 device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library") -> tuple[dict, dict]:
     """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
     run_config, model, meta = load_run(run_dir, checkpoint, device)
     dataset = dataset or run_config["dataset"]
@@ -236,7 +279,8 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
     mode = f1_mode or f1_mode_for(dataset)
     rows = dataset_rows(ds, protocol_columns(protocol, visual))
-    metrics, n = score(protocol, rows, preds, visual=visual, proportion=proportion, oracle=oracle, f1_mode=mode)
+    metrics, n = score(protocol, rows, preds, visual=visual, proportion=proportion, oracle=oracle, f1_mode=mode,
+                       keyshots=keyshots, rouge_order=rouge_order)
     if not n:
         raise DatasetError(f"no example of {dataset} {split} could be scored with the {protocol} protocol")
     facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
@@ -249,6 +293,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--baseline", choices=BASELINES, help="reference baseline to evaluate")
     what.add_argument("--run", type=Path, help="a training run directory (python -m models.train --out DIR)")
+    what.add_argument("--predictions", type=Path, help="another project's predictions file (see --format)")
+    p.add_argument("--format", choices=list(FORMATS), help="with --predictions: moment_detr (standalone_eval submission "
+                   "jsonl), mrhisum (JSON {video_id: [score per second]}), eccv16h5 (result.h5 with <key>/score)")
+    p.add_argument("--keyshot-protocol", choices=PROTOCOLS, default="eccv16",
+                   help="how frame-importance datasets build keyshot summaries: eccv16 (default), dsnet, a2summ")
+    p.add_argument("--rouge-order", choices=("library", "a2summ"), default="library",
+                   help="ROUGE argument order: the library's documented one (default) or A2Summ's (swapped; "
+                        "changes ROUGE-Lsum on multi-sentence texts)")
     p.add_argument("--dataset", type=Path, help="a published dataset directory (hub/<name>); default with --run: the run's")
     p.add_argument("--config", help="config name (needed when the dataset has several)")
     p.add_argument("--split", help="split to evaluate (default: every split for a baseline, test for a run)")
@@ -273,12 +325,26 @@ def main(argv=None) -> int:
         print(f"error: --dataset {args.dataset} is not a directory", file=sys.stderr)
         return 2
     if args.run is None and args.dataset is None:
-        print("error: --baseline needs --dataset", file=sys.stderr)
+        print(f"error: --{'predictions' if args.predictions else 'baseline'} needs --dataset", file=sys.stderr)
+        return 2
+    if (args.predictions is None) != (args.format is None):
+        print("error: --predictions and --format go together", file=sys.stderr)
         return 2
     try:
-        if args.run is not None:
+        if args.predictions is not None:
+            if args.split is None:
+                raise DatasetError("--predictions needs --split: the split the predictions were made on")
+            metrics, facts = evaluate_predictions(args.predictions, args.format, args.dataset, args.config, args.split,
+                                                  args.proportion, args.f1_mode, args.keyshot_protocol)
+            header = (f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
+                      f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}"
+                      + (f"  keyshots {args.keyshot_protocol}" if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
+            if args.format == "moment_detr":  # standalone_eval's report: x100, two decimals, its names
+                metrics = percent(metrics)
+        elif args.run is not None:
             metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
-                                          args.proportion, args.oracle_k, args.f1_mode, args.device)
+                                          args.proportion, args.oracle_k, args.f1_mode, args.device,
+                                          args.keyshot_protocol, args.rouge_order)
             header = (f"run {args.run} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch {facts['epoch']})  "
                       f"dataset {facts['dataset']}  config {facts['config']}  split {facts['split']}  "
                       f"examples {facts['examples']}  protocol {facts['protocol']}")
@@ -286,12 +352,13 @@ def main(argv=None) -> int:
             config, ds = load_split(args.dataset, args.config, args.split)
             mode = args.f1_mode or f1_mode_for(args.dataset)
             metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed,
-                                        args.dataset, args.oracle_k, args.video_features, args.text_features)
+                                        args.dataset, args.oracle_k, args.video_features, args.text_features,
+                                        args.keyshot_protocol, args.rouge_order)
             protocol = protocol_of(ds, args.dataset)
             header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
                       f"baseline {args.baseline}  protocol {protocol}"
                       + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
-    except (DatasetError, RunError) as e:
+    except (DatasetError, RunError, PredictionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # no protocol fits the dataset's columns
@@ -301,8 +368,9 @@ def main(argv=None) -> int:
         print(json.dumps(metrics))
         return 0
     print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
+    width, digits = max([18] + [len(k) for k in metrics]), 2 if args.format == "moment_detr" else 4
     for name, value in metrics.items():
-        print(f"  {name:<18} {value:.4f}")
+        print(f"  {name:<{width}} {value:.{digits}f}")
     return 0
 
 

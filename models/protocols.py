@@ -19,6 +19,17 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
   labels. Examples with an empty summary or no thumbnail frames are skipped for that metric.
   Main metric: the mean of ``rougeLsum`` and ``keyframe_cos`` (A2Summ's text and video headline
   numbers), whichever exist; else the mean of the label F1s.
+- ``qvhighlights`` (``user_scores`` with ``relevant_windows``: QVHighlights): Moment-DETR's
+  ``standalone_eval`` highlight metrics, HL mAP and HIT@1 with a clip positive at saliency >= 2
+  (Fair), 3 (Good), 4 (Very Good), named as it names them (``HL-min-VeryGood-mAP``, ...; values
+  0..1 here, x100 in its report). Queries without labels (test) are skipped. Main metric:
+  ``HL-min-VeryGood-mAP``, the number CFSum reports.
+- ``highlights`` (a card tagged ``highlight-detection`` with ``frame_labels`` and no
+  ``user_scores``: YouTube Highlights): UMT's per-video trapezoid AP over all clips ranked,
+  ``mAP``. Main metric: ``mAP``.
+- ``mrhisum`` (a card tagged ``most-replayed`` with the frame-importance columns: Mr.HiSum): the
+  frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
+  predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.
 
 The corpus number of a metric is the mean over the examples that have it.
 """
@@ -32,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.keyshots import keyshot_summary, upsample_scores
+from models.metrics.highlight import qvhighlights_hit1, qvhighlights_map, youtube_highlights_ap
 from models.metrics.keyframe import bliss_keyframe_cosine
 from models.metrics.keyshot import f_score, keyshot_f_score
 from models.metrics.mrhisum import mrhisum_map
@@ -40,8 +52,10 @@ from models.metrics.rouge import rouge
 from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
-PROTOCOLS = ("frame_importance", "most_replayed", "multimodal")
-MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)"}
+PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum")
+MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
+        "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50"}
+SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
 
 def card_tags(dataset) -> list[str]:
@@ -54,9 +68,14 @@ def card_tags(dataset) -> list[str]:
 def detect(columns, dataset=None) -> str:
     """The protocol a dataset's columns call for (see the module docstring)."""
     columns = set(columns)
+    tags = card_tags(dataset or ".")
+    if {"user_scores", "relevant_windows"} <= columns:
+        return "qvhighlights"
     if set(FRAME_IMPORTANCE_COLUMNS) <= columns:
-        return "frame_importance"
-    if "frame_scores" in columns and ("heatmap" in columns or "most-replayed" in card_tags(dataset or ".")):
+        return "mrhisum" if "most-replayed" in tags and "frame_scores" in columns else "frame_importance"
+    if "highlight-detection" in tags and "frame_labels" in columns:
+        return "highlights"
+    if "frame_scores" in columns and ("heatmap" in columns or "most-replayed" in tags):
         return "most_replayed"
     if columns & {"summary", "sentence_labels", "frame_labels"} or any(c.startswith("thumbnail_") for c in columns):
         return "multimodal"
@@ -110,14 +129,15 @@ def oracle_k(row: dict, modality: str, visual: str | None) -> int | None:
     return None
 
 
-def multimodal_example(row: dict, pred: dict, visual: str | None, proportion: float = PROPORTION, oracle: bool = False) -> dict:
+def multimodal_example(row: dict, pred: dict, visual: str | None, proportion: float = PROPORTION, oracle: bool = False,
+                       rouge_order: str = "library") -> dict:
     out = {}
     n_sent = len(row["sentences"]) if row.get("sentences") is not None else _length(pred, "text")
     text = _picks(pred, "text", n_sent, proportion, oracle_k(row, "text", visual) if oracle else None)
     if text is not None:
         if row.get("summary") and row.get("sentences") is not None:
             chosen = [row["sentences"][i]["text"] for i in text]
-            out.update(rouge(chosen, reference_sentences(row["summary"])))
+            out.update(rouge(chosen, reference_sentences(row["summary"]), a2summ_order=rouge_order == "a2summ"))
         if row.get("sentence_labels") is not None:
             out.update(_label_metrics("sentence", text, row["sentence_labels"]))
     n_frames = len(row["frame_times"]) if row.get("frame_times") is not None else _length(pred, "video")
@@ -149,14 +169,52 @@ def annotator_scores(ex) -> np.ndarray:
     return np.asarray(scores if scores is not None and len(scores) else ex["user_summary"], dtype=np.float64)
 
 
-def frame_importance_example(step_scores: np.ndarray, ex: dict, f1_mode: str, proportion: float) -> dict:
-    """Keyshot F1 and rank correlation of predicted scores at ``ex['picks']`` for one video."""
+def frame_importance_example(step_scores: np.ndarray, ex: dict, f1_mode: str, proportion: float,
+                             keyshots: str = "eccv16") -> dict:
+    """Keyshot F1 and rank correlation of predicted scores at ``ex['picks']`` for one video;
+    ``keyshots`` names how the keyshot summary is built (builders.keyshots.PROTOCOLS)."""
     n = int(ex["n_frames"])
     change_points = np.asarray(ex["change_points"])
     picks = np.asarray(ex["picks"]) if ex.get("picks") is not None else np.arange(len(step_scores)) * 15
-    summary = keyshot_summary(step_scores, change_points, n, picks, proportion)
+    if len(step_scores) != len(picks):
+        raise ValueError(f"{ex.get('id')}: {len(step_scores)} scores for {len(picks)} sampled frames (picks)")
+    summary = keyshot_summary(step_scores, change_points, n, picks, proportion, keyshots)
     out = {"f1": keyshot_f_score(summary, np.asarray(ex["user_summary"]), f1_mode)}
     out.update(rank_correlation(upsample_scores(step_scores, picks, n), annotator_scores(ex)))
+    return out
+
+
+def qvhighlights_example(row: dict, pred: dict) -> dict:
+    """Moment-DETR's highlight metrics of one query (empty without labels or scores)."""
+    scores, gt = pred.get("video_scores"), row.get("user_scores")
+    if scores is None or gt is None:
+        return {}
+    gt = np.asarray(gt, dtype=np.float64)
+    out = {}
+    for name, level in SALIENCY_LEVELS.items():
+        out[f"HL-min-{name}-mAP"] = qvhighlights_map(scores, gt, level)
+        out[f"HL-min-{name}-Hit1"] = qvhighlights_hit1(scores, gt, level)
+    return out
+
+
+def highlights_example(row: dict, pred: dict) -> dict:
+    """UMT's YouTube Highlights AP of one video, the prediction cut to the labelled clips."""
+    scores, labels = pred.get("video_scores"), row.get("frame_labels")
+    if scores is None or labels is None:
+        return {}
+    if len(scores) != len(labels):
+        raise ValueError(f"{row.get('id')}: {len(scores)} clip scores for {len(labels)} labelled clips")
+    return {"mAP": youtube_highlights_ap(np.asarray(scores), np.asarray(labels))}
+
+
+def mrhisum_example(row: dict, pred: dict, proportion: float = PROPORTION, keyshots: str = "eccv16") -> dict:
+    """Mr.HiSum's solver: keyshot F1 against its ground-truth summary and MAP50 / MAP15 against the curve."""
+    scores = pred.get("video_scores")
+    if scores is None or row.get("frame_scores") is None:
+        return {}
+    out = frame_importance_example(np.asarray(scores), row, "mean", proportion, keyshots)
+    out.pop("kendall", None), out.pop("spearman", None)  # rank correlation against a 0/1 summary means little
+    out.update(mrhisum_map(np.asarray(scores), np.asarray(row["frame_scores"]), 1.0))
     return out
 
 
@@ -187,26 +245,41 @@ def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
         "frame_importance": ["id", "n_frames", "change_points", "picks", "user_summary", "user_scores"],
         "most_replayed": ["id", "frame_times", "frame_scores", "frame_labels"],
         "multimodal": ["id", "frame_times", "sentences", "summary", "sentence_labels", "frame_labels"],
+        "qvhighlights": ["id", "qid", "user_scores"],
+        "highlights": ["id", "frame_labels"],
+        "mrhisum": ["id", "n_frames", "change_points", "picks", "user_summary", "frame_scores"],
     }[protocol]
     if protocol == "multimodal" and visual:
         cols += [f"frames_{visual}", f"thumbnail_{visual}", f"keyframe_{visual}"]
     return cols
 
 
-def score(protocol: str, rows, preds: dict, *, visual: str | None = None, proportion: float = PROPORTION, oracle: bool = False,
-          f1_mode: str = "mean") -> tuple[dict, int]:
-    """(corpus metrics, number of examples scored) of predictions keyed by example id."""
+def example_metrics(protocol: str, row: dict, pred: dict, *, visual: str | None = None, proportion: float = PROPORTION,
+                    oracle: bool = False, f1_mode: str = "mean", keyshots: str = "eccv16",
+                    rouge_order: str = "library") -> dict:
+    """One example's metrics under ``protocol`` ({} when it cannot be scored, e.g. no labels)."""
+    if protocol == "frame_importance":
+        return frame_importance_example(np.asarray(pred["video_scores"]), row, f1_mode, proportion, keyshots)
+    if protocol == "most_replayed":
+        return most_replayed_example(row, pred, proportion)
+    if protocol == "qvhighlights":
+        return qvhighlights_example(row, pred)
+    if protocol == "highlights":
+        return highlights_example(row, pred)
+    if protocol == "mrhisum":
+        return mrhisum_example(row, pred, proportion, keyshots)
+    return multimodal_example(row, pred, visual, proportion, oracle, rouge_order)
+
+
+def score(protocol: str, rows, preds: dict, **options) -> tuple[dict, int]:
+    """(corpus metrics, number of examples scored) of predictions keyed by example id; ``options`` as
+    :func:`example_metrics` takes them."""
     per = []
     for row in rows:
         pred = preds.get(row["id"])
         if pred is None:
             continue
-        if protocol == "frame_importance":
-            m = frame_importance_example(np.asarray(pred["video_scores"]), row, f1_mode, proportion)
-        elif protocol == "most_replayed":
-            m = most_replayed_example(row, pred, proportion)
-        else:
-            m = multimodal_example(row, pred, visual, proportion, oracle)
+        m = example_metrics(protocol, row, pred, **options)
         if m:
             per.append(m)
     return aggregate(per), len(per)

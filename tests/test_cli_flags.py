@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {  # module -> argv that reaches its parser
     "builders.bliss": [], "builders.tvsum": [], "builders.eccv16": [], "builders.hiersum": [],
+    "builders.qvhighlights": [], "builders.youtube_highlights": [], "builders.mrhisum": [],
     "builders.bliss.sample": [], "extractors.run": [], "extractors.extract": [], "extractors.list": [],
     "models.train": [], "models.evaluate": [],
 }
@@ -56,7 +57,9 @@ def test_every_flag_has_help(monkeypatch, module, argv):
 @pytest.mark.parametrize("module, argv", [("builders.bliss", []), ("builders.bliss", ["--source", "a2summ"]),
                                           ("builders.bliss", ["--source", "behance"]),
                                           ("builders.bliss", ["--source", "streamhover"]),
-                                          ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", [])])
+                                          ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", []),
+                                          ("builders.qvhighlights", []), ("builders.youtube_highlights", []),
+                                          ("builders.mrhisum", [])])
 def test_builders_share_one_set_of_flags(monkeypatch, module, argv):
     assert BUILDER_FLAGS <= set(flags(parser_of(monkeypatch, module, argv)))
 

@@ -79,3 +79,31 @@ def test_summary_never_exceeds_the_budget_and_is_whole_shots(n_frames, step, pro
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_dsnet_truncates_shot_scores_so_close_shots_tie():
+    # shots [0-9] mean 0.5001, [10-19] mean 0.5004, [20-99] 0.1; budget floor(15% of 100) = 15: one of the two first
+    scores = np.r_[np.full(10, 0.5001), np.full(10, 0.5004), np.full(80, 0.1)]
+    cps = np.array([[0, 9], [10, 19], [20, 99]])
+    eccv16 = keyshot_summary(scores, cps, 100, np.arange(100))
+    dsnet = keyshot_summary(scores, cps, 100, np.arange(100), protocol="dsnet")
+    assert eccv16[10:20].all() and not eccv16[:10].any()  # the higher mean
+    assert dsnet[:10].all() and not dsnet[10:20].any()  # int(1000 * mean) = 500 for both: the tie goes to the earlier shot
+
+
+def test_a2summ_rounds_the_budget():
+    # 90 frames: floor(13.5) = 13 frames (eccv16, DSNet) cannot hold the 14-frame shot; round(13.5) = 14 (A2Summ) can
+    scores, cps = np.r_[np.full(14, 0.9), np.full(76, 0.1)], np.array([[0, 13], [14, 89]])
+    assert not keyshot_summary(scores, cps, 90, np.arange(90), protocol="dsnet").any()
+    assert keyshot_summary(scores, cps, 90, np.arange(90), protocol="a2summ").sum() == 14
+    with pytest.raises(ValueError, match="unknown keyshot protocol"):
+        keyshot_summary(scores, cps, 90, np.arange(90), protocol="vasnet")
+
+
+def test_dsnet_scores_frames_before_the_first_pick_zero():
+    # picks from frame 10: eccv16 gives frames 0-9 the first score (shots 0 and 1 tie at 0.9: the earlier wins);
+    # DSNet gives them 0, so shot 1 wins
+    picks, cps = np.arange(10, 40, 10), np.array([[0, 9], [10, 19], [20, 39]])
+    assert keyshot_summary([0.9, 0.1, 0.1], cps, 40, picks, proportion=0.25).nonzero()[0].tolist() == list(range(10))
+    dsnet = keyshot_summary([0.9, 0.1, 0.1], cps, 40, picks, proportion=0.25, protocol="dsnet")
+    assert dsnet.nonzero()[0].tolist() == list(range(10, 20))

@@ -11,7 +11,7 @@ HierSum report these numbers; Otani's "Human" row (TVSum 0.177 / 0.204) is
 Input: ``user_scores`` is [annotators, n] and ``pred`` is [n], at the same rate. For TVSum the
 protocol is frame level: the 20 per-annotator importance scores of ``ydata-tvsum50.mat``
 (``user_anno``, stored per frame, transposed to [20, n_frames]) against the prediction upsampled to
-every frame (each sampled score held until the next sampled frame, as DSNet / A2Summ upsample).
+every frame (each sampled score held until the next sampled frame, as DSNet / A2Summ upsample; they score frames before the first pick 0, we give them the first score: the same when picks start at frame 0, as in eccv16).
 For SumMe the users' binary summaries play the annotators' scores.
 
 Undefined correlations: when either side is constant (e.g. a constant prediction) scipy returns
