@@ -287,6 +287,7 @@ class YouTubeHighlights(Builder):
     def card_facts(self) -> dict:
         return {
             "pretty_name": "YouTube Highlights",
+            "item_unit": "videos",
             "summary": "YouTube videos of six domains (dog, gymnastics, parkour, skating, skiing, surfing) with a "
                        "highlight label per clip, mined from edited versions of the raw videos (Sun et al., ECCV 2014); "
                        "the per-domain train / test split and features as UMT distributes them.",

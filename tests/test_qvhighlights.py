@@ -54,6 +54,8 @@ def test_annotations_config_from_the_real_release_files(tmp_path):
     np.testing.assert_allclose(ex["frame_scores"], gt.mean(axis=0) / 4, rtol=1e-6)
     assert np.flatnonzero(ex["frame_labels"]).tolist() == line["relevant_clip_ids"]
     assert ex["relevant_windows"] == line["relevant_windows"]
+    card = (tmp_path / "hub/README.md").read_text()
+    assert "10310 of 10310 queries built" in card and "source videos" not in card
 
 
 def test_a_bad_query_is_recorded_and_the_others_built(tmp_path, capsys):

@@ -174,6 +174,7 @@ COLUMNS = {
 def card_facts(source: str) -> dict:
     return {
         "pretty_name": "Mr. HiSum" + (" (curves collected anew)" if source == "collect" else ""),
+        "item_unit": "videos",
         "summary": "YouTube-8M videos whose frame importance is YouTube's most-replayed curve, aggregated from at "
                    "least 50,000 viewers per video: highlight detection (MAP at 50% / 15%) and summarization (keyshot "
                    "F1) at scale (Sul et al., NeurIPS 2023).",

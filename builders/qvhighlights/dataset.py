@@ -219,6 +219,7 @@ def card_facts(source: str) -> dict:
     }
     return {
         "pretty_name": "QVHighlights",
+        "item_unit": "queries" if source == "annotations" else "videos (with their queries)",
         "summary": "10,310 natural-language queries on 150-s YouTube video segments, each with its relevant moments "
                    "and a saliency score per 2-s clip from 3 annotators: query-based highlight detection and moment "
                    "retrieval (Lei et al., NeurIPS 2021).",
