@@ -95,6 +95,9 @@ def _transcript(ax, row: dict, end: float) -> None:
         ax.plot([s["start"], s["end"]], [0, 0], lw=8 if key else 5, solid_capstyle="butt",
                 color="tab:red" if key else "0.75")
     quotes = [s["text"] for s, key in zip(sentences, labels) if key][:MAX_QUOTES]
+    timed = sum(1 for s in sentences if s.get("start") is not None)
+    if sentences and not timed:  # an article: no clock, so its first sentences and the summary as text
+        quotes = [s["text"] for s in sentences[:MAX_QUOTES - 1]] + ([f"summary: {row['summary']}"] if row.get("summary") else [])
     if not quotes and row.get("steps"):
         quotes = [f"step {i + 1}: {t}" for i, t in enumerate(row["steps"][:MAX_QUOTES])]
     text = "\n".join(f"- {textwrap.shorten(q, 150)}" for q in quotes)
@@ -103,7 +106,8 @@ def _transcript(ax, row: dict, end: float) -> None:
     ax.set_xlim(0, end)
     ax.set_yticks([])
     keys = sum(1 for k in labels if k)
-    ax.set_title(f"sentences: {len(sentences)} on the timeline" + (f", {keys} key (red)" if keys else ""),
+    where = "on the timeline" if timed or not sentences else "without times (an article): the first ones"
+    ax.set_title(f"sentences: {len(sentences)} {where}" + (f", {keys} key (red)" if keys else ""),
                  fontsize=9, loc="left")
 
 

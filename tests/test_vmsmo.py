@@ -1,0 +1,108 @@
+"""`python -m builders.vmsmo` on a synthetic release in VMSMO's layout: cover labels by VMSMO's hash rule,
+DIMS's 10 candidates, article sentences, bad samples recorded by kind, load_dataset reads it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from builders.base import build
+from builders.extraction import builder_job
+from builders.news import pick_candidates, split_sentences
+from builders.vmsmo import VMSMO, main, read_release_file
+from tests.news_fixtures import scene_at, vmsmo_sample, write_vmsmo
+
+SCENES = {"s1": [1, 2, 3, 4, 5], "s2": [6, 7, 8, 9, 10], "v1": [11, 12, 13, 14, 15], "t1": [16, 17]}
+COVERS = {"s1": 3, "s2": 6, "v1": 15, "t1": 17}
+
+
+def vmsmo_release(root):
+    samples = {
+        "train": [vmsmo_sample("s1"), vmsmo_sample("s2", title="第二条新闻"), vmsmo_sample("s3"),
+                  {**vmsmo_sample("s4"), "title": ""}],
+        "validation": [vmsmo_sample("v1")],
+        "test": [vmsmo_sample("t1"), vmsmo_sample("s1")],
+    }
+    return write_vmsmo(root, samples, SCENES, COVERS, crawler_names={"v1"}, extra_lines={"test": ['{"id": "t9", ']})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vmsmo")
+    release = vmsmo_release(root / "VMSMO")
+    result = build(VMSMO(release, visual="colorhist", text="minilm"), out=root / "hub", work=root / "work",
+                   job=builder_job(workers=0), progress=False)
+    return root, result
+
+
+def test_release_builds_with_cover_labels_by_vmsmo_rule(built):
+    root, result = built
+    assert result.status == 3  # some samples failed, each recorded, the others built
+    record = result.records["colorhist-minilm"]
+    kinds = {f["id"]: f["kind"] for f in record["failures"]["items"]}
+    assert kinds.pop("s3") == "unavailable"  # no video file
+    assert kinds.pop("s4") == "bad_annotation"  # empty title
+    dup = next(k for k in kinds if k.startswith("s1-dup"))
+    assert kinds.pop(dup) == "bad_annotation"  # the same id in train and test
+    assert list(kinds.values()) == ["bad_annotation"]  # the line that is not JSON
+    ds = load_dataset(str(root / "hub"), "colorhist-minilm")
+    assert {s: ds[s].num_rows for s in ds} == {"train": 2, "validation": 1, "test": 1}
+    for split in ds:
+        for ex in ds[split]:
+            seeds = SCENES[ex["id"]]
+            times = np.array(ex["frame_times"])
+            assert np.allclose(times, 0.2 + 0.4 * np.arange(len(times)))  # 2.5 fps step centres
+            first_in_cover_scene = next(i for i, t in enumerate(times) if scene_at(seeds, t) == COVERS[ex["id"]])
+            assert ex["cover_frame"] == first_in_cover_scene and ex["cover_hamming"] < 200
+            assert ex["frame_labels"] == [int(i == ex["cover_frame"]) for i in range(len(times))]
+            assert np.array(ex["frames_colorhist"]).shape == (len(times), 256)
+            assert ex["summary"] == ex["title"] and ex["article"].startswith("国家卫健委")
+            assert [s["text"] for s in ex["sentences"]] == split_sentences(ex["article"])
+            assert all(s["start"] is None and s["end"] is None for s in ex["sentences"])
+            assert np.array(ex["sentences_minilm"]).shape == (4, 384)
+    s1 = ds["train"].filter(lambda e: e["id"] == "s1")[0]
+    assert len(s1["frame_times"]) == 15 and s1["cover_frame"] == 6
+    assert s1["candidates"] == [0, 1, 3, 4, 6, 7, 9, 10, 12, 14]  # DIMS's pick_arange over 15 frames
+    assert s1["candidate_labels"] == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert ds["test"][0]["candidates"] is None and ds["test"][0]["candidate_labels"] is None  # 6 frames < 10
+    assert ds["validation"][0]["video_url"] == "https://video.weibo.com/v1"  # crawler-named files found too
+    assert record["left_out"] == {"cover_at_frame_0": 1, "fewer_than_10_frames": 1}
+    build_json = json.loads((root / "hub" / "build.json").read_text())
+    assert build_json["card"]["language"] == ["zh"]
+    assert "VMSMO" in (root / "hub" / "README.md").read_text()
+
+
+def test_sentences_split_chinese_and_latin():
+    assert split_sentences(ARTICLE := "第一句。第二句！“第三句？”第四句\nFirst one. Mr. Smith said so! Done") == [
+        "第一句。", "第二句！", "“第三句？”", "第四句", "First one.", "Mr. Smith said so!", "Done"]
+    assert split_sentences("") == [] and split_sentences(" \n ") == []
+    assert ARTICLE
+
+
+def test_candidates_follow_pick_arange():
+    picks, labels = pick_candidates(15, 6)
+    assert picks.tolist() == [0, 1, 3, 4, 6, 7, 9, 10, 12, 14] and labels.tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    picks, labels = pick_candidates(10, 9)
+    assert picks.tolist() == list(range(10)) and labels[9] == 1
+    picks, labels = pick_candidates(200, 25)  # nearest candidate: 20 (distance 5) before 40; ties go first
+    assert picks[:3].tolist() == [0, 20, 40] and labels.tolist().index(1) == 1
+    assert pick_candidates(9, 3) is None
+
+
+def test_release_forms_and_usage_errors(tmp_path, capsys):
+    (tmp_path / "a.json").write_text('[{"id": "1"}, 3]')
+    assert read_release_file(tmp_path / "a.json") == [{"id": "1"}, {"_error": "a.json[2] is not an object"}]
+    (tmp_path / "b.json").write_text('{"user": {}, "weibo": [{"id": "2"}]}')
+    assert read_release_file(tmp_path / "b.json") == [{"id": "2"}]
+    (tmp_path / "c.json").write_text('{"id": "3"}\n\n{"id": "4"}\nnot json\n')
+    assert [r.get("id") for r in read_release_file(tmp_path / "c.json")] == ["3", "4", None]
+    assert main(["--input", str(tmp_path / "missing"), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "o")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["--input", str(empty), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "o")]) == 2
+    assert "valid.json" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing written
