@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,9 @@ def render_example(row: dict, path: str | os.PathLike, title: str = "",
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", bbox_inches="tight")
+    with warnings.catch_warnings():  # a text in a script the installed fonts lack (Chinese) draws as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
     os.replace(tmp, path)
     return path

@@ -63,7 +63,7 @@ from models.data import (
     split_names,
 )
 from models.loader import Loader
-from models.protocols import detect, keyframe_visual, main_metric, protocol_columns, score
+from models.protocols import detect, main_metric, protocol_columns, protocol_visual, score
 from models.runs import (
     BEST,
     CONFIG,
@@ -168,7 +168,7 @@ def setup(args) -> tuple:
         "model": args.model, "dataset": str(args.dataset), "config": config_name, "format": args.format,
         "family": family, "defaults_from": source, "columns": asdict(cols), "train": train_hp,
         "model_hparams": model_hp, "seed": args.seed, "protocol": protocol,
-        "keyframe_visual": keyframe_visual(available, cols.video) if protocol == "multimodal" else None,
+        "keyframe_visual": protocol_visual(protocol, available, cols.video),
         "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "loader_workers": args.loader_workers,
         "stop_after": args.stop_after, "argv": args.argv,
     }

@@ -91,6 +91,20 @@ def test_cnn_joins_hls_segments_and_reads_sections(tmp_path):
     assert result.records["colorhist-minilm"]["repairs"]["joined_segments"] == 3
 
 
+def test_dailymail_baselines_score_one_keyframe_against_the_images(dailymail, capsys):
+    from models.evaluate import main as evaluate
+
+    root, _ = dailymail
+    hub = str(root / "hub")
+    assert evaluate(["--dataset", hub, "--baseline", "uniform", "--json"]) == 0
+    uniform = json.loads(capsys.readouterr().out)
+    assert {"keyframe_cos", "rouge1", "rougeLsum"} <= set(uniform) and "map" not in uniform
+    assert evaluate(["--dataset", hub, "--baseline", "lead3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rouge1"] > 0.5  # the highlights restate the first sentences
+    assert evaluate(["--dataset", hub, "--baseline", "first", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"keyframe_cos"}
+
+
 def test_unglue_and_usage_errors(tmp_path, capsys):
     assert unglue("He left.The end. U.S. troops. Said 'no.'Then") == ("He left.\nThe end. U.S. troops. Said 'no.'\nThen", 2)
     assert main(["--subset", "dailymail", "--input", str(tmp_path / "nope"), "--work", str(tmp_path / "w")]) == 2

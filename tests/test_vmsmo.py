@@ -106,3 +106,21 @@ def test_release_forms_and_usage_errors(tmp_path, capsys):
     assert main(["--input", str(empty), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "o")]) == 2
     assert "valid.json" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_baselines_print_the_paper_metrics(built, capsys):
+    """MHMS Table 1-3 metrics for the cheap baselines: the first frame as cover, Lead-3, TextRank."""
+    from models.evaluate import main as evaluate
+
+    root, _ = built
+    assert evaluate(["--dataset", str(root / "hub"), "--baseline", "first", "--split", "train", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    # s1's cover is frame 6 (candidate 5 of 10 in time order), s2's frame 0 (candidate 1): AP 1/5 and 1
+    assert set(first) == {"map", "r10@1", "r10@2", "r10@5"} and first["map"] == pytest.approx((1 / 5 + 1) / 2)
+    assert first["r10@1"] == pytest.approx(0.5) and first["r10@5"] == pytest.approx(1.0)
+    assert evaluate(["--dataset", str(root / "hub"), "--baseline", "lead3", "--json"]) == 0
+    lead = json.loads(capsys.readouterr().out)
+    assert set(lead) == {"rouge1", "rouge2", "rougeL", "rougeLsum"} and 0 < lead["rouge1"] < 1  # Chinese, by character
+    assert evaluate(["--dataset", str(root / "hub"), "--baseline", "textrank", "--split", "test"]) == 0
+    assert "protocol news" in capsys.readouterr().out
+    assert evaluate(["--dataset", str(root / "hub"), "--baseline", "human"]) == 2
