@@ -89,7 +89,7 @@ from models.protocols import (
     score,
 )
 from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
-from models.runs import RunError, load_run, predict
+from models.runs import RunError, load_run, passthrough_columns, predict
 from models.selection import budget, indicator
 from builders.keyshots import PROTOCOLS
 
@@ -312,7 +312,8 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     c = run_config["columns"]
     query = None if c.get("query") == KEY_SENTENCES else c.get("query")  # labels are training-only input
     cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
-    cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query)  # no targets needed
+    cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
+                   passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
     protocol = protocol_of(ds, dataset)
     visual = protocol_visual(protocol, ds.column_names, cols.video)
     batch_size = int(run_config.get("train", {}).get("batch_size") or 8)

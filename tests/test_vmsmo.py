@@ -124,3 +124,61 @@ def test_baselines_print_the_paper_metrics(built, capsys):
     assert evaluate(["--dataset", str(root / "hub"), "--baseline", "textrank", "--split", "test"]) == 0
     assert "protocol news" in capsys.readouterr().out
     assert evaluate(["--dataset", str(root / "hub"), "--baseline", "human"]) == 2
+
+
+@pytest.fixture(scope="module")
+def tiny_text(tmp_path_factory):
+    from tests.tiny_text_models import tiny_weights
+
+    return tiny_weights(tmp_path_factory.mktemp("tiny-text"))
+
+
+TINY_MHMS = ["--hparam", "hidden=16", "--hparam", "vts_channels=8", "--hparam", "max_summary_tokens=6",
+             "--hparam", "min_summary_tokens=2", "--hparam", "num_beams=1", "--hparam", "ot_outer=5",
+             "--hparam", "max_source_tokens=128"]
+
+
+def test_mhms_trains_two_epochs_and_prints_the_paper_metrics(built, tiny_text, tmp_path, capsys):
+    """models.train --model mhms on the VMSMO build (tiny random BERT / BART by path), then models.evaluate
+    --run: ROUGE-1/2/L of the generated summary, cover MAP and R10@1/2/5 (MHMS Table 1)."""
+    from models.evaluate import main as evaluate
+    from models.train import main as train
+
+    root, _ = built
+    weights = ["--weights", f"bert={tiny_text['bert']}", "--weights", f"bart={tiny_text['bart']}"]
+    run = tmp_path / "run"
+    assert train(["--model", "mhms", "--dataset", str(root / "hub"), "--out", str(run), "--epochs", "2",
+                  "--batch-size", "2", "--lr", "1e-3", *weights, *TINY_MHMS]) == 0
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2]
+    assert {"vts", "visual", "textseg", "summary", "alignment", "total"} <= set(lines[0]["train"])
+    assert lines[1]["train"]["summary"] < lines[0]["train"]["summary"]  # BART learns the titles
+    assert {"rouge1", "map", "r10@1"} <= set(lines[0]["validation"])
+    config = json.loads((run / "config.json").read_text())
+    assert config["family"] == "vmsmo" and config["model_hparams"]["bert"] == "bert-base-chinese"  # the registry's
+    assert config["model_hparams"]["weights"] == {"bert": str(tiny_text["bert"]), "bart": str(tiny_text["bart"])}
+    assert config["columns"]["passthrough"] == ["sentences", "summary", "frame_labels"] and config["columns"]["targets"] == []
+    capsys.readouterr()
+    assert evaluate(["--run", str(run), "--split", "validation"]) == 0
+    out = capsys.readouterr().out
+    assert "protocol news" in out
+    for name in ("rouge1", "rouge2", "rougeL", "map", "r10@1", "r10@2", "r10@5"):
+        assert f"  {name} " in out
+    assert evaluate(["--run", str(run), "--split", "validation", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert 0 <= metrics["map"] <= 1 and metrics["r10@5"] >= metrics["r10@2"] >= metrics["r10@1"]
+
+
+def test_mhms_without_its_text_models_offline_names_the_flag(built, tmp_path, capsys):
+    from models.train import main as train
+
+    root, _ = built
+    assert train(["--model", "mhms", "--dataset", str(root / "hub"), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "bert-base-chinese" in err and "--weights bert=PATH" in err and "offline" in err
+    assert train(["--model", "mhms", "--dataset", str(root / "hub"), "--out", str(tmp_path / "run2"),
+                  "--weights", "bart"]) == 2
+    assert "NAME=PATH" in capsys.readouterr().err
+    assert train(["--model", "a2summ", "--dataset", str(root / "hub"), "--out", str(tmp_path / "run3"),
+                  "--weights", "bart=x"]) == 2
+    assert "loads no pretrained weights" in capsys.readouterr().err
