@@ -114,3 +114,27 @@ def test_unglue_and_usage_errors(tmp_path, capsys):
     assert main(["--subset", "dailymail", "--input", str(tmp_path), "--work", str(tmp_path / "w"),
                  "--out", str(tmp_path / "o")]) == 2
     assert "no sample folder" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_mhms_on_dailymail_prints_rouge_and_keyframe_cosine(dailymail, tmp_path, capsys):
+    """MHMS Table 4 on the Daily Mail build: ROUGE of the generated segment summaries, cosine of the chosen
+    keyframe to the article's images."""
+    from models.evaluate import main as evaluate
+    from models.train import main as train
+    from tests.test_vmsmo import TINY_MHMS
+    from tests.tiny_text_models import tiny_weights
+
+    root, _ = dailymail
+    w = tiny_weights(tmp_path)
+    run = tmp_path / "run"
+    assert train(["--model", "mhms", "--dataset", str(root / "hub"), "--out", str(run), "--epochs", "2",
+                  "--batch-size", "4", "--weights", f"bert={w['bert']}", "--weights", f"bart={w['bart']}", *TINY_MHMS]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["family"] == "dailymail" and config["model_hparams"]["summary_mode"] == "segments"
+    assert config["keyframe_visual"] == "colorhist"
+    capsys.readouterr()
+    assert evaluate(["--run", str(run), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert {"rouge1", "rouge2", "rougeL", "keyframe_cos"} <= set(metrics) and "map" not in metrics
+    assert 0 <= metrics["keyframe_cos"] <= 1
