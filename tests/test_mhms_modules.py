@@ -130,3 +130,34 @@ def test_pretrained_parts_by_path_or_name_and_the_offline_error(tiny, monkeypatc
     assert "facebook/bart-large-cnn" in str(e.value) and "offline" in str(e.value)
     with pytest.raises(MissingWeightsError, match="does not exist"):
         resolve("bert", {"bert": str(tmp_path / "nowhere")}, "x")
+
+
+def test_registry_defaults_build_mhms_and_padding_changes_no_output(tiny):
+    """Every MHMS family default is a valid hyper-parameter set; the whole model at evaluation gives the same
+    summaries, picks and real-frame scores whatever the padding holds."""
+    from models.registry import DEFAULTS, build_model
+
+    small = {"hidden": 8, "vts_channels": 4, "max_summary_tokens": 4, "min_summary_tokens": 1, "num_beams": 1,
+             "ot_outer": 3, "max_source_tokens": 64}
+    weights = {"bert": str(tiny["bert"]), "bart": str(tiny["bart"])}
+    for (name, family), cfg in DEFAULTS.items():
+        if name == "mhms":
+            assert cfg["model"]["sentence_tokens"] == 64 and cfg["model"]["max_sentences"] == 128  # section 3.3
+            build_model(name, {"video": 6, "text": 5}, **{**cfg["model"], **small, "weights": weights})
+    torch.manual_seed(0)
+    model = build_model("mhms", {"video": 6, "text": 5}, **{**DEFAULTS[("mhms", "dailymail")]["model"], **small,
+                                                           "weights": weights}).eval()
+    video = torch.randn(2, 9, 6)
+    mask = torch.arange(9)[None] < torch.tensor([9, 6])[:, None]
+    extra = [{"sentences": [{"text": "a man was rescued."}, {"text": "police said so."}]},
+             {"sentences": [{"text": "the storm hit the coast."}]}]
+    batch = {"ids": ["a", "b"], "video": video, "video_mask": mask, "extra": extra}
+    with torch.no_grad():
+        out = model(batch)
+        noisy = model({**batch, "video": torch.where(mask[..., None], video, 100 * torch.randn(2, 9, 6))})
+    assert out["summary_text"] == noisy["summary_text"] and all(len(s.splitlines()) >= 1 for s in out["summary_text"])
+    assert [p.tolist() for p in out["video_pick"]] == [p.tolist() for p in noisy["video_pick"]]
+    torch.testing.assert_close(out["video_scores"][mask], noisy["video_scores"][mask])
+    assert int(out["video_pick"][1][0]) < 6 and torch.isinf(out["video_scores"][1, 6:]).all()
+    with pytest.raises(ValueError, match="bert=... and bart"):
+        build_model("mhms", {"video": 6}, weights={"clip": "x"})
