@@ -242,7 +242,10 @@ class MMAVS(Builder):
         sentences = split_sentences(text)
         video, segments = sample_video(folder)
         if segments:
-            video = join_segments(segments, self.media_dir / f"{key}.ts")
+            try:
+                video = join_segments(segments, self.media_dir / f"{key}.ts")
+            except OSError as e:  # a full disk or an unwritable --work: the whole build, not this sample
+                raise BuildError(f"cannot join {folder.name}'s video segments into {self.media_dir}: {e}") from e
             self.repairs["joined_segments"] += 1
         if video is None:
             raise ItemError("unavailable", f"{folder}: no video (video.mp4, video/segment<k>.ts or one file in video/)")

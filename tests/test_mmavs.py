@@ -105,6 +105,16 @@ def test_dailymail_baselines_score_one_keyframe_against_the_images(dailymail, ca
     assert set(json.loads(capsys.readouterr().out)) == {"keyframe_cos"}
 
 
+def test_cnn_segments_that_cannot_be_written_stop_the_build_with_one_line(tmp_path, capsys):
+    write_cnn_sample(tmp_path / "cnn" / "241", [1, 2], ["Storm hits"], ["Storm hits the coast."])
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "media").write_text("a file where the joined videos go")  # as a full disk would, it fails
+    assert main(["--subset", "cnn", "--input", str(tmp_path), "--work", str(tmp_path / "work"),
+                 "--out", str(tmp_path / "hub"), "--workers", "0", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot join 241's video segments") and not (tmp_path / "hub").exists()
+
+
 def test_unglue_and_usage_errors(tmp_path, capsys):
     assert unglue("He left.The end. U.S. troops. Said 'no.'Then") == ("He left.\nThe end. U.S. troops. Said 'no.'\nThen", 2)
     assert main(["--subset", "dailymail", "--input", str(tmp_path / "nope"), "--work", str(tmp_path / "w")]) == 2

@@ -186,3 +186,21 @@ def test_mhms_without_its_text_models_offline_names_the_flag(built, tmp_path, ca
     assert train(["--model", "a2summ", "--dataset", str(root / "hub"), "--out", str(tmp_path / "run3"),
                   "--weights", "bart=x"]) == 2
     assert "loads no pretrained weights" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_mhms_stopped_and_resumed_equals_uninterrupted(built, tiny_text, tmp_path):
+    import torch
+
+    from models.train import main as train
+
+    root, _ = built
+    args = ["--model", "mhms", "--dataset", str(root / "hub"), "--epochs", "2", "--batch-size", "2",
+            "--weights", f"bert={tiny_text['bert']}", "--weights", f"bart={tiny_text['bart']}", *TINY_MHMS]
+    assert train([*args, "--out", str(tmp_path / "a")]) == 0
+    assert train([*args, "--out", str(tmp_path / "b"), "--stop-after", "1"]) == 0
+    assert train([*args, "--out", str(tmp_path / "b")]) == 0
+    lines = [[json.loads(x)["train"] for x in (tmp_path / run / "metrics.jsonl").read_text().splitlines()] for run in "ab"]
+    assert lines[0] == lines[1]
+    a, b = (torch.load(tmp_path / run / "checkpoint-last.pt", weights_only=True)["model"] for run in "ab")
+    assert all(torch.equal(a[k], b[k]) for k in a)
