@@ -32,24 +32,24 @@ def index_video(tmp_path_factory):
 
 
 def test_resnet101_gives_the_2048d_average_pool_of_the_sampled_frames(resnet_weights, index_video, monkeypatch):
-    ext = get_extractor("resnet101", "visual", weights=str(resnet_weights), every_nth=10)
+    ext = get_extractor("resnet101", "visual", weights=str(resnet_weights), every_nth=20)
     seen = []
     encode = ext.encode_frames
     monkeypatch.setattr(ext, "encode_frames", lambda frames: seen.extend(frames) or encode(frames))
     track = ext.extract(RawItem(id="idx", source="test", media={"video": str(index_video)}))
-    assert track.values.shape == (3, 2048) and track.values.dtype == np.float32
-    assert [read_index(f) for f in seen] == [0, 10, 20] and track.meta["picks"] == [0, 10, 20]
-    np.testing.assert_allclose(track.times, [0.0, 1.0, 2.0])
-    # the feature is torchvision's network up to the pool: the full model's logits = fc(feature)
-    full = resnet101(weights=None)
-    full.load_state_dict(torch.load(resnet_weights, weights_only=True))
-    full.eval()
-    with torch.inference_mode():
-        logits = full(ext.preprocess(np.stack(seen[:1])))
-        np.testing.assert_allclose(full.fc(torch.from_numpy(track.values[:1])).numpy(), logits.numpy(), rtol=1e-3, atol=1e-3)
-    assert (track.values >= 0).all()  # after a ReLU and an average
+    assert track.values.shape == (2, 2048) and track.values.dtype == np.float32
+    assert [read_index(f) for f in seen] == [0, 20] and track.meta["picks"] == [0, 20]
+    np.testing.assert_allclose(track.times, [0.0, 2.0])
+    assert (track.values >= 0).all() and track.values.std() > 0  # after a ReLU and an average; not constant
     assert track.meta["dim"] == 2048 and len(track.meta["weights_sha256"]) == 64
-    assert ext.config()["sampling"] == "every 10th frame"
+    assert ext.config()["sampling"] == "every 20th frame"
+    # the feature is torchvision's network up to the pool: the full model's logits = its fc(feature)
+    with torch.device("meta"):  # no random initialisation: the file's tensors are assigned
+        full = resnet101(weights=None)
+    full.load_state_dict(torch.load(resnet_weights, weights_only=True), assign=True)
+    x = torch.randn(2, 3, 64, 64)  # a small input is enough for the head (the pool is adaptive)
+    with torch.inference_mode():
+        torch.testing.assert_close(full.eval()(x), full.fc(ext.model(x)), rtol=1e-4, atol=1e-4)
 
 
 def test_resnet101_weights_offline_and_bad_files_name_the_flag(tmp_path, monkeypatch):
