@@ -21,6 +21,7 @@ from extractors.base import FeatureTrack
 from extractors.jobconfig import JobConfig
 
 BUILDER_SHARD_SIZE = 4  # videos per task: small, so long videos spread over workers and a kill loses little
+ABSENT_INPUT = ("no_thumbnail",)  # kinds that mean "the item has no such input", not "it is broken"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,12 +30,15 @@ class Track:
 
     ``column`` names the dataset column its vectors fill when the build record and the card
     should list its extractor (the ``visual`` / ``text`` encoders); the thumbnail and steps
-    extractors name the model they run in ``options["encoder"]``.
+    extractors name the model they run in ``options["encoder"]``. ``optional``: an item may lack
+    this track's input (e.g. a news article without images): the job's ``no_thumbnail`` for it
+    reads as zero rows instead of failing the item.
     """
 
     extractor: str
     options: dict = dataclasses.field(default_factory=dict)
     column: str | None = None
+    optional: bool = False
 
     def models(self) -> set[str]:
         """The extractors whose weights this track uses (itself, and the encoder it wraps)."""
@@ -64,12 +68,13 @@ class TrackReader:
 
     ``track(id)`` raises the ItemError the job recorded for the item (kind and message), or
     ItemError("error") saying to rerun when its shard is not done. A text track of an item
-    without a transcript is zero sentences, not a failure. ``config`` comes from the job's plan;
+    without a transcript is zero sentences, not a failure; so is an optional track's absent input.
+    ``config`` comes from the job's plan;
     ``dim`` and ``meta`` from the extractor's instance on a worker (the job reports them).
     """
 
-    def __init__(self, result, name: str):
-        self.name = name
+    def __init__(self, result, name: str, optional: bool = False):
+        self.name, self.optional = name, optional
         self._reader = result.reader(name)
         self.modality = result.plan["extractors"][name]["modality"]
         self.config, self.dim, self.meta = result.config(name), result.dim(name), result.meta(name)
@@ -78,7 +83,8 @@ class TrackReader:
         try:
             return self._reader.track(item_id)
         except ItemError as e:
-            if self.modality != "text" or e.kind != "no_text":
+            absent = (self.modality == "text" and e.kind == "no_text") or (self.optional and e.kind in ABSENT_INPUT)
+            if not absent:
                 raise
             return FeatureTrack(np.zeros(0), np.zeros((0, self.dim), np.float32), self.meta)
 
@@ -100,6 +106,6 @@ def extract(manifest: str | os.PathLike, root: str | os.PathLike, tracks: dict[s
         by_name[t.extractor] = key
     options = {t.extractor: {k: v for k, v in t.options.items() if v is not None} for t in tracks.values()}
     result = run_extraction(Path(manifest), options, Path(root), job=dataclasses.replace(job, progress=progress))
-    readers = {key: TrackReader(result, t.extractor) for key, t in tracks.items()}
+    readers = {key: TrackReader(result, t.extractor, t.optional) for key, t in tracks.items()}
     summary = {k: result.record[k] for k in ("run_id", "engine", "totals", "wall_seconds", "workers")}
     return readers, summary

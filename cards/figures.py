@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,9 @@ def _transcript(ax, row: dict, end: float) -> None:
         ax.plot([s["start"], s["end"]], [0, 0], lw=8 if key else 5, solid_capstyle="butt",
                 color="tab:red" if key else "0.75")
     quotes = [s["text"] for s, key in zip(sentences, labels) if key][:MAX_QUOTES]
+    timed = sum(1 for s in sentences if s.get("start") is not None)
+    if sentences and not timed:  # an article: no clock, so its first sentences and the summary as text
+        quotes = [s["text"] for s in sentences[:MAX_QUOTES - 1]] + ([f"summary: {row['summary']}"] if row.get("summary") else [])
     if not quotes and row.get("steps"):
         quotes = [f"step {i + 1}: {t}" for i, t in enumerate(row["steps"][:MAX_QUOTES])]
     text = "\n".join(f"- {textwrap.shorten(q, 150)}" for q in quotes)
@@ -103,7 +107,8 @@ def _transcript(ax, row: dict, end: float) -> None:
     ax.set_xlim(0, end)
     ax.set_yticks([])
     keys = sum(1 for k in labels if k)
-    ax.set_title(f"sentences: {len(sentences)} on the timeline" + (f", {keys} key (red)" if keys else ""),
+    where = "on the timeline" if timed or not sentences else "without times (an article): the first ones"
+    ax.set_title(f"sentences: {len(sentences)} {where}" + (f", {keys} key (red)" if keys else ""),
                  fontsize=9, loc="left")
 
 
@@ -153,7 +158,9 @@ def render_example(row: dict, path: str | os.PathLike, title: str = "",
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", bbox_inches="tight")
+    with warnings.catch_warnings():  # a text in a script the installed fonts lack (Chinese) draws as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
     os.replace(tmp, path)
     return path

@@ -4,7 +4,8 @@ Most extractors read an item's video (visual), audio (audio, asr) or transcript 
 inputs are features of datasets too, and go through the extraction job like every other track:
 
 - ``thumbnail``: every frame of the item's thumbnail animation (``media["thumbnail"]``: an
-  animation file or a directory of images) through a visual extractor, one row per frame;
+  animation file or a directory of images) through a visual extractor, one row per frame (``cover``:
+  its first picture only, one row);
 - ``steps``: the item's global instruction (:func:`collectors.articles.global_instruction`: its
   article's steps, else its description's sentences) through a text extractor, one row per step.
 
@@ -133,6 +134,17 @@ class ThumbnailFrames(_Wrapped):
 
     def encode(self, frames: list[np.ndarray]) -> np.ndarray:
         return self.encoder.encode_images(frames)
+
+
+class CoverPicture(ThumbnailFrames):
+    """A visual extractor on the first picture of ``media["thumbnail"]`` only: a cover (VMSMO's), one row.
+    Its own name, so one job can run it beside ``thumbnail`` with another encoder (e.g. a cover's
+    features next to its average hash)."""
+
+    name = "cover"
+
+    def read(self, item: RawItem) -> list[np.ndarray]:
+        return super().read(item)[:1]
 
 
 class GlobalSteps(_Wrapped):

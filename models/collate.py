@@ -10,6 +10,7 @@ summarizer reads (masks True = real position; padding is zero):
     audio [B, A, Da], audio_mask [B, A]        query [B, Q, Dq], query_mask [B, Q]
     align [B, N, T]   frame t's time lies in sentence n's [start, end)
     frame_labels, frame_scores [B, T] float32  sentence_labels [B, N] float32     ids: list[str]
+    extra: list[dict]  the passthrough columns a model asked for (texts, ...), per example, as read
 
 Collation runs in numpy because it runs in a prefetch thread or a DataLoader worker: numpy
 copies release the GIL, so the training step (torch, also GIL-free in its kernels) overlaps it.
@@ -65,6 +66,8 @@ def collate_numpy(examples: list[dict]) -> dict:
     for key, owner in TARGETS.items():
         if owner in batch and first.get(key) is not None:
             batch[key], _ = _pad([ex[key] for ex in examples], np.float32)
+    if "extra" in first:  # passthrough columns (models.data.Columns.passthrough), per example, as read
+        batch["extra"] = [ex["extra"] for ex in examples]
     return batch
 
 

@@ -131,6 +131,7 @@ class Columns:
     audio: str | None = None
     query: str | None = None
     targets: tuple[str, ...] = ()
+    passthrough: tuple[str, ...] = ()  # columns handed to the model as they are (batch["extra"]), e.g. texts
 
     def needed(self) -> list[str]:
         cols = ["id", self.video]
@@ -138,7 +139,7 @@ class Columns:
             cols += ["frame_times", "sentences", self.text]
         cols += [c for c in (self.audio, self.query) if c and c != KEY_SENTENCES]
         extra = ["sentence_labels"] if self.query == KEY_SENTENCES and "sentence_labels" not in self.targets else []
-        return cols + list(self.targets) + extra
+        return list(dict.fromkeys(cols + list(self.targets) + extra + list(self.passthrough)))
 
     def dims_of(self, example: dict) -> dict[str, int]:
         """{modality: feature width} from one example (what ``build_model`` needs)."""
@@ -222,6 +223,8 @@ def _example(cols: Columns, get) -> dict | None:
         if value is None:
             return None
         ex[t] = np.asarray(value, dtype=np.float32)
+    if cols.passthrough:
+        ex["extra"] = {name: get(name) for name in cols.passthrough}
     return ex
 
 

@@ -42,7 +42,14 @@ Reference baselines (``models.baselines``):
 - ``kmeans``: VSUMM-style, k-means on the frame (and sentence) features with k = the budget, the
   item nearest each centroid (on frame-importance datasets the chosen frames score 1, others 0);
 - ``lead3`` (the first 3 sentences) and ``textrank`` (PageRank on the sentence-similarity graph,
-  top by proportion): text only, BLiSS-style datasets.
+  top by proportion): text only, BLiSS-style and news datasets;
+- ``first``: the first frame as the cover / keyframe (then the frames in time order), news datasets.
+
+News datasets (VMSMO, MM-AVS Daily Mail / CNN; MHMS Tables 1-6): ROUGE of the generated summary (a
+model's) or of the selected sentences (a baseline's) against ``summary``, VMSMO's cover MAP and R10@1/2/5
+of the frame scores at its 10 candidates, and Daily Mail's keyframe cosine of one chosen keyframe
+against the article's images. News baselines choose one keyframe: ``uniform`` the middle frame,
+``kmeans`` the frame nearest the mean (VSUMM with one cluster), ``random`` random scores.
 """
 
 from __future__ import annotations
@@ -74,18 +81,19 @@ from models.protocols import (
     annotator_scores,
     detect,
     example_metrics,
-    keyframe_visual,
     multimodal_example,
+    news_example,
     oracle_k,
     protocol_columns,
+    protocol_visual,
     score,
 )
 from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
-from models.runs import RunError, load_run, predict
+from models.runs import RunError, load_run, passthrough_columns, predict
 from models.selection import budget, indicator
 from builders.keyshots import PROTOCOLS
 
-BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank")
+BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank", "first")
 TEXT_ONLY = ("lead3", "textrank")
 
 __all__ = ["BASELINES", "DatasetError", "evaluate_baseline", "evaluate_run", "load_split", "main"]
@@ -149,8 +157,11 @@ def _check_baseline(baseline: str, protocol: str) -> None:
     if baseline == "human" and protocol != "frame_importance":
         raise DatasetError("the human baseline needs several annotators' summaries (user_summary); "
                            f"this dataset is evaluated with the {protocol} protocol")
-    if baseline in TEXT_ONLY and protocol != "multimodal":
+    if baseline in TEXT_ONLY and protocol not in ("multimodal", "news"):
         raise DatasetError(f"{baseline} selects sentences; the {protocol} protocol scores frames only")
+    if baseline == "first" and protocol != "news":
+        raise DatasetError("first (the first frame as the cover) is a baseline of news datasets (VMSMO, MM-AVS); "
+                           f"this dataset is evaluated with the {protocol} protocol")
 
 
 def _video_scores(baseline: str, n: int, features, k: int, rng, seed: int) -> np.ndarray:
@@ -185,6 +196,31 @@ def _multimodal_prediction(baseline: str, row: dict, cols: Columns, visual, prop
     return pred
 
 
+def _news_prediction(baseline: str, row: dict, cols: Columns, proportion: float, rng, seed: int) -> dict:
+    """A news baseline: the cover / keyframe as frame scores (one keyframe, MHMS Table 5), sentences as picks."""
+    n_frames = len(row[cols.video])
+    n_sent = len(row["sentences"]) if row.get("sentences") is not None else 0
+    kt = budget(n_sent, proportion)
+    if baseline == "random":
+        return {"video_scores": B.random_scores(n_frames, rng), "text_scores": B.random_scores(n_sent, rng)}
+    if baseline == "uniform":  # one evenly spaced frame is the middle one
+        return {"video_scores": indicator(B.uniform_pick(n_frames, 1), n_frames).astype(np.float64),
+                "text_pick": B.uniform_pick(n_sent, kt)}
+    if baseline == "first":  # the first frame as the cover; the rest in time order
+        return {"video_scores": -np.arange(n_frames, dtype=np.float64)}
+    if baseline == "lead3":
+        return {"text_pick": B.lead_pick(n_sent, 3)}
+    text = row.get(cols.text) if cols.text else None
+    if baseline == "textrank":
+        if text is None:
+            raise DatasetError("textrank needs sentence features: pass --text-features")
+        return {"text_scores": B.textrank_scores(text)}
+    pred = {"video_scores": indicator(B.kmeans_pick(row[cols.video], 1, seed), n_frames).astype(np.float64)}  # kmeans
+    if text is not None and n_sent:
+        pred["text_pick"] = B.kmeans_pick(text, kt, seed)
+    return pred
+
+
 def steps_of(row: dict) -> int | None:
     """How many scores a frame prediction of this row holds (None: the row has nothing to score)."""
     for name in ("picks", "frame_scores", "frame_labels"):
@@ -202,11 +238,11 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
     protocol = protocol_of(ds, dataset)
     _check_baseline(baseline, protocol)
     rng = np.random.default_rng(seed)
-    needs_frames = baseline == "kmeans" or protocol == "multimodal"
+    needs_frames = baseline == "kmeans" or protocol in ("multimodal", "news")
     cols = Columns(video=_frames_column(ds, video_features)) if needs_frames else None
-    if protocol == "multimodal":
+    if protocol in ("multimodal", "news"):
         cols = resolve_columns(ds.column_names, video=cols.video, text=text_features, use_text=True)
-    visual = keyframe_visual(ds.column_names, cols.video if cols else None)
+    visual = protocol_visual(protocol, ds.column_names, cols.video if cols else None)
     names = protocol_columns(protocol, visual) + ["frame_scores", "frame_times"]
     names += [c for c in (cols.video, cols.text) if c] if cols else []
     per_video = []
@@ -220,6 +256,10 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
             if protocol == "multimodal":
                 pred = _multimodal_prediction(baseline, row, cols, visual, proportion, oracle, rng, seed)
                 results.append(multimodal_example(row, pred, visual, proportion, oracle, rouge_order))
+                continue
+            if protocol == "news":
+                pred = _news_prediction(baseline, row, cols, proportion, rng, seed)
+                results.append(news_example(row, pred, visual, proportion, rouge_order))
                 continue
             n = steps_of(row)
             if n is None:  # e.g. a QVHighlights test query: no labels to score against
@@ -272,9 +312,10 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     c = run_config["columns"]
     query = None if c.get("query") == KEY_SENTENCES else c.get("query")  # labels are training-only input
     cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
-    cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query)  # no targets needed
+    cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
+                   passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
     protocol = protocol_of(ds, dataset)
-    visual = keyframe_visual(ds.column_names, cols.video)
+    visual = protocol_visual(protocol, ds.column_names, cols.video)
     batch_size = int(run_config.get("train", {}).get("batch_size") or 8)
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
     mode = f1_mode or f1_mode_for(dataset)

@@ -31,6 +31,15 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
   frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
   predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.
 
+- ``news`` (``summary`` with ``candidate_labels`` or ``images_<visual>``: VMSMO, MM-AVS Daily Mail /
+  CNN; MHMS Tables 1-6): ROUGE-1/2/L/Lsum of the text summary against ``summary`` (one reference
+  sentence per line; Chinese scored on characters, ``models.metrics.rouge``), the summary being the
+  generated text (``summary_text``) or else the selected article sentences in order; VMSMO's cover
+  ranking, ``map`` and ``r10@1/2/5`` (``models.metrics.cover``) of the frame scores at the 10
+  ``candidates``; and Daily Mail's keyframe cosine (``dailymail_keyframe_cosine``) of the chosen
+  keyframe (``video_pick``, else the top-scoring frame: MHMS outputs one) against ``images_<visual>``.
+  Main metric: the mean of ``rougeLsum`` and ``map`` / ``keyframe_cos``, whichever exist.
+
 The corpus number of a metric is the mean over the examples that have it.
 """
 
@@ -52,9 +61,11 @@ from models.metrics.rouge import rouge
 from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
-PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum")
+PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum", "news")
 MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
-        "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50"}
+        "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50",
+        "news": "mean(rougeLsum, map | keyframe_cos)"}
+COVER_KS = (1, 2, 5)  # MHMS Table 1: R10@1, R10@2, R10@5
 SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
 
@@ -77,6 +88,8 @@ def detect(columns, dataset=None) -> str:
         return "highlights"
     if "frame_scores" in columns and ("heatmap" in columns or "most-replayed" in tags):
         return "most_replayed"
+    if "summary" in columns and ("candidate_labels" in columns or any(c.startswith("images_") for c in columns)):
+        return "news"
     if columns & {"summary", "sentence_labels", "frame_labels"} or any(c.startswith("thumbnail_") for c in columns):
         return "multimodal"
     raise ValueError(f"no evaluation protocol fits columns {sorted(columns)}: expected {list(FRAME_IMPORTANCE_COLUMNS)}, "
@@ -87,6 +100,23 @@ def keyframe_visual(columns, video_column: str | None = None) -> str | None:
     """The visual encoder v with both ``frames_v`` and ``thumbnail_v`` (the model's own first)."""
     columns = set(columns)
     names = sorted(c[len("thumbnail_"):] for c in columns if c.startswith("thumbnail_") and f"frames_{c[10:]}" in columns)
+    preferred = video_column[len("frames_"):] if video_column and video_column.startswith("frames_") else None
+    return preferred if preferred in names else (names[0] if names else None)
+
+
+def protocol_visual(protocol: str | None, columns, video_column: str | None = None) -> str | None:
+    """The visual encoder whose reference pictures a protocol scores keyframes against (None: it scores none)."""
+    if protocol == "multimodal":
+        return keyframe_visual(columns, video_column)
+    if protocol == "news":
+        return news_visual(columns, video_column)
+    return None
+
+
+def news_visual(columns, video_column: str | None = None) -> str | None:
+    """The visual encoder v with both ``frames_v`` and ``images_v`` (the model's own first)."""
+    columns = set(columns)
+    names = sorted(c[len("images_"):] for c in columns if c.startswith("images_") and f"frames_{c[7:]}" in columns)
     preferred = video_column[len("frames_"):] if video_column and video_column.startswith("frames_") else None
     return preferred if preferred in names else (names[0] if names else None)
 
@@ -148,6 +178,47 @@ def multimodal_example(row: dict, pred: dict, visual: str | None, proportion: fl
             out["keyframe_cos"] = bliss_keyframe_cosine(np.asarray(thumbs), np.asarray(row[f"frames_{visual}"]), video)
         if row.get("frame_labels") is not None:
             out.update(_label_metrics("frame", video, row["frame_labels"]))
+    return out
+
+
+def news_example(row: dict, pred: dict, visual: str | None, proportion: float = PROPORTION,
+                 rouge_order: str = "library") -> dict:
+    """One news sample's metrics (see ``news`` in the module docstring); {} for what it cannot score."""
+    from models.metrics.cover import average_precision, recall_at_k
+    from models.metrics.keyframe import dailymail_keyframe_cosine
+    from models.metrics.rouge import has_cjk
+
+    out = {}
+    reference = row.get("summary")
+    if reference and reference.strip():
+        refs = [r for r in reference.splitlines() if r.strip()] if "\n" in reference.strip() else reference_sentences(reference)
+        hyp = None
+        if pred.get("summary_text") is not None:
+            hyp = [h for h in str(pred["summary_text"]).splitlines() if h.strip()] or [""]
+        elif row.get("sentences") is not None:
+            picks = _picks(pred, "text", len(row["sentences"]), proportion, None)
+            if picks is not None:
+                hyp = [row["sentences"][i]["text"] for i in np.sort(picks)]
+        if hyp is not None:
+            out.update(rouge(hyp, refs, a2summ_order=rouge_order == "a2summ", cjk=has_cjk(reference)))
+    scores = pred.get("video_scores")
+    n_frames = len(row["frame_times"]) if row.get("frame_times") is not None else (0 if scores is None else len(scores))
+    if scores is not None and len(scores) != n_frames:
+        raise ValueError(f"{row.get('id')}: {len(scores)} frame scores for {n_frames} frames")
+    candidates, labels = row.get("candidates"), row.get("candidate_labels")
+    if scores is not None and candidates is not None and labels is not None:
+        at = np.asarray(scores, dtype=np.float64)[np.asarray(candidates, dtype=np.int64)]
+        n = len(at)
+        out["map"] = average_precision(at, labels)
+        out.update({f"r{n}@{k}": recall_at_k(at, labels, k) for k in COVER_KS})
+    images = row.get(f"images_{visual}") if visual else None
+    if images is not None and len(images) and n_frames:
+        pick = pred.get("video_pick")
+        if pick is None and scores is not None:
+            pick = top_k(scores, 1)
+        if pick is not None:
+            frames = np.asarray(row[f"frames_{visual}"])
+            out["keyframe_cos"] = dailymail_keyframe_cosine(np.asarray(images), frames[np.asarray(pick, dtype=np.int64)])
     return out
 
 
@@ -228,6 +299,11 @@ def aggregate(per_example: list[dict]) -> dict:
 
 def main_metric(protocol: str, metrics: dict) -> tuple[str, float | None]:
     """(name, value) of the number checkpoints are chosen by; value None when it cannot be computed."""
+    if protocol == "news":
+        parts = [k for k in ("rougeLsum", "map", "keyframe_cos") if k in metrics]
+        if not parts:
+            return MAIN[protocol], None
+        return f"mean({', '.join(parts)})", float(np.mean([metrics[k] for k in parts]))
     if protocol == "multimodal":
         parts = [k for k in ("rougeLsum", "keyframe_cos") if k in metrics]
         if not parts:
@@ -248,9 +324,12 @@ def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
         "qvhighlights": ["id", "qid", "user_scores"],
         "highlights": ["id", "frame_labels"],
         "mrhisum": ["id", "n_frames", "change_points", "picks", "user_summary", "frame_scores"],
+        "news": ["id", "frame_times", "sentences", "summary", "candidates", "candidate_labels"],
     }[protocol]
     if protocol == "multimodal" and visual:
         cols += [f"frames_{visual}", f"thumbnail_{visual}", f"keyframe_{visual}"]
+    if protocol == "news" and visual:
+        cols += [f"frames_{visual}", f"images_{visual}"]
     return cols
 
 
@@ -268,6 +347,8 @@ def example_metrics(protocol: str, row: dict, pred: dict, *, visual: str | None 
         return highlights_example(row, pred)
     if protocol == "mrhisum":
         return mrhisum_example(row, pred, proportion, keyshots)
+    if protocol == "news":
+        return news_example(row, pred, visual, proportion, rouge_order)
     return multimodal_example(row, pred, visual, proportion, oracle, rouge_order)
 
 

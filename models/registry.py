@@ -13,6 +13,13 @@
 - CFSum: Sec. IV-A (Adam, lr 1e-3, weight decay 1e-4, 500 epochs for TVSum / YouTube Highlights,
   100 for QVHighlights, 8 heads, w_tv / w_ta 2.0 / 1.0). Batch size and hidden size are not
   given: 32 and 256 are our choices.
+- MHMS (``MHMS_*`` below, each value with its section; "ours" where the paper gives none): 64
+  word-pieces per sentence and 128 sentences, BERT-base at both levels (3.3); BART
+  ``facebook/bart-large-cnn`` (5.1) for Daily Mail / CNN; for VMSMO, Chinese text, ``bert-base-chinese``
+  and ``fnlp/bart-base-chinese`` (ours: the paper names only the English checkpoints); uniform OT
+  weights (3.5). The paper gives no training settings (it pretrains the modules apart, 5.1): batch 4,
+  lr 1e-4, no weight decay, 10 epochs are ours; so are w_b, tau, beta, the iteration counts, hidden
+  sizes and the summary lengths.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from __future__ import annotations
 from models.a2summ import A2Summ
 from models.cfsum import CFSum
 from models.hiersum import HierSum
+from models.mhms.model import MHMS
 
-MODELS = {"a2summ": A2Summ, "hiersum": HierSum, "cfsum": CFSum}
+MODELS = {"a2summ": A2Summ, "hiersum": HierSum, "cfsum": CFSum, "mhms": MHMS}
 
 A2SUMM_VIDEO = {"hidden": 128, "num_layers": 2, "ratio": 16, "beta": 0.1, "expansion": 4,
                 "dropout_input": 0.1, "dropout": 0.5, "dropout_head": 0.5}
@@ -31,6 +39,18 @@ A2SUMM_BLISS = {"hidden": 128, "num_layers": 6, "ratio": 4, "beta": 0.01, "lam":
                 "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
 HIERSUM = {"hidden": 512, "expansion": 4, "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
 CFSUM = {"hidden": 256, "heads": 8, "w_video": 2.0, "w_audio": 1.0}
+MHMS_ALL = {
+    "sentence_tokens": 64, "max_sentences": 128,  # 3.3: "64 word-pieces per sentence and 128 sentences"
+    "vts_window": 2, "tau": 0.5, "vts_channels": 64,  # 3.1: w_b shots each side, threshold tau (values ours)
+    "hidden": 128, "text_tau": 0.5,  # 3.2 / 3.3: sizes and threshold not given (ours)
+    "ot_beta": 0.5, "ot_outer": 20, "ot_inner": 1, "ot_window": 2,  # 3.5 Algorithm 1: beta, N, L not given (ours)
+    "temperature": 0.1, "ot_weight": 1.0,  # 5.1: "OT loss as a regularization term to the matching loss" (ours)
+}
+MHMS_EN = {**MHMS_ALL, "bert": "bert-base-uncased",  # 3.3: "BERT_BASE checkpoint"
+           "bart": "facebook/bart-large-cnn",  # 5.1: "bart-large-cnn"
+           "max_source_tokens": 1024, "summary_mode": "segments", "max_summary_tokens": 80, "min_summary_tokens": 10}
+MHMS_ZH = {**MHMS_ALL, "bert": "bert-base-chinese", "bart": "fnlp/bart-base-chinese",  # Chinese text (ours)
+           "max_source_tokens": 512, "summary_mode": "best", "max_summary_tokens": 40, "min_summary_tokens": 5}
 
 
 def _train(batch_size, lr, weight_decay, epochs, **extra) -> dict:
@@ -59,6 +79,9 @@ DEFAULTS = {
     ("cfsum", "tvsum"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
     ("cfsum", "youtube_highlights"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
     ("cfsum", "qvhighlights"): {"train": _train(32, 1e-3, 1e-4, 100), "model": {**CFSUM}},
+    ("mhms", "vmsmo"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_ZH}},
+    ("mhms", "dailymail"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
+    ("mhms", "cnn"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
 }
 
 DIM_KEYS = ("video", "text", "audio", "query")

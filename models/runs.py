@@ -29,7 +29,7 @@ LAST, BEST = "checkpoint-last.pt", "checkpoint-best.pt"
 FAMILIES = {  # substring of the dataset name -> the family models.registry.DEFAULTS is keyed by
     "bliss": "bliss", "tvsum": "tvsum", "summe": "summe", "mrhisum": "mrhisum", "hiersum": "wikihow",
     "wikihow": "wikihow", "dailymail": "dailymail", "daily-mail": "dailymail", "cnn": "cnn",
-    "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights",
+    "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights", "vmsmo": "vmsmo",
 }
 
 
@@ -58,13 +58,25 @@ def model_class(spec: str):
 
 
 def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
+    from extractors.base import MissingWeightsError
+
     if ":" in spec:
         return model_class(spec)(dims, **hparams)
     model_class(spec)
     try:
         return registry().build_model(spec, dims, **hparams)
-    except TypeError as e:  # an unknown hyper-parameter
+    except (TypeError, ValueError) as e:  # an unknown or bad hyper-parameter
         raise RunError(f"model {spec!r}: {e}") from e
+    except MissingWeightsError as e:  # pretrained parts (MHMS's BERT / BART) not at hand: the message names --weights
+        raise RunError(f"model {spec!r}: {e}") from e
+
+
+def passthrough_columns(spec: str, available, training: bool) -> tuple[str, ...]:
+    """The dataset columns a model reads as they are (``passthrough_inputs``, and at training its
+    ``passthrough_targets``), those the dataset has."""
+    cls = model_class(spec)
+    names = tuple(getattr(cls, "passthrough_inputs", ())) + (tuple(getattr(cls, "passthrough_targets", ())) if training else ())
+    return tuple(n for n in dict.fromkeys(names) if n in set(available))
 
 
 def dataset_family(dataset) -> str | None:
@@ -100,7 +112,8 @@ def load_run(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[di
 
 
 def add_predictions(out: dict, batch: dict, outputs: dict) -> dict:
-    """Store id -> {"video_scores": [T], "text_scores": [N]} (sigmoid of the logits, padding removed)."""
+    """Store id -> {"video_scores": [T], "text_scores": [N]} (sigmoid of the logits, padding removed), and a
+    generating model's per-example ``summary_text`` (str) and ``video_pick`` (frame indices) as given."""
     for key, mask_key in (("video_scores", "video_mask"), ("text_scores", "text_mask")):
         if key not in outputs or mask_key not in batch:
             continue
@@ -108,6 +121,9 @@ def add_predictions(out: dict, batch: dict, outputs: dict) -> dict:
         mask = batch[mask_key].cpu().numpy()
         for i, ex_id in enumerate(batch["ids"]):
             out.setdefault(ex_id, {})[key] = scores[i][mask[i]].astype(np.float64)
+    for key in ("summary_text", "video_pick"):
+        for i, ex_id in enumerate(batch["ids"] if key in outputs else []):
+            out.setdefault(ex_id, {})[key] = outputs[key][i]
     return out
 
 

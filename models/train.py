@@ -43,7 +43,8 @@ import logging
 import math
 import sys
 import time
-from dataclasses import asdict
+import inspect
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ from models.data import (
     split_names,
 )
 from models.loader import Loader
-from models.protocols import detect, keyframe_visual, main_metric, protocol_columns, score
+from models.protocols import detect, main_metric, protocol_columns, protocol_visual, score
 from models.runs import (
     BEST,
     CONFIG,
@@ -75,6 +76,7 @@ from models.runs import (
     dataset_family,
     make_model,
     model_class,
+    passthrough_columns,
     registry,
     rng_state,
     save,
@@ -157,8 +159,13 @@ def setup(args) -> tuple:
     text_first = resolve_columns(available, args.video_features, args.text_features, args.audio_features)
     query = default_query(args.model, args, available, text_first.text)
     cols = resolve_columns(available, args.video_features, args.text_features, args.audio_features, query)
+    cols = model_columns(args.model, cols, available)
     family = args.family or dataset_family(args.dataset)
     train_hp, model_hp, source = hyperparameters(args, family)
+    if args.weights:
+        if ":" in args.model or "weights" not in inspect.signature(model_class(args.model).__init__).parameters:
+            raise RunError(f"--weights: model {args.model} loads no pretrained weights")
+        model_hp["weights"] = {**model_hp.get("weights", {}), **parse_weights(args.weights)}
     has_val = "validation" in split_names(args.dataset, config_name, args.format)
     try:
         protocol = detect(available, args.dataset)
@@ -168,10 +175,31 @@ def setup(args) -> tuple:
         "model": args.model, "dataset": str(args.dataset), "config": config_name, "format": args.format,
         "family": family, "defaults_from": source, "columns": asdict(cols), "train": train_hp,
         "model_hparams": model_hp, "seed": args.seed, "protocol": protocol,
-        "keyframe_visual": keyframe_visual(available, cols.video) if protocol == "multimodal" else None,
+        "keyframe_visual": protocol_visual(protocol, available, cols.video),
         "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "loader_workers": args.loader_workers,
         "stop_after": args.stop_after, "argv": args.argv,
     }
+
+
+def model_columns(spec: str, cols, available):
+    """The columns with what the model reads as it is (``passthrough``) and, when it says which targets it
+    requires (``required_targets``), only those left as targets (so no example is dropped for the others)."""
+    passthrough = passthrough_columns(spec, available, training=True)
+    required = None if ":" in spec else getattr(model_class(spec), "required_targets", None)
+    targets = cols.targets if required is None else tuple(t for t in cols.targets if t in required)
+    return replace(cols, passthrough=passthrough, targets=targets)
+
+
+def parse_weights(items) -> dict[str, str]:
+    """``--weights NAME=PATH`` (repeatable) -> {name: path or hub name}: the form of extractors.run and the
+    builders (not imported from there: extractors.run brings Dask along)."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise RunError(f"--weights takes NAME=PATH (e.g. --weights bart=models/bart-large-cnn), got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def identity(config: dict) -> dict:
@@ -392,6 +420,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--text-features", help="sentences_* column (default: the dataset's only one, if any)")
     p.add_argument("--audio-features", help="audio feature column [A, D]")
     p.add_argument("--query-features", help=f"query / global description column [Q, D], or {KEY_SENTENCES}")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH",
+                   help="pretrained part NAME of the model from a local directory or a hub name, repeatable "
+                        "(mhms: --weights bert=PATH --weights bart=PATH); offline, a part not at hand is an error naming it")
     p.add_argument("--format", choices=("parquet", "wds"), default="parquet", help="read parquet (default) or stream wds tars")
     p.add_argument("--loader-workers", type=int, default=0,
                    help="DataLoader worker processes that collate batches (0: a prefetch thread)")

@@ -17,7 +17,7 @@ COMMANDS = {  # module -> argv that reaches its parser
     "builders.bliss": [], "builders.tvsum": [], "builders.eccv16": [], "builders.hiersum": [],
     "builders.qvhighlights": [], "builders.youtube_highlights": [], "builders.mrhisum": [],
     "builders.bliss.sample": [], "extractors.run": [], "extractors.extract": [], "extractors.list": [],
-    "models.train": [], "models.evaluate": [],
+    "models.train": [], "models.evaluate": [], "builders.vmsmo": [], "builders.mmavs": [],
 }
 BUILDER_FLAGS = {"--out", "--work", "--name", "--scheduler", "--workers", "--shard-size", "--device", "--weights",
                  "--rows-per-shard", "--no-progress"}
@@ -59,7 +59,7 @@ def test_every_flag_has_help(monkeypatch, module, argv):
                                           ("builders.bliss", ["--source", "streamhover"]),
                                           ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", []),
                                           ("builders.qvhighlights", []), ("builders.youtube_highlights", []),
-                                          ("builders.mrhisum", [])])
+                                          ("builders.mrhisum", []), ("builders.vmsmo", []), ("builders.mmavs", [])])
 def test_builders_share_one_set_of_flags(monkeypatch, module, argv):
     assert BUILDER_FLAGS <= set(flags(parser_of(monkeypatch, module, argv)))
 

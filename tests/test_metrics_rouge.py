@@ -48,3 +48,16 @@ def test_a2summ_order_swaps_target_and_prediction():
     pred, ref = "h c a h g", "e f g e c\na h b f a\ne c d h f"
     assert rouge(pred, ref, a2summ_order=True) == rouge(ref, pred)
     assert rouge(pred, ref)["rougeLsum"] != rouge(ref, pred)["rougeLsum"]  # Lsum is not symmetric
+
+
+def test_cjk_rouge_counts_characters_by_hand():
+    """卫健委通报最新情况 vs 卫健委今天通报情况: 7 of 9 characters shared (R-1 = 7/9), 4 of 8 bigrams
+    (卫健 健委 通报 情况: R-2 = 1/2); rouge-score's own tokenizer sees no token at all in Chinese."""
+    from models.metrics.rouge import has_cjk, rouge
+
+    got = rouge("卫健委通报最新情况", "卫健委今天通报情况", cjk=True)
+    assert got["rouge1"] == pytest.approx(7 / 9) and got["rouge2"] == pytest.approx(0.5)
+    assert rouge("卫健委通报最新情况", "卫健委今天通报情况")["rouge1"] == 0.0
+    # other words as rouge-score tokenizes them (stemmed): cat sat 猫 vs the cat sat 猫 -> P 1, R 3/4, F 6/7
+    assert rouge("Cats sat 猫", "the cat sat 猫", cjk=True)["rouge1"] == pytest.approx(6 / 7)
+    assert has_cjk("a 猫") and not has_cjk(["plain", "text"])

@@ -15,6 +15,7 @@ from models.losses import expand_keys, focal_loss, hard_negatives, inter_sample_
 from models.registry import DEFAULTS, MODELS, build_model, defaults
 
 DV, DT, DA, DQ = 16, 12, 10, 12
+FEATURE_MODELS = sorted(set(MODELS) - {"mhms"})  # MHMS reads texts with pretrained BERT / BART: tests/test_mhms_*.py
 SMALL = {"a2summ": dict(hidden=32, num_layers=2, heads=4, max_len=64),
          "hiersum": dict(hidden=32, num_layers=2, heads=4, max_len=64),
          "cfsum": dict(hidden=32, heads=4)}
@@ -84,7 +85,7 @@ def repad(batch: dict, gen) -> dict:
 
 # --- shapes and padding -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", FEATURE_MODELS)
 def test_forward_shapes_and_padding_does_not_change_real_outputs(name):
     gen = torch.Generator().manual_seed(1)
     batch = make_batch(gen)
@@ -332,6 +333,8 @@ def test_registry_builds_every_paper_default():
     batch = make_batch(gen, frames=(6, 5), sentences=(2, 1), query_len=(1, 1))
     for (name, family), cfg in DEFAULTS.items():
         assert {"batch_size", "lr", "weight_decay", "epochs"} <= set(cfg["train"]), (name, family)
+        if name not in FEATURE_MODELS:  # MHMS's defaults build with tiny text models in tests/test_mhms_modules.py
+            continue
         small_tables = {} if name == "cfsum" else {"max_len": 64}  # 5000-step position tables are slow to init
         model = build_model(name, DIMS[name], **cfg["model"], **small_tables).eval()
         with torch.no_grad():
@@ -401,7 +404,7 @@ def evaluate(model, batches) -> dict:
     return result
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", FEATURE_MODELS)
 def test_short_training_beats_random_on_held_out_synthetic_data(name):
     model = build(name, dropout=0.0) if name == "cfsum" else build(name, dropout=0.0, dropout_head=0.0, num_layers=1)
     train(model, synthetic(10, 8), steps=80)
@@ -415,7 +418,7 @@ def test_short_training_beats_random_on_held_out_synthetic_data(name):
         assert result["text_auc"] > 0.9, result
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", FEATURE_MODELS)
 def test_overfits_a_handful_of_examples(name):
     model = build(name, dropout=0.0) if name == "cfsum" else build(name, dropout=0.0, dropout_head=0.0, num_layers=1)
     batches = synthetic(12, 1)

@@ -26,6 +26,7 @@ from builders.base import Builder, BuildError
 from builders.bliss.dataset import CLIP_SECONDS, TOOL, UNLABELLED_NOTE, UNLABELLED_SUFFIX, card_facts, count
 from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
 from builders.extraction import Track
+from builders.keyframes import keyframes
 from builders.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
 from builders.schema import thumbnail_column
 from builders.splits import assign_splits
@@ -47,15 +48,6 @@ def keyword_pattern(keywords: list[str]) -> re.Pattern | None:
 def sentence_labels(texts: list[str], keywords: list[str]) -> np.ndarray:
     pattern = keyword_pattern(keywords)
     return np.array([1 if pattern and pattern.search(t) else 0 for t in texts], dtype=np.int8)
-
-
-def keyframes(frames: np.ndarray, thumbnails: np.ndarray) -> np.ndarray:
-    """Sorted distinct indices of the frames most similar (cosine) to each thumbnail frame."""
-    if len(frames) == 0 or len(thumbnails) == 0:
-        return np.zeros(0, dtype=np.int32)
-    f = frames / np.maximum(np.linalg.norm(frames, axis=1, keepdims=True), 1e-12)
-    t = thumbnails / np.maximum(np.linalg.norm(thumbnails, axis=1, keepdims=True), 1e-12)
-    return np.unique(np.argmax(t @ f.T, axis=1)).astype(np.int32)
 
 
 # ---------------------------------------------------------------- one video -> clip rows

@@ -20,10 +20,16 @@ text has several sentences (the union-LCS hits are counted per target sentence),
 
 Offline: rouge-score's tokenizer is a regex and its stemmer is nltk's PorterStemmer code; neither
 loads nltk data.
+
+Chinese (VMSMO): rouge-score's tokenizer keeps only [a-z0-9] and would score Chinese text as empty.
+``cjk=True`` counts every CJK character as a token (the character-level ROUGE of Chinese
+summarization, LCSTS's convention; DIMS scored VMSMO on an unpublished ROUGE server) and the rest as
+rouge-score does (lower case, Porter stems).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,16 +37,41 @@ import numpy as np
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 _SCORER = None
+_CJK_SCORER = None
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff])")
 
 
-def _scorer():
-    """One rouge_score RougeScorer, made on first use (its import pulls in nltk, about a second)."""
-    global _SCORER
+class CharTokenizer:
+    """CJK characters one token each; everything between them as rouge-score's default tokenizer (stemmed)."""
+
+    def __init__(self):
+        from rouge_score.tokenizers import DefaultTokenizer
+
+        self._words = DefaultTokenizer(use_stemmer=True)
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = []
+        for piece in _CJK.split(text):
+            tokens += [piece] if _CJK.fullmatch(piece) else self._words.tokenize(piece)
+        return tokens
+
+
+def _scorer(cjk: bool = False):
+    """One rouge_score RougeScorer per tokenizer, made on first use (its import pulls in nltk, about a second)."""
+    global _SCORER, _CJK_SCORER
+    from rouge_score import rouge_scorer
+
+    if cjk:
+        if _CJK_SCORER is None:
+            _CJK_SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=CharTokenizer())
+        return _CJK_SCORER
     if _SCORER is None:
-        from rouge_score import rouge_scorer
-
         _SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     return _SCORER
+
+
+def has_cjk(text: str | Sequence[str]) -> bool:
+    return bool(_CJK.search(text if isinstance(text, str) else "".join(text)))
 
 
 def as_lines(text: str | Sequence[str]) -> str:
@@ -50,12 +81,14 @@ def as_lines(text: str | Sequence[str]) -> str:
     return "\n".join(" ".join(s.split()) for s in text if s.strip())
 
 
-def rouge(prediction: str | Sequence[str], reference: str | Sequence[str], a2summ_order: bool = False) -> dict[str, float]:
-    """F-measures {rouge1, rouge2, rougeL, rougeLsum} of one prediction against one reference."""
+def rouge(prediction: str | Sequence[str], reference: str | Sequence[str], a2summ_order: bool = False,
+          cjk: bool = False) -> dict[str, float]:
+    """F-measures {rouge1, rouge2, rougeL, rougeLsum} of one prediction against one reference
+    (``cjk``: Chinese characters as tokens, see the module docstring)."""
     target, pred = as_lines(reference), as_lines(prediction)
     if a2summ_order:
         target, pred = pred, target
-    scores = _scorer().score(target, pred)
+    scores = _scorer(cjk).score(target, pred)
     return {name: float(scores[name].fmeasure) for name in ROUGE_TYPES}
 
 
