@@ -13,6 +13,14 @@
 - CFSum: Sec. IV-A (Adam, lr 1e-3, weight decay 1e-4, 500 epochs for TVSum / YouTube Highlights,
   100 for QVHighlights, 8 heads, w_tv / w_ta 2.0 / 1.0). Batch size and hidden size are not
   given: 32 and 256 are our choices.
+
+Summarizers that generate text (``SEQ2SEQ``: VDF) have their own trainer and evaluator, named here, and their
+defaults in ``SEQ2SEQ_DEFAULTS``:
+- VDF: section 3.2 (4-layer, 512-d, 8-head encoder and decoder plus one forget fusion encoder layer and one
+  cascaded fusion decoder layer, text cut to 800 and video to 1024, 50 epochs, batch 8, Adam at 1.5e-4, beam 6,
+  length penalty 1, 2048-d video). Not in the paper, from the authors' code: feed-forward width 2048, dropout 0.1,
+  no weight decay, summaries cut to / generated up to 200 tokens; KD at the encoder output (``kd_layer`` None = the
+  last encoder layer, VDF-TS-E; 0 is VDF-TS-V).
 """
 
 from __future__ import annotations
@@ -59,6 +67,15 @@ DEFAULTS = {
     ("cfsum", "tvsum"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
     ("cfsum", "youtube_highlights"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
     ("cfsum", "qvhighlights"): {"train": _train(32, 1e-3, 1e-4, 100), "model": {**CFSUM}},
+}
+
+SEQ2SEQ = {"vdf": {"train": "models.vdf_train:run", "evaluate": "models.vdf_eval:evaluate_run"}}
+SEQ2SEQ_DEFAULTS = {
+    ("vdf", "how2"): {
+        "train": _train(8, 1.5e-4, 0.0, 50),
+        "model": {"d_model": 512, "encoder_layers": 4, "decoder_layers": 4, "heads": 8, "ffn_dim": 2048, "dropout": 0.1,
+                  "video_dim": 2048, "max_text_len": 800, "max_video_len": 1024, "max_summary_len": 200},
+        "run": {"num_beams": 6, "length_penalty": 1.0, "kd_layer": None, "support_config": "ms"}},
 }
 
 DIM_KEYS = ("video", "text", "audio", "query")

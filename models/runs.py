@@ -29,7 +29,7 @@ LAST, BEST = "checkpoint-last.pt", "checkpoint-best.pt"
 FAMILIES = {  # substring of the dataset name -> the family models.registry.DEFAULTS is keyed by
     "bliss": "bliss", "tvsum": "tvsum", "summe": "summe", "mrhisum": "mrhisum", "hiersum": "wikihow",
     "wikihow": "wikihow", "dailymail": "dailymail", "daily-mail": "dailymail", "cnn": "cnn",
-    "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights",
+    "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights", "how2": "how2",
 }
 
 

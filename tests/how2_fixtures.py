@@ -48,7 +48,9 @@ def write_how2_release(root: Path, n_train: int = 8, n_val: int = 2, n_dev5: int
             vid = f"-x{split}_{i}Ab" if (split, i) == ("train", 0) else f"{split}{i:02d}vid{k:03d}"
             plan[vid] = (split, topics[k % len(topics)])
             k += 1
-    no_summary, one_sided, no_features = "dev502vid012", "train03vid003", "train05vid005"
+    by_split = {s: [v for v, (split, _) in plan.items() if split == s] for s in counts}
+    no_summary, one_sided, no_features = by_split["dev5"][-1], by_split["train"][3], by_split["train"][5]
+    long_one = by_split["train"][1]
     feats, data = root / "video_action_features", root / "how2-300h-v1" / "data"
     feats.mkdir(parents=True)
     sums = {"train": [], "val": [], "dev5": []}
@@ -56,7 +58,7 @@ def write_how2_release(root: Path, n_train: int = 8, n_val: int = 2, n_dev5: int
         (data / split).mkdir(parents=True)
     lines = {(s, f): [] for s in counts for f in ("text.id.en", "text.id.pt", "segments")}
     for vid, (split, topic) in plan.items():
-        n_seg = 12 if vid == "train01vid001" else 3  # 12 segments: _10 and _11 sort before _2 as text
+        n_seg = 12 if vid == long_one else 3  # 12 segments: _10 and _11 sort before _2 as text
         en, pt, summary = texts(topic, n_seg)
         order = list(rng.permutation(n_seg))  # files list segments in any order; times give the order
         for j in order:
@@ -88,7 +90,7 @@ def write_how2_release(root: Path, n_train: int = 8, n_val: int = 2, n_dev5: int
         d.mkdir(parents=True)
         (d / "tran.tok.txt").write_text("".join(f"{v} {t}\n" for v, t, _ in sums[split]), encoding="utf-8")
         (d / "desc.tok.txt").write_text("".join(f"{v} {s}\n" for v, _, s in sums[split]), encoding="utf-8")
-    expect.update(no_summary=no_summary, one_sided=one_sided, no_features=no_features)
+    expect.update(no_summary=no_summary, one_sided=one_sided, no_features=no_features, long=long_one)
     return expect
 
 

@@ -40,7 +40,7 @@ def test_how2_release_becomes_mcls_ms_and_nested_few_shot_configs(how2):
         assert row["summary"] == expect["summary"][vid] and row["source_split"] == "train"
         assert np.asarray(row["frames_resnext3d"]).shape[1] == 2048 and row["frame_times"] is None
     assert "-xtrain_0Ab" in ex  # an id starting with '-' and holding '_' keeps its segments
-    assert ex["train01vid001"]["transcript_en"].startswith("today we talk about")  # 12 segments: _10 is not second
+    assert ex[expect["long"]]["transcript_en"].startswith("today we talk about")  # 12 segments: _10 is not second
     ms = load_dataset(hub, "ms", split="train")
     assert sorted(ms["id"]) == sorted(expect["ms"]) and set(ms["transcript_pt"]) == {None}
     assert not set(ms["id"]) & {v for ids in expect["mcls"].values() for v in ids}
@@ -68,8 +68,8 @@ def test_without_a_segments_file_segments_join_by_their_number(tmp_path):
     expect = write_how2_release(tmp_path / "how2")
     (tmp_path / "how2" / "how2-300h-v1" / "data" / "train" / "segments").unlink()
     videos = translation_videos(tmp_path / "how2" / "how2-300h-v1" / "data" / "train")
-    en, pt, problem = videos["train01vid001"]  # 12 segments, listed shuffled: _10 and _11 come after _9
-    assert (en, pt, problem) == (expect["en"]["train01vid001"], expect["pt"]["train01vid001"], None)
+    en, pt, problem = videos[expect["long"]]  # 12 segments, listed shuffled: _10 and _11 come after _9
+    assert (en, pt, problem) == (expect["en"][expect["long"]], expect["pt"][expect["long"]], None)
     assert "only in one language" in videos[expect["one_sided"]][2]
 
 
