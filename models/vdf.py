@@ -165,9 +165,23 @@ class VDF(nn.Module):
 
             from extractors.weights import offline
 
-            base = MBartForConditionalGeneration.from_pretrained(pretrained, local_files_only=offline())
+            try:
+                base = MBartForConditionalGeneration.from_pretrained(pretrained, local_files_only=offline())
+            except OSError as e:
+                raise ValueError(f"pretrained={pretrained!r}: no MBart weights there ({' '.join(str(e).split())[:300]}); "
+                                 "give a local directory (save_pretrained) or a hub name already in the cache") from e
             self.config = base.config
+            if max(source_vocab, target_vocab) > base.config.vocab_size:
+                raise ValueError(f"pretrained={pretrained!r} has {base.config.vocab_size} embeddings, fewer than the "
+                                 f"vocabularies ({source_vocab}, {target_vocab}): use the tokenizer that came with it")
+            if max(max_text_len, max_summary_len) > base.config.max_position_embeddings:
+                raise ValueError(f"pretrained={pretrained!r} has {base.config.max_position_embeddings} positions: set "
+                                 "max_text_len and max_summary_len at most that")
             self.encoder, self.decoder = base.model.encoder, base.model.decoder
+            if not shared:  # a source language of its own: its own copy of the embedding table (stage 3 swaps it)
+                import copy
+
+                self.encoder.embed_tokens = copy.deepcopy(self.encoder.embed_tokens)
             self.lm_head = base.lm_head
             self.register_buffer("final_logits_bias", base.final_logits_bias.detach().clone())
             d_model, heads, ffn_dim = base.config.d_model, base.config.decoder_attention_heads, base.config.decoder_ffn_dim

@@ -47,7 +47,7 @@ def load_vdf(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[VD
         raise RunError(f"{d} has no checkpoint {path.name}; checkpoints: {', '.join(p.name for p in d.glob('*.pt')) or 'none'}")
     toks = {lang: load_tokenizer(run_dir / name) for lang, name in top["tokenizers"].items()}
     hp = top["model_hparams"]
-    model = VDF(len(toks[source]), len(toks["en"]), shared=source == "en" and not hp.get("pretrained"), **hp)
+    model = VDF(len(toks[source]), len(toks["en"]), shared=source == "en", **hp)
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     return model.to(device).eval(), toks, {"stage": stage, "source": source, "epoch": state.get("epoch"), "config": top}

@@ -188,8 +188,10 @@ def tokenizers(plan: Plan, stages: list[str]) -> dict:
 
 def make_vdf(plan: Plan, toks: dict, source: str) -> VDF:
     """VDF from ``source`` (en / pt) to English; the English encoder shares the decoder's vocabulary."""
-    shared = source == "en" and not plan.model.get("pretrained")
-    return VDF(len(toks[source]), len(toks["en"]), shared=shared, **plan.model)
+    try:
+        return VDF(len(toks[source]), len(toks["en"]), shared=source == "en", **plan.model)
+    except ValueError as e:  # pretrained weights that are not there, sizes that do not fit
+        raise RunError(str(e)) from e
 
 
 def load_best(path: Path, what: str) -> dict:

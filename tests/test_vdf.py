@@ -173,3 +173,32 @@ def test_video_batch_pads_cuts_and_checks_widths():
     assert video.shape == (2, 4, 3) and mask.sum(1).tolist() == [4, 2] and video[1, 2:].abs().sum() == 0
     with pytest.raises(ValueError, match=r"\[T, 3\]"):
         video_batch([torch.ones(2, 4)], 4, 3)
+
+
+def test_pretrained_mbart_weights_load_by_local_path(tmp_path):
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    torch.manual_seed(5)
+    base = MBartForConditionalGeneration(MBartConfig(
+        vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+        encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64))
+    base.save_pretrained(tmp_path / "mbart")
+    saved = base.state_dict()
+    small = {"video_dim": 12, "max_video_len": 8, "max_text_len": 60, "max_summary_len": 20}
+    model = VDF(30, 25, pretrained=str(tmp_path / "mbart"), **small).eval()
+    for ours, theirs in (("encoder.layers.0.fc1.weight", "model.encoder.layers.0.fc1.weight"),
+                         ("decoder.layers.0.encoder_attn.k_proj.weight", "model.decoder.layers.0.encoder_attn.k_proj.weight"),
+                         ("decoder.embed_tokens.weight", "model.shared.weight"), ("lm_head.weight", "model.shared.weight")):
+        assert torch.equal(model.state_dict()[ours], saved[theirs]), ours
+    # a source language of its own gets its own copy of the table (stage 3 replaces it); English shares it
+    assert model.encoder.embed_tokens is not model.decoder.embed_tokens
+    assert torch.equal(model.encoder.embed_tokens.weight, model.decoder.embed_tokens.weight)
+    shared = VDF(25, 25, shared=True, pretrained=str(tmp_path / "mbart"), **small)
+    assert shared.encoder.embed_tokens.weight is shared.decoder.embed_tokens.weight
+    assert model(batch()).shape == (2, 6, 40)
+    with pytest.raises(ValueError, match="no MBart weights"):
+        VDF(30, 25, pretrained=str(tmp_path / "nothing"))
+    with pytest.raises(ValueError, match="has 64 positions"):
+        VDF(30, 25, pretrained=str(tmp_path / "mbart"), **{**small, "max_text_len": 800})
+    with pytest.raises(ValueError, match="fewer than the vocabularies"):
+        VDF(50, 25, pretrained=str(tmp_path / "mbart"), **small)

@@ -85,6 +85,29 @@ def test_stages_need_the_stages_before_them_and_runs_do_not_mix(hub, tmp_path, c
     assert train.main(["--model", "a2summ", "--dataset", str(hub), "--out", str(tmp_path / "x"), "--stage", "1"]) == 2
 
 
+def test_pretrained_weights_and_tokenizer_by_local_path(hub, tmp_path):
+    """--hparam pretrained=DIR: an MBart checkpoint and its tokenizer saved with save_pretrained, no download."""
+    from datasets import load_dataset
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    from models.vdf_data import word_tokenizer
+
+    hub, _ = hub
+    rows = load_dataset(str(hub), "mcls", split="train")
+    tok = word_tokenizer(list(rows["transcript_pt"]) + list(rows["transcript_en"]) + list(rows["summary"]))
+    torch.manual_seed(0)
+    MBartForConditionalGeneration(MBartConfig(
+        vocab_size=len(tok), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=1026)
+    ).save_pretrained(tmp_path / "mbart")
+    tok.save_pretrained(str(tmp_path / "mbart"))
+    out = tmp_path / "vdf"
+    assert vdf_train(hub, out, "--epochs", "1", "--hparam", f"pretrained={tmp_path / 'mbart'}") == 0
+    state = torch.load(out / "checkpoint-best.pt", weights_only=True)["model"]
+    assert state["decoder.embed_tokens.weight"].shape == (len(tok), 16) and "fgf.forget.weight" in state
+    assert (out / "tokenizer-pt" / "tokenizer.json").read_text() == (tmp_path / "mbart" / "tokenizer.json").read_text()
+
+
 def tiny_pair():
     torch.manual_seed(0)
     kw = dict(d_model=16, encoder_layers=2, decoder_layers=1, heads=2, ffn_dim=32, video_dim=8, max_text_len=20,
