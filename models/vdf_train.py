@@ -174,7 +174,8 @@ def tokenizers(plan: Plan, stages: list[str]) -> dict:
         texts["pt"] += mcls.texts(SOURCE_COLUMN["pt"])
         texts["en"] += mcls.texts(SUMMARY)
         if stages[0] == "1":
-            support = TextVideoSplit(plan.dataset, plan.run["support_config"], "train", [SOURCE_COLUMN["en"], SUMMARY])
+            support_config = resolve_config(plan.dataset, plan.run["support_config"])
+            support = TextVideoSplit(plan.dataset, support_config, "train", [SOURCE_COLUMN["en"], SUMMARY])
             texts["en"] += support.texts(SOURCE_COLUMN["en"]) + support.texts(SUMMARY)
             texts["en"] += TextVideoSplit(plan.dataset, plan.config, "train", [SOURCE_COLUMN["en"]]).texts(SOURCE_COLUMN["en"])
         built = {lang: word_tokenizer(t, int(plan.run["vocab_min_count"])) for lang, t in texts.items()}
@@ -301,8 +302,9 @@ def build_stage(plan: Plan, stage: str, toks: dict) -> Stage:
     torch.manual_seed(plan.seed)
     if stage == "direct":
         return summary_stage(plan, stage, make_vdf(plan, toks, "pt"), toks, "pt", plan.config, identity)
-    if stage == "1":
-        return summary_stage(plan, stage, make_vdf(plan, toks, "en"), toks, "en", plan.run["support_config"], identity)
+    if stage == "1":  # the support data (How2-MS): a missing config names the configs there are
+        support = resolve_config(plan.dataset, plan.run["support_config"])
+        return summary_stage(plan, stage, make_vdf(plan, toks, "en"), toks, "en", support, identity)
     identity["stage1_checkpoint"] = _sha(stage_dir(plan, "1") / BEST, "the stage-1 model")
     if stage == "2":
         return kd_stage(plan, toks, identity)

@@ -35,8 +35,9 @@ def write_how2_release(root: Path, n_train: int = 8, n_val: int = 2, n_dev5: int
     """How2's packages under ``root``; returns what a correct reorganisation finds.
 
     Planted: a dev5 video without a summary (left out), a train video whose Portuguese lacks a segment
-    (bad_transcript), a train video without its feature file (unavailable), a video id starting with '-' and
-    holding '_', and segment numbers whose text order (_10 before _2) is not their time order.
+    (bad_transcript), a train video without its feature file (unavailable), an ms video whose features are 100-d
+    (bad_media), a video id starting with '-' and holding '_', and segment numbers whose text order (_10 before
+    _2) is not their time order.
     """
     rng = np.random.default_rng(seed)
     topics = list(TOPICS)
@@ -82,6 +83,10 @@ def write_how2_release(root: Path, n_train: int = 8, n_val: int = 2, n_dev5: int
         vid, topic = f"ms{i:02d}vid", topics[i % len(topics)]
         en, _, summary = texts(topic)
         sums["train"].append((vid, " ".join(en), summary))
+        if i == n_ms - 1:  # a feature file of the wrong width: bad_media
+            np.save(feats / f"{vid}.npy", np.zeros((4, 100), np.float32))
+            expect["bad_width"] = vid
+            continue
         np.save(feats / f"{vid}.npy", features(topic, int(rng.integers(3, 9)), rng))
         expect["ms"].append(vid)
         expect["en"][vid], expect["summary"][vid] = " ".join(en), summary

@@ -56,7 +56,8 @@ def test_how2_failures_and_left_out_videos_are_recorded(how2):
     root, expect, _ = how2
     record = json.loads((root / "hub" / "build.json").read_text())["configs"]["mcls"]
     failures = {f["id"]: f["kind"] for f in record["failures"]["items"]}
-    assert failures == {expect["one_sided"]: "bad_transcript", expect["no_features"]: "unavailable"}
+    assert failures == {expect["one_sided"]: "bad_transcript", expect["no_features"]: "unavailable",
+                        expect["bad_width"]: "bad_media"}
     assert record["translation_splits"]["dev5"] == {"videos": 3, "without_summary": 1}
     assert record["paper_counts"] == {"train": 13167, "validation": 150, "test": 127}
     assert record["extractors"]["visual"]["extractor"] == "provided"

@@ -51,10 +51,15 @@ def test_direct_vdf_trains_and_resumes(hub, tmp_path, capsys):
     assert [x["epoch"] for x in lines] == [1, 2] and all(x["validation"]["loss"] > 0 for x in lines)
     assert vdf_train(hub, out, "--epochs", "2", "--hparam", "dropout=0.2") == 2  # another run in the same --out
     assert "differs in: model_hparams" in capsys.readouterr().err
+    whole = tmp_path / "whole"  # interrupted after epoch 1 and resumed == two epochs in one go, bit for bit
+    assert vdf_train(hub, whole, "--epochs", "2") == 0
+    resumed = torch.load(out / "checkpoint-last.pt", weights_only=True)["model"]
+    for key, value in torch.load(whole / "checkpoint-last.pt", weights_only=True)["model"].items():
+        assert torch.equal(value, resumed[key]), key
 
 
 @pytest.mark.slow
-def test_evaluate_prints_the_papers_metrics_and_writes_the_summaries(hub, tmp_path, capsys):
+def test_evaluate_prints_the_papers_metrics_and_writes_the_summaries(hub, tmp_path, capsys, monkeypatch):
     hub, expect = hub
     out = tmp_path / "vdf"
     assert vdf_train(hub, out, "--epochs", "1") == 0
@@ -69,6 +74,11 @@ def test_evaluate_prints_the_papers_metrics_and_writes_the_summaries(hub, tmp_pa
     assert json.loads((out / "metrics-test.json").read_text())["METEOR"] >= 0
     assert evaluate.main(["--dataset", str(hub), "--config", "mcls", "--baseline", "random"]) == 2
     assert "generation protocol" in capsys.readouterr().err
+    (out / "predictions-test.jsonl").unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-java-here"))  # METEOR's Java is gone: an error, no partial table
+    assert evaluate.main(["--run", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Java runtime" in err and "summaries are written" in err and (out / "predictions-test.jsonl").exists()
 
 
 def test_stages_need_the_stages_before_them_and_runs_do_not_mix(hub, tmp_path, capsys):
