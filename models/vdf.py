@@ -38,14 +38,19 @@ from torch.nn import functional as F
 ATTENTION_SCALE = 1 / 8  # the released code divides the bilinear text-to-video scores by 8
 
 
-def masked_video_attention(query: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor | None,
-                           scale: float = ATTENTION_SCALE) -> torch.Tensor:
-    """softmax(query V^T * scale) V over the valid video rows: [B, L, Dv] x [B, T, Dv] -> [B, L, Dv]."""
+def attention_weights(query: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor | None,
+                      scale: float = ATTENTION_SCALE) -> torch.Tensor:
+    """softmax(query V^T * scale) over the valid video rows: [B, L, Dv] x [B, T, Dv] -> [B, L, T]."""
     scores = torch.matmul(query, video.transpose(1, 2)) * scale
     if video_mask is not None:
         scores = scores.masked_fill(~video_mask[:, None, :].bool(), float("-inf"))
-    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # an item without video rows attends to nothing
-    return torch.matmul(weights, video)
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0)  # an item without video rows attends to nothing
+
+
+def masked_video_attention(query: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor | None,
+                           scale: float = ATTENTION_SCALE) -> torch.Tensor:
+    """softmax(query V^T * scale) V over the valid video rows: [B, L, Dv]."""
+    return torch.matmul(attention_weights(query, video, video_mask, scale), video)
 
 
 class ForgetGateFusion(nn.Module):
@@ -66,10 +71,7 @@ class ForgetGateFusion(nn.Module):
 
     def weights(self, text, video, video_mask):
         """A = softmax((T W_q) V^T / 8) over the valid video rows, [B, L, T]."""
-        scores = torch.matmul(self.query(text), video.transpose(1, 2)) * self.scale
-        if video_mask is not None:
-            scores = scores.masked_fill(~video_mask[:, None, :].bool(), float("-inf"))
-        return torch.softmax(scores, dim=-1).nan_to_num(0.0)
+        return attention_weights(self.query(text), video, video_mask, self.scale)
 
     def gate(self, text, weights, video):
         """The forget gate F = sigmoid([T; A V] W_f) in (0, 1), one value per text position and video channel."""
@@ -329,5 +331,5 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
-__all__ = ["CascadedFusion", "CascadedFusionDecoderLayer", "ForgetGateFusion", "VDF", "masked_video_attention",
-           "parameter_count", "video_batch"]
+__all__ = ["CascadedFusion", "CascadedFusionDecoderLayer", "ForgetGateFusion", "VDF", "attention_weights",
+           "masked_video_attention", "parameter_count", "video_batch"]

@@ -228,26 +228,25 @@ def stage3_model(plan: Plan, toks: dict) -> VDF:
 # ---------------------------------------------------------------- losses
 
 
-def kd_states(encoder_or_vdf, ids, mask, layer: int, n_layers: int, embeddings) -> torch.Tensor:
+def kd_states(encoder, ids, mask, layer: int) -> torch.Tensor:
     """The states distilled at ``layer``: token embeddings (0), a middle layer's output, or the encoder output."""
     if layer == 0:
-        return embeddings(ids)
-    out = encoder_or_vdf(input_ids=ids, attention_mask=mask, output_hidden_states=layer < n_layers)
-    return out.last_hidden_state if layer == n_layers else out.hidden_states[layer]
+        return encoder.embed_tokens(ids)
+    n = len(encoder.layers)
+    out = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=layer < n)
+    return out.last_hidden_state if layer == n else out.hidden_states[layer]
 
 
 def kd_loss(student, teacher, batch: dict, layer: int) -> torch.Tensor:
     """Smooth L1 between the student's Portuguese states and the teacher's English ones pooled to the same length."""
-    n = len(teacher.layers)
     with torch.no_grad():
-        target = kd_states(teacher, batch["en_ids"], batch["en_mask"], layer, n, teacher.embed_tokens)
-    states = kd_states(student, batch["pt_ids"], batch["pt_mask"], layer, n, student.embed_tokens)
+        target = kd_states(teacher, batch["en_ids"], batch["en_mask"], layer)
+    states = kd_states(student, batch["pt_ids"], batch["pt_mask"], layer)
     pairs_s, pairs_t = [], []
     for i in range(len(batch["ids"])):
         m, k = int(batch["pt_mask"][i].sum()), int(batch["en_mask"][i].sum())
-        pooled = F.adaptive_avg_pool1d(target[i, :k].T[None], m)[0].T  # [k, D] -> [m, D]
+        pairs_t.append(F.adaptive_avg_pool1d(target[i, :k].T[None], m)[0].T)  # [k, D] -> [m, D]
         pairs_s.append(states[i, :m])
-        pairs_t.append(pooled)
     return F.smooth_l1_loss(torch.cat(pairs_s), torch.cat(pairs_t))
 
 
