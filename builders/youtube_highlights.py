@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from datasets import Features, List, Value
 
+from builders.arrays import load_array
 from builders.base import Builder, BuildError, run
 from builders.clips import clip_feature_tracks
 from builders.schema import frames_column, vectors
@@ -105,18 +106,6 @@ def read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
                     raise BuildError(f"{path}: video {vid} is listed twice ({seen[vid]} and {domain}/{split})")
                 seen[vid] = f"{domain}/{split}"
     return out
-
-
-def load_array(path: Path, what: str, vid: str) -> np.ndarray:
-    try:
-        a = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ItemError("unavailable", f"{what} file not found: {path}", vid) from None
-    except (OSError, ValueError) as e:
-        raise ItemError("bad_media", f"{path}: not a numpy array file ({e})", vid) from None
-    if a.ndim != 2 or a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
-        raise ItemError("bad_media", f"{path}: expected a finite [clips, dim] array, got {a.dtype}{list(a.shape)}", vid)
-    return a.astype(np.float32)
 
 
 class YouTubeHighlights(Builder):

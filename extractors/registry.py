@@ -48,6 +48,8 @@ REGISTRY: dict[str, Entry] = {
               "none", "VMSMO's average hash (128x64 grey, bit = above mean) for matching a video's cover picture; weight-free"),
         Entry("i3d", "visual", "extractors.i3d:I3D", "1024", "64-frame stacks at 25 fps, or 2-second clips",
               "--weights i3d=PATH: local converted Kinetics weights rgb_imagenet.pt", "I3D RGB stream (Kinetics-400, ImageNet-inflated), pooled clip features"),
+        Entry("resnext3d", "visual", "extractors.resnext3d:ResNeXt3D", "2048", "16-frame clips at the native frame rate",
+              "--weights resnext3d=PATH: local resnext-101-kinetics.pth", "3D ResNeXt-101 (Kinetics-400), pooled clip features (the How2 / VDF video feature)"),
         Entry("pann", "audio", "extractors.pann:PANN", "2048 (+527 tags)", "mono 32 kHz, 2-second chunks",
               "--weights pann=PATH: local Cnn14_mAP=0.431.pth", "PANNs CNN14 (AudioSet) embedding, plus the 527 AudioSet tag scores"),
         Entry("sbert", "text", "extractors.sbert:SentenceBert", "model's dim", "per sentence",

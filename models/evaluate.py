@@ -32,6 +32,10 @@ Mr.HiSum MAP at rho 50% / 15%. Selection never looks at the ground truth: the to
 as many as there are key items, A2Summ's released top-k, which reads the labels (not a fair
 prediction; compare only with numbers computed the same way).
 
+A run of a model that generates text (VDF, ``models.registry.SEQ2SEQ``) is evaluated by its own evaluator
+(``models.vdf_eval``): summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
+printed as its paper's tables (protocol ``generation``).
+
 Reference baselines (``models.baselines``):
 - ``human``: each annotator against the others (leave one out), the ceiling Otani et al. report
   (frame-importance datasets only: it needs several annotators);
@@ -61,6 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.loading import load_object
 from models import baselines as B
 from models.data import (
     KEY_SENTENCES,
@@ -152,6 +157,9 @@ def _frames_column(ds, asked: str | None) -> str:
 
 
 def _check_baseline(baseline: str, protocol: str) -> None:
+    if protocol == "generation":
+        raise DatasetError("this dataset's summaries are generated text (generation protocol): evaluate a trained "
+                           "model's run (--run), the reference baselines select frames and sentences")
     if baseline not in BASELINES:
         raise DatasetError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
     if baseline == "human" and protocol != "frame_importance":
@@ -304,6 +312,9 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
                  proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
                  device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library") -> tuple[dict, dict]:
     """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
+    seq2seq = _seq2seq_of(run_dir)
+    if seq2seq:  # a text generator (VDF): generates summaries and scores them as its paper does
+        return load_object(seq2seq["evaluate"])(run_dir, dataset, config, split, checkpoint, device)
     run_config, model, meta = load_run(run_dir, checkpoint, device)
     dataset = dataset or run_config["dataset"]
     if not Path(dataset).exists() and "/" not in str(dataset):
@@ -327,6 +338,15 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
              "model": run_config["model"], "checkpoint": checkpoint, "epoch": meta.get("epoch"), "f1_mode": mode}
     return metrics, facts
+
+
+def _seq2seq_of(run_dir) -> dict | None:
+    """The registry entry of a run whose model generates text (models.registry.SEQ2SEQ), else None."""
+    from models.registry import SEQ2SEQ
+
+    path = Path(run_dir) / "config.json"
+    model = json.loads(path.read_text()).get("model") if path.is_file() else None
+    return SEQ2SEQ.get(model)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -410,8 +430,9 @@ def main(argv=None) -> int:
         return 0
     print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
     width, digits = max([18] + [len(k) for k in metrics]), 2 if args.format == "moment_detr" else 4
+    per_metric = facts.get("digits", {}) if args.run is not None else {}  # e.g. VDF: as its paper's tables print
     for name, value in metrics.items():
-        print(f"  {name:<{width}} {value:.{digits}f}")
+        print(f"  {name:<{width}} {value:.{per_metric.get(name, digits)}f}")
     return 0
 
 

@@ -27,6 +27,9 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
 - ``highlights`` (a card tagged ``highlight-detection`` with ``frame_labels`` and no
   ``user_scores``: YouTube Highlights): UMT's per-video trapezoid AP over all clips ranked,
   ``mAP``. Main metric: ``mAP``.
+- ``generation`` (a card tagged ``abstractive-summarization`` with a ``summary`` column: How2-MCLS): summaries
+  generated as text, scored by corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr (the model's evaluator, e.g.
+  ``models.vdf_eval``; no frame or sentence selection). Main metric: ``ROUGE-L``.
 - ``mrhisum`` (a card tagged ``most-replayed`` with the frame-importance columns: Mr.HiSum): the
   frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
   predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.
@@ -61,10 +64,11 @@ from models.metrics.rouge import rouge
 from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
-PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum", "news")
+PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum", "news",
+             "generation")
 MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
         "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50",
-        "news": "mean(rougeLsum, map | keyframe_cos)"}
+        "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L"}
 COVER_KS = (1, 2, 5)  # MHMS Table 1: R10@1, R10@2, R10@5
 SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
@@ -90,6 +94,8 @@ def detect(columns, dataset=None) -> str:
         return "most_replayed"
     if "summary" in columns and ("candidate_labels" in columns or any(c.startswith("images_") for c in columns)):
         return "news"
+    if "abstractive-summarization" in tags and "summary" in columns:
+        return "generation"
     if columns & {"summary", "sentence_labels", "frame_labels"} or any(c.startswith("thumbnail_") for c in columns):
         return "multimodal"
     raise ValueError(f"no evaluation protocol fits columns {sorted(columns)}: expected {list(FRAME_IMPORTANCE_COLUMNS)}, "

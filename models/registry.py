@@ -20,6 +20,14 @@
   weights (3.5). The paper gives no training settings (it pretrains the modules apart, 5.1): batch 4,
   lr 1e-4, no weight decay, 10 epochs are ours; so are w_b, tau, beta, the iteration counts, hidden
   sizes and the summary lengths.
+
+Summarizers that generate text (``SEQ2SEQ``: VDF) have their own trainer and evaluator, named here, and their
+defaults in ``SEQ2SEQ_DEFAULTS``:
+- VDF: section 3.2 (4-layer, 512-d, 8-head encoder and decoder plus one forget fusion encoder layer and one
+  cascaded fusion decoder layer, text cut to 800 and video to 1024, 50 epochs, batch 8, Adam at 1.5e-4, beam 6,
+  length penalty 1, 2048-d video). Not in the paper, from the authors' code: feed-forward width 2048, dropout 0.1,
+  no weight decay, summaries cut to / generated up to 200 tokens; KD at the encoder output (``kd_layer`` None = the
+  last encoder layer, VDF-TS-E; 0 is VDF-TS-V).
 """
 
 from __future__ import annotations
@@ -82,6 +90,15 @@ DEFAULTS = {
     ("mhms", "vmsmo"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_ZH}},
     ("mhms", "dailymail"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
     ("mhms", "cnn"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
+}
+
+SEQ2SEQ = {"vdf": {"train": "models.vdf_train:run", "evaluate": "models.vdf_eval:evaluate_run"}}
+SEQ2SEQ_DEFAULTS = {
+    ("vdf", "how2"): {
+        "train": _train(8, 1.5e-4, 0.0, 50),
+        "model": {"d_model": 512, "encoder_layers": 4, "decoder_layers": 4, "heads": 8, "ffn_dim": 2048, "dropout": 0.1,
+                  "video_dim": 2048, "max_text_len": 800, "max_video_len": 1024, "max_summary_len": 200},
+        "run": {"num_beams": 6, "length_penalty": 1.0, "kd_layer": None, "support_config": "ms"}},
 }
 
 DIM_KEYS = ("video", "text", "audio", "query")

@@ -30,6 +30,7 @@ FAMILIES = {  # substring of the dataset name -> the family models.registry.DEFA
     "bliss": "bliss", "tvsum": "tvsum", "summe": "summe", "mrhisum": "mrhisum", "hiersum": "wikihow",
     "wikihow": "wikihow", "dailymail": "dailymail", "daily-mail": "dailymail", "cnn": "cnn",
     "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights", "vmsmo": "vmsmo",
+    "how2": "how2",
 }
 
 

@@ -31,6 +31,9 @@ the run, not per epoch) the next batch trains ``model.global_step`` (the global 
 description is ``--query-features`` (default: ``steps_<text encoder>`` when the dataset has it, else
 ``key_sentences``, the key sentences' features: what HierSum does on BLiSS).
 
+VDF (``--model vdf``) generates summaries: it has its own trainer (``models.vdf_train``, named by
+``models.registry.SEQ2SEQ``) with ``--stage 1|2|3|all`` for the triple-stage framework; see docs/training.md.
+
 Exit status: 0 trained (or already complete), 2 bad usage (unknown model or column, missing split,
 a different run in --out).
 """
@@ -51,6 +54,7 @@ import numpy as np
 import torch
 
 from common.files import write_json
+from common.loading import load_object
 from models.collate import to_device
 from models.curves import plot_curves
 from models.data import (
@@ -319,6 +323,11 @@ def _differs(out: Path, old: dict, new: dict) -> None:
 
 
 def run(args) -> int:
+    seq2seq = getattr(registry(), "SEQ2SEQ", {})
+    if args.model in seq2seq:  # a text generator (VDF): its own trainer and stages
+        return load_object(seq2seq[args.model]["train"])(args)
+    if args.stage is not None:
+        raise RunError(f"--stage is for the staged models ({', '.join(seq2seq) or 'none'}), not {args.model}")
     cols, config = setup(args)
     out = args.out
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -406,7 +415,7 @@ def _report(line: dict, epochs: int) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="a2summ, hiersum, cfsum (models.registry), or package.module:factory")
+    p.add_argument("--model", required=True, help="a2summ, hiersum, cfsum, mhms, vdf (models.registry), or package.module:factory")
     p.add_argument("--dataset", required=True, help="a published dataset directory (hub/<name>) or a hub repo id")
     p.add_argument("--config", help="config name (needed when the dataset has several)")
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed when it holds this run)")
@@ -433,6 +442,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="summary budget of validation: fraction of frames / sentences kept (0.15), as in models.evaluate")
     p.add_argument("--stop-after", type=int, help="stop this invocation after K epochs (resume by rerunning)")
     p.add_argument("--restart", action="store_true", help="discard what --out holds and start over")
+    p.add_argument("--stage", choices=("1", "2", "3", "all"),
+                   help="VDF's triple-stage training (section 2.3): one stage, or all three in order, each kept in "
+                        "OUT/stage<k>; without it VDF trains directly on --config")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args

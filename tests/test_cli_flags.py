@@ -17,7 +17,7 @@ COMMANDS = {  # module -> argv that reaches its parser
     "builders.bliss": [], "builders.tvsum": [], "builders.eccv16": [], "builders.hiersum": [],
     "builders.qvhighlights": [], "builders.youtube_highlights": [], "builders.mrhisum": [],
     "builders.bliss.sample": [], "extractors.run": [], "extractors.extract": [], "extractors.list": [],
-    "models.train": [], "models.evaluate": [], "builders.vmsmo": [], "builders.mmavs": [],
+    "models.train": [], "models.evaluate": [], "builders.vmsmo": [], "builders.mmavs": [], "builders.how2_mcls": [],
 }
 BUILDER_FLAGS = {"--out", "--work", "--name", "--scheduler", "--workers", "--shard-size", "--device", "--weights",
                  "--rows-per-shard", "--no-progress"}
@@ -48,7 +48,8 @@ def flags(parser) -> dict[str, str | None]:
 @pytest.mark.parametrize("module, argv", [*COMMANDS.items(), ("builders.bliss", ["--source", "raw"]),
                                           ("builders.bliss", ["--source", "a2summ"]),
                                           ("builders.bliss", ["--source", "behance"]),
-                                          ("builders.bliss", ["--source", "streamhover"])])
+                                          ("builders.bliss", ["--source", "streamhover"]),
+                                          ("builders.how2_mcls", ["--source", "mcls"])])
 def test_every_flag_has_help(monkeypatch, module, argv):
     found = flags(parser_of(monkeypatch, module, argv))
     assert found and [f for f, text in found.items() if not (text or "").strip()] == []
@@ -59,7 +60,8 @@ def test_every_flag_has_help(monkeypatch, module, argv):
                                           ("builders.bliss", ["--source", "streamhover"]),
                                           ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", []),
                                           ("builders.qvhighlights", []), ("builders.youtube_highlights", []),
-                                          ("builders.mrhisum", []), ("builders.vmsmo", []), ("builders.mmavs", [])])
+                                          ("builders.mrhisum", []), ("builders.vmsmo", []), ("builders.mmavs", []),
+                                          ("builders.how2_mcls", []), ("builders.how2_mcls", ["--source", "mcls"])])
 def test_builders_share_one_set_of_flags(monkeypatch, module, argv):
     assert BUILDER_FLAGS <= set(flags(parser_of(monkeypatch, module, argv)))
 
