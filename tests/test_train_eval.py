@@ -162,10 +162,11 @@ def test_parent_child_schedule_calls_global_step(bliss_hub, tmp_path):
 
 @pytest.mark.slow
 def test_real_models_train_and_evaluate(bliss_hub, tmp_path, capsys):
-    """Every registry model: one epoch on the sample, then evaluated on test (HierSum with its parent step)."""
+    """Every feature-only registry model: one epoch on the sample, then evaluated on test (HierSum with its parent
+    step). MHMS needs pretrained BERT / BART: tests/test_vmsmo.py and tests/test_mmavs.py train it with tiny ones."""
     from models.registry import MODELS
 
-    for name in MODELS:
+    for name in sorted(set(MODELS) - {"mhms"}):
         out = tmp_path / name
         assert run_train("--model", name, "--dataset", bliss_hub, "--out", out, "--epochs", 1, "--batch-size", 2,
                          "--hparam", "hidden=16", *(["--hparam", "num_layers=1"] if name != "cfsum" else [])) == 0
