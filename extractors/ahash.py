@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from extractors.base import VisualExtractor, library_versions
+from extractors.decode import sampling_rule
 
 WIDTH, HEIGHT = 128, 64
 BITS = WIDTH * HEIGHT
@@ -79,15 +80,8 @@ class AverageHash(VisualExtractor):
                  device: str = "cpu", weights=None):
         if weights is not None:
             raise ValueError(f"ahash has no weights (got weights={weights!r}); drop the weights option")
-        if fps is not None and every_nth is not None:
-            raise ValueError(f"give fps or every_nth, not both (fps={fps}, every_nth={every_nth})")
-        if every_nth is not None and (int(every_nth) != every_nth or every_nth < 1):
-            raise ValueError(f"every_nth must be a positive integer, got {every_nth}")
-        if fps is None and every_nth is None:
-            fps = 1.0
-        if fps is not None and fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
-        self.fps, self.every_nth, self.batch_size, self.device = fps, every_nth, int(batch_size), device
+        self.fps, self.every_nth = sampling_rule(fps, every_nth)
+        self.batch_size, self.device = int(batch_size), device
 
     @property
     def dim(self) -> int:

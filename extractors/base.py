@@ -86,6 +86,40 @@ class Extractor:
         raise NotImplementedError
 
 
+def clip_track(item, clips, encode, batch_size: int, meta: dict) -> FeatureTrack:
+    """One track from ``(time, clip)`` pairs (I3D stacks, ResNeXt-3D clips), encoded ``batch_size`` at a time.
+
+    ``clips(video)`` yields the pairs, ``encode(np.ndarray [B, ...]) -> [B, D]``. The next batch is decoded
+    on a background thread while the model runs on this one. A decode error, or a video without one
+    clip, is the item's ``bad_media``.
+    """
+    from contextlib import closing
+
+    from collectors.records import ItemError
+    from common.threads import prefetch
+    from extractors.decode import DecodeError
+
+    video = item.media.get("video")
+    if not video:
+        raise ItemError("no_video", "item has no media['video']", item.id)
+    times, feats, batch = [], [], []
+    try:
+        with closing(prefetch(clips(video), depth=batch_size, name="vsumhub-decode")) as ahead:
+            for t, clip in ahead:
+                times.append(t)
+                batch.append(clip)
+                if len(batch) == batch_size:
+                    feats.append(encode(np.stack(batch)))
+                    batch = []
+        if batch:
+            feats.append(encode(np.stack(batch)))
+    except DecodeError as e:
+        raise ItemError("bad_media", f"{video}: {e}", item.id) from e
+    if not feats:
+        raise ItemError("bad_media", f"{video}: no frames could be decoded", item.id)
+    return FeatureTrack(times, np.concatenate(feats), meta)
+
+
 class VisualExtractor(Extractor):
     """Frames in, one vector per frame out. ``extract`` streams the item's video at ``fps``.
 

@@ -66,7 +66,7 @@ def _scaled_size(frame, size: tuple[int | None, int | None] | None) -> dict:
     return {"width": w, "height": h}
 
 
-def _sampling(fps: float | None, every_nth: int | None) -> tuple[float | None, int | None]:
+def sampling_rule(fps: float | None, every_nth: int | None) -> tuple[float | None, int | None]:
     """Exactly one rule; neither given means the historical default, 1 fps."""
     if fps is not None and every_nth is not None:
         raise ValueError(f"give fps or every_nth, not both (fps={fps}, every_nth={every_nth})")
@@ -165,7 +165,7 @@ def iter_samples(
     ``size`` (w, h) scales frames; leave one side None to keep the aspect ratio. Only sampled
     frames are converted to RGB.
     """
-    fps, every_nth = _sampling(fps, every_nth)
+    fps, every_nth = sampling_rule(fps, every_nth)
     container, stream = open_video(path, threads)
     rate = stream.average_rate or stream.guessed_rate
     frame_len = 1 / Fraction(rate) if rate else 1 / Fraction(fps or 25)
@@ -215,7 +215,7 @@ def iter_sample_batches(
     Decoding runs on a background thread so it overlaps the caller's work on the previous batch;
     memory is about ``prefetch + 2`` batches. ``prefetch=0`` decodes in the caller's thread.
     """
-    _sampling(fps, every_nth)  # bad arguments fail here, not on the worker
+    sampling_rule(fps, every_nth)  # bad arguments fail here, not on the worker
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     samples = iter_samples(path, fps, size, every_nth=every_nth, threads=threads)

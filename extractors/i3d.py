@@ -241,25 +241,6 @@ class I3D(VisualExtractor):
             yield (first + n / 2) / self.fps, np.stack(frames)
 
     def extract(self, item):
-        from collectors.records import ItemError
-        from extractors.base import FeatureTrack
-        from extractors.decode import DecodeError
+        from extractors.base import clip_track
 
-        video = item.media.get("video")
-        if not video:
-            raise ItemError("no_video", "item has no media['video']", item.id)
-        times, feats, batch = [], [], []
-        try:
-            for t, stack in self.iter_stacks(video):
-                times.append(t)
-                batch.append(stack)
-                if len(batch) == self.batch_size:
-                    feats.append(self.encode_stacks(np.stack(batch)))
-                    batch = []
-            if batch:
-                feats.append(self.encode_stacks(np.stack(batch)))
-        except DecodeError as e:
-            raise ItemError("bad_media", f"{video}: {e}", item.id) from e
-        if not feats:
-            raise ItemError("bad_media", f"{video}: no frames could be decoded", item.id)
-        return FeatureTrack(times, np.concatenate(feats), self.meta())
+        return clip_track(item, self.iter_stacks, self.encode_stacks, self.batch_size, self.meta())

@@ -200,27 +200,6 @@ class ResNeXt3D(VisualExtractor):
             yield (times[0] + times[-1]) / 2, np.stack(loop_pad(frames) if len(frames) < CLIP else frames)
 
     def extract(self, item):
-        from collectors.records import ItemError
-        from extractors.base import FeatureTrack
-        from extractors.decode import DecodeError
+        from extractors.base import clip_track
 
-        video = item.media.get("video")
-        if not video:
-            raise ItemError("no_video", "item has no media['video']", item.id)
-        from common.threads import prefetch
-
-        times, feats, batch = [], [], []
-        try:  # clips are decoded on a background thread while the model runs on the previous batch
-            for t, clip in prefetch(self.iter_clips(video), depth=2 * self.batch_size, name="vsumhub-decode"):
-                times.append(t)
-                batch.append(clip)
-                if len(batch) == self.batch_size:
-                    feats.append(self.encode_clips(np.stack(batch)))
-                    batch = []
-            if batch:
-                feats.append(self.encode_clips(np.stack(batch)))
-        except DecodeError as e:
-            raise ItemError("bad_media", f"{video}: {e}", item.id) from e
-        if not feats:
-            raise ItemError("bad_media", f"{video}: no frames could be decoded", item.id)
-        return FeatureTrack(times, np.concatenate(feats), self.meta())
+        return clip_track(item, self.iter_clips, self.encode_clips, self.batch_size, self.meta())

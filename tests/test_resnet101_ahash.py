@@ -101,3 +101,12 @@ def test_average_hash_track_finds_the_cover_frame(index_video, tmp_path):
     assert int(np.argmin(distances)) == 4 and distances[4] < 100  # frame 20 = the 5th sample
     with pytest.raises(ValueError, match="no weights"):
         ahash.AverageHash(weights="x")
+
+
+@pytest.mark.parametrize("fps, every_nth, text", [(2.0, None, "2 fps"), (None, 1, "every frame"), (None, 2, "every 2nd frame"),
+                                                  (None, 11, "every 11th frame"), (None, 15, "every 15th frame"),
+                                                  (None, 21, "every 21st frame"), (None, 103, "every 103rd frame")])
+def test_sampling_is_said_in_english_in_both_imagenet_extractors(fps, every_nth, text):
+    from extractors.imagenet import sampling_text
+
+    assert sampling_text(fps, every_nth) == text

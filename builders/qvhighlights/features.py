@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Features
 
+from builders.arrays import load_array
 from builders.base import Builder, BuildError
 from builders.qvhighlights.dataset import (
     Query,
@@ -53,18 +54,6 @@ def _load(path: Path, key: str | None, qid: str) -> np.ndarray:
         raise ItemError("bad_media", f"{path}: cannot read {key or 'the array'} ({e})", qid) from None
     if a.ndim != 2 or a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
         raise ItemError("bad_media", f"{path}: expected a finite [rows, dim] array, got {a.dtype}{list(a.shape)}", qid)
-    return a.astype(np.float32)
-
-
-def _load_npy(path: Path, qid: str) -> np.ndarray:
-    try:
-        a = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ItemError("unavailable", f"feature file not found: {path}", qid) from None
-    except (OSError, ValueError) as e:
-        raise ItemError("bad_media", f"{path}: not a numpy array ({e})", qid) from None
-    if a.ndim != 2 or a.dtype.kind not in "iuf":
-        raise ItemError("bad_media", f"{path}: expected [clips, dim], got {a.dtype}{list(a.shape)}", qid)
     return a.astype(np.float32)
 
 
@@ -112,7 +101,7 @@ class QVHighlightsReleased(Builder):
         arrays = {frames_column(name): _load(self.dir / folder / f"{vid}.npz", "features", item.id)
                   for name, (folder, _) in VIDEO.items()}
         if self.audio:
-            arrays["audio_pann"] = _load_npy(self.dir / AUDIO_DIR / f"{vid}.npy", item.id)
+            arrays["audio_pann"] = load_array(self.dir / AUDIO_DIR / f"{vid}.npy", "PANN feature", item.id)
         for name, a in arrays.items():
             dim = AUDIO_DIM if name == "audio_pann" else VIDEO[name[len("frames_"):]][1]
             if a.shape[1] != dim:
