@@ -57,6 +57,14 @@ class QVHighlights(Builder):
         p.add_argument("--motion", default="i3d", help="clip extractor on 2-s clips (default i3d; 'none' to leave out)")
         p.add_argument("--audio", default="pann", help="audio extractor on 2-s chunks (default pann; 'none' to leave out)")
         p.add_argument("--text", default="cliptext", help="query encoder (default cliptext: CLIP's text tower)")
+        g = p.add_argument_group("--collect: download each segment from YouTube (see builders.qvhighlights.collect)")
+        src.add_argument("--collect", action="store_true",
+                         help="download each <vid>'s [start, end] from YouTube into <work>/media (needs ffmpeg)")
+        g.add_argument("--ffmpeg", type=Path, help="the ffmpeg program (default: ffmpeg on PATH, else imageio-ffmpeg's)")
+        g.add_argument("--info-json", type=Path, help="saved <youtube id>.info.json files instead of fetching the info")
+        g.add_argument("--limit", type=int, help="the first N videos (train, then val, then test): try a few")
+        g.add_argument("--sleep", type=float, default=2.0, help="seconds between requests to YouTube (default 2)")
+        g.add_argument("--cookies", type=Path, help="a browser cookies.txt export for yt-dlp (YouTube's bot checks)")
 
     @classmethod
     def from_args(cls, args) -> "Builder":
@@ -66,6 +74,15 @@ class QVHighlights(Builder):
             return QVHighlightsReleased(args.annotations, args.features_dir)
         motion = None if args.motion == "none" else args.motion
         audio = None if args.audio == "none" else args.audio
+        if args.collect:
+            from builders.qvhighlights.collect import QVHighlightsCollect
+
+            return QVHighlightsCollect(args.annotations, ffmpeg=args.ffmpeg, info_json=args.info_json, limit=args.limit,
+                                       sleep=args.sleep, cookies=args.cookies, visual=args.visual, motion=motion,
+                                       audio=audio, text=args.text)
+        given = [f for f in ("ffmpeg", "info_json", "limit", "cookies") if getattr(args, f) is not None]
+        if given:
+            raise BuildError(f"--{given[0].replace('_', '-')} goes with --collect")
         return cls(args.annotations, args.videos, args.visual, motion, audio, args.text)
 
     def prepare(self, ctx) -> None:
@@ -80,9 +97,20 @@ class QVHighlights(Builder):
             if isinstance(q.record.get("vid"), str):
                 self.by_video[q.record["vid"]].append(q)
 
+    @property
+    def with_media(self) -> bool:
+        return self.videos_dir is not None
+
+    def video_file(self, vid: str, duration: float) -> Path:
+        """The segment's file; ItemError when there is none (recorded as the video's failure)."""
+        path = self.videos_dir / f"{vid}.mp4"
+        if not path.is_file():
+            raise ItemError("unavailable", f"video file not found: {path}")
+        return path
+
     # -- without media: one item per query
     def tracks(self) -> dict:
-        if self.videos_dir is None:
+        if not self.with_media:
             return {}
         e = self.encoders
         tracks = clip_feature_tracks(e["visual"], e["motion"], e["audio"], CLIP_SECONDS)
@@ -92,7 +120,7 @@ class QVHighlights(Builder):
     def items(self):
         """Without media: the queries. With media: one item per video carrying its valid queries; a query
         that does not validate is an item of its own, failed with its kind (so it is recorded, not lost)."""
-        if self.videos_dir is None:
+        if not self.with_media:
             return self.queries
         out, placed = [], set()
         for vid, queries in sorted(self.by_video.items()):
@@ -106,17 +134,19 @@ class QVHighlights(Builder):
                     out.append(RawItem(id=item_id(f"query-{q.id}"), source="qvhighlights", meta={"split": q.split}).failed(e))
             if not good:
                 continue
-            path = self.videos_dir / f"{vid}.mp4"
+            duration = float(good[0].record["duration"])
+            try:
+                path, error = self.video_file(vid, duration), None
+            except ItemError as e:
+                path, error = None, e
             item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}",
-                           duration=float(good[0].record["duration"]), media={"video": str(path)},
+                           duration=duration, media={"video": str(path)} if path else {},
                            transcript_source="provided",
                            transcript=[{"start": 0.0, "end": 1.0, "text": q.record["query"]} for q in good],
                            meta={"vid": vid, "qids": [q.id for q in good], "split": good[0].split})
-            if not path.is_file():
-                item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
-            out.append(item)
+            out.append(item.failed(error) if error else item)
         for q in self.queries:  # lines without a usable vid
-            if q.id not in placed:
+            if q.id not in placed and not isinstance(q.record.get("vid"), str):
                 try:
                     labels(q)
                 except ItemError as e:
@@ -127,7 +157,7 @@ class QVHighlights(Builder):
         return item.split if isinstance(item, Query) else item.meta["split"]
 
     def config(self) -> str:
-        if self.videos_dir is None:
+        if not self.with_media:
             return CONFIG
         return "-".join(v for v in self.encoders.values() if v)
 
@@ -171,10 +201,10 @@ class QVHighlights(Builder):
 
     def facts(self, config: str) -> dict:
         facts = {"release_files": {s: str(p) for s, p in self.files.items()}, "clip_seconds": CLIP_SECONDS}
-        if self.videos_dir is not None:
+        if self.with_media:
             facts["clip_rule"] = ("one frame per 2-s clip at its centre (visual), 2-s clips (motion, audio); rows keep "
                                   "the clips every track has; user_scores keeps the whole segment")
         return facts
 
     def card_facts(self) -> dict:
-        return card_facts("videos" if self.videos_dir is not None else "annotations")
+        return card_facts("videos" if self.with_media else "annotations")
