@@ -25,6 +25,14 @@ job (builders.hiersum runs Whisper as one, on the cluster): the item keeps its a
 ``bad_transcript``: it means a broken download or parser, which Whisper would only hide.
 Non-speech tags ([Music]) are dropped from the stored transcript.
 
+Sections. ``download_media(..., section=(start, end))`` downloads only those seconds: yt-dlp's
+``download_ranges``, cut at exactly those times (``force_keyframes_at_cuts``: ffmpeg re-encodes,
+so no frame from before the cut rides along as it would in a stream copy), formats merged to mp4.
+That needs the ffmpeg program (``ffmpeg=PATH``, else the one on PATH), which is given ``timeout``
+per read; it runs quiet, so when it fails the chosen formats' URLs are asked for one byte to learn
+the failure's kind (an HTTP refusal, a timeout).
+:func:`download_section` adds resumability: a file of the expected length is kept without a request.
+
 Filters and failures. ``min_views`` and ``max_duration`` select videos: one outside them is
 *skipped* (``collect_video`` returns ``Collected(None, reason)``, nothing is recorded; a flat
 listing entry is skipped before its info is fetched when the listing has the numbers, and an
@@ -363,7 +371,9 @@ def download_media(info: dict, path_base: Path, video: bool, net: Net, *,
     extra = {}
     if section is not None:
         extra = {"download_ranges": yt_dlp.utils.download_range_func(None, [tuple(map(float, section))]),
-                 "force_keyframes_at_cuts": True, "merge_output_format": "mp4"}
+                 "force_keyframes_at_cuts": True, "merge_output_format": "mp4",
+                 # yt-dlp gives ffmpeg no timeout: without one a stalled server stalls the collection for good
+                 "external_downloader_args": {"ffmpeg_i": ["-rw_timeout", str(int(net.timeout * 1_000_000))]}}
         if ffmpeg is not None:
             extra["ffmpeg_location"] = str(ffmpeg)
     merge = (ffmpeg is not None or shutil.which("ffmpeg") is not None) if section is not None else None
@@ -393,19 +403,17 @@ def download_media(info: dict, path_base: Path, video: bool, net: Net, *,
     return _retrying(once, what, net.retries, net.backoff, ("rate_limited",))
 
 
-def _refusal(info: dict, net: Net, format: str) -> HTTPError | None:
-    """Why a section download failed, when the server refused it: ffmpeg (quiet) says only its exit code, so
-    the chosen formats' URLs are asked for their first byte, with yt-dlp's headers and cookies."""
+def _refusal(info: dict, net: Net, format: str) -> RequestError | None:
+    """Why a section download failed, when the server refused it or did not answer: ffmpeg (quiet) says only
+    its exit code, so the chosen formats' URLs are asked for their first byte, with yt-dlp's headers and cookies."""
     with yt_dlp.YoutubeDL(ydl_params(net, format=format)) as ydl:
         chosen = ydl.process_ie_result(copy.deepcopy(info), download=False)
         for fmt in chosen.get("requested_formats") or [chosen]:
             headers = {**(fmt.get("http_headers") or {}), "Range": "bytes=0-0"}
             try:
                 ydl.urlopen(yt_dlp.networking.Request(fmt["url"], headers=headers)).close()
-            except HTTPError as e:
+            except RequestError as e:  # an HTTP status, a timeout, a refused connection: error_kind tells which
                 return e
-            except RequestError:
-                return None
     return None
 
 

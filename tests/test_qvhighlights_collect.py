@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 import sys
+import time
 
 import av
 import numpy as np
@@ -33,9 +34,12 @@ BUILD = ["--visual", "colorhist", "--motion", "none", "--audio", "none", "--text
 
 class RangeServer(Server):
     """The collector tests' server, answering byte ranges of /media/ files as a video host does (ffmpeg seeks
-    with them: to its cut, and between the video and audio chunks of an mp4)."""
+    with them: to its cut, and between the video and audio chunks of an mp4); /stall/ answers after 20 s."""
 
     def route(self, h, path):
+        if path.startswith("/stall/"):  # a host that accepts and then says nothing for long
+            time.sleep(20)
+            return self.send(h, 200, b"late")
         name = path.split("/", 2)[-1]
         wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", h.headers.get("Range") or "")
         if path.startswith("/media/") and name in self.files and wanted:
@@ -81,6 +85,7 @@ def youtube(tmp_path_factory):
         info_file(server, info, vid.rsplit("_", 2)[0])
     info_file(server, info, "ytGONE00001", "/404/clip.mp4")
     info_file(server, info, "ytBUSY00001", "/429/clip.mp4")
+    info_file(server, info, "ytSLOW00001", "/stall/clip.mp4")
     rel = write_release(root / "rel", {"train": [query(1, A, 6), query(2, B, 8), query(3, A, 6)],
                                        "val": [query(4, GONE, 6)]})
     yield server, info, rel
@@ -136,7 +141,21 @@ def test_limit_takes_the_first_training_videos(youtube, tmp_path):
     assert [i.meta["vid"] for i in items] == [A] and items[0].meta["qids"] == ["1", "3"]
 
 
-def test_a_section_of_the_wrong_length_is_bad_media_and_a_refusing_server_rate_limited(youtube, tmp_path):
+def test_after_refusals_in_a_row_the_videos_left_are_not_tried(youtube, tmp_path, monkeypatch):
+    server, info, _ = youtube
+    monkeypatch.setattr("builders.qvhighlights.collect.STOP_AFTER_BLOCKED", 1)
+    info_file(server, info, "ytBUSY00002", "/429/other.mp4")
+    busy = ["ytBUSY00001_0_6", "ytBUSY00002_0_6"]
+    rel = write_release(tmp_path / "rel", {"train": [query(1, busy[0], 6), query(2, busy[1], 6)]})
+    builder = QVHighlightsCollect(rel, info_json=info, net=dataclasses.replace(NET, retries=0), visual="colorhist",
+                                  motion=None, audio=None, text="minilm")
+    builder.prepare(Context(tmp_path / "hub", tmp_path / "work", builder_job(workers=0), False))
+    assert [builder.errors[v].kind for v in busy] == ["rate_limited", "rate_limited"]
+    assert builder.errors[busy[1]].message.startswith("not tried: YouTube refused the 1 downloads before it")
+    assert server.hits["/429/other.mp4"] == 0 and builder.counts == {"downloaded": 0, "present": 0, "failed": 2}
+
+
+def test_wrong_length_refusing_and_silent_hosts_fail_by_kind(youtube, tmp_path):
     server, info, _ = youtube
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     with pytest.raises(ItemError) as e:  # the annotation says 12 s; [4, 10] is 6 s
@@ -146,6 +165,11 @@ def test_a_section_of_the_wrong_length_is_bad_media_and_a_refusing_server_rate_l
     with pytest.raises(ItemError) as e:  # 429 with Retry-After: 1, retried once (NET), then recorded
         download_section(str(info / "ytBUSY00001.info.json"), tmp_path / "busy", 0, 6, NET, ffmpeg=ffmpeg)
     assert e.value.kind == "rate_limited" and "(after 2 attempts)" in e.value.message
+    t0 = time.perf_counter()
+    with pytest.raises(ItemError) as e:  # a host that does not answer within NET.timeout: ffmpeg gives up too
+        download_section(str(info / "ytSLOW00001.info.json"), tmp_path / "slow", 0, 6, NET, ffmpeg=ffmpeg)
+    assert e.value.kind == "timeout" and not list(tmp_path.glob("slow.*"))
+    assert time.perf_counter() - t0 < 10  # not the 20 s of the stall: yt-dlp alone gives ffmpeg no timeout
     with pytest.raises(ItemError) as e:  # the video ends before the segment starts
         download_section(str(info / "ytAAAAAAAAA.info.json"), tmp_path / "late", 30, 36, NET, ffmpeg=ffmpeg)
     assert e.value.kind == "unavailable" and "20 s long" in e.value.message

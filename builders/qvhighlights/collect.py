@@ -98,7 +98,7 @@ class QVHighlightsCollect(QVHighlights):
         self._download(vids, ctx.progress)
 
     def _download(self, vids: list[str], progress: bool) -> None:
-        refused = 0
+        refused, last = 0, None
         for n, vid in enumerate(vids, 1):
             t0 = time.monotonic()
             if refused >= STOP_AFTER_BLOCKED:
