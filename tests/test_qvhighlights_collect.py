@@ -17,7 +17,8 @@ from datasets import load_dataset
 from builders.base import Context
 from builders.extraction import builder_job
 from builders.qvhighlights import main
-from builders.qvhighlights.collect import QVHighlightsCollect
+from builders.qvhighlights import QVHighlights
+from builders.qvhighlights.collect import Segments
 from collectors.media import video_duration
 from collectors.records import ItemError
 from collectors.synthetic import index_frame, read_index, write_video
@@ -133,8 +134,8 @@ def test_collect_downloads_each_segment_and_builds_it_resumably(youtube, tmp_pat
 
 def test_limit_takes_the_first_training_videos(youtube, tmp_path):
     server, info, rel = youtube
-    builder = QVHighlightsCollect(rel, info_json=info, limit=1, net=NET, visual="colorhist", motion=None, audio=None,
-                                  text="minilm")
+    builder = QVHighlights(rel, visual="colorhist", motion=None, audio=None, text="minilm",
+                           collect=Segments(info_json=info, limit=1, net=NET))
     builder.prepare(Context(tmp_path / "hub", tmp_path / "work", builder_job(workers=0), False))
     assert list(builder.by_video) == [A] and [p.name for p in (tmp_path / "work" / "media").iterdir()] == [f"{A}.mp4"]
     items = builder.items()
@@ -147,12 +148,12 @@ def test_after_refusals_in_a_row_the_videos_left_are_not_tried(youtube, tmp_path
     info_file(server, info, "ytBUSY00002", "/429/other.mp4")
     busy = ["ytBUSY00001_0_6", "ytBUSY00002_0_6"]
     rel = write_release(tmp_path / "rel", {"train": [query(1, busy[0], 6), query(2, busy[1], 6)]})
-    builder = QVHighlightsCollect(rel, info_json=info, net=dataclasses.replace(NET, retries=0), visual="colorhist",
-                                  motion=None, audio=None, text="minilm")
+    segments = Segments(info_json=info, net=dataclasses.replace(NET, retries=0))
+    builder = QVHighlights(rel, visual="colorhist", motion=None, audio=None, text="minilm", collect=segments)
     builder.prepare(Context(tmp_path / "hub", tmp_path / "work", builder_job(workers=0), False))
-    assert [builder.errors[v].kind for v in busy] == ["rate_limited", "rate_limited"]
-    assert builder.errors[busy[1]].message.startswith("not tried: YouTube refused the 1 downloads before it")
-    assert server.hits["/429/other.mp4"] == 0 and builder.counts == {"downloaded": 0, "present": 0, "failed": 2}
+    assert [segments.errors[v].kind for v in busy] == ["rate_limited", "rate_limited"]
+    assert segments.errors[busy[1]].message.startswith("not tried: YouTube refused the 1 downloads before it")
+    assert server.hits["/429/other.mp4"] == 0 and segments.counts == {"downloaded": 0, "present": 0, "failed": 2}
 
 
 def test_wrong_length_refusing_and_silent_hosts_fail_by_kind(youtube, tmp_path):
@@ -196,5 +197,5 @@ def test_no_ffmpeg_is_a_usage_error_before_any_download(youtube, tmp_path, monke
 
 def test_net_flags_reach_the_collector(youtube):
     _, info, rel = youtube
-    b = QVHighlightsCollect(rel, info_json=info, sleep=0.5)
-    assert dataclasses.astuple(b.net)[:2] == (0.5, 3) and b.ffmpeg
+    segments = Segments(info_json=info, sleep=0.5)
+    assert dataclasses.astuple(segments.net)[:2] == (0.5, 3) and segments.ffmpeg

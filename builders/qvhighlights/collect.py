@@ -1,4 +1,5 @@
-"""``--collect``: each QVHighlights segment downloaded from YouTube, then built as ``--videos`` builds.
+"""``--collect``: each QVHighlights segment downloaded from YouTube, then built as ``--videos`` builds
+(:class:`Segments`, which ``QVHighlights(annotations, collect=Segments(...))`` runs in its prepare).
 
 A ``vid`` is ``<youtube id>_<start>_<end>``: the video's info is fetched by the YouTube collector
 (or read from ``--info-json DIR/<youtube id>.info.json``) and only seconds [start, end] are
@@ -24,8 +25,7 @@ import time
 from pathlib import Path
 
 from builders.base import BuildError
-from builders.qvhighlights.dataset import card_facts, labels, parse_vid
-from builders.qvhighlights.release import QVHighlights
+from builders.qvhighlights.dataset import labels, parse_vid
 from collectors.manifest import BLOCKED_KINDS
 from collectors.net import Net
 from collectors.records import ItemError
@@ -61,15 +61,11 @@ def _valid(q) -> bool:
         return False
 
 
-class QVHighlightsCollect(QVHighlights):
-    """The videos' segments downloaded from YouTube into ``<work>/media``, then the ``--videos`` build."""
+class Segments:
+    """The segments of a build's videos, downloaded from YouTube into ``<work>/media`` (``QVHighlights(collect=...)``)."""
 
-    tool = "vsumhub builders.qvhighlights --collect"
-
-    def __init__(self, annotations, *, ffmpeg: str | Path | None = None, info_json: Path | None = None,
-                 limit: int | None = None, net: Net | None = None, sleep: float = 2.0, cookies: Path | None = None,
-                 visual: str = "clip", motion: str | None = "i3d", audio: str | None = "pann", text: str = "cliptext"):
-        super().__init__(annotations, None, visual, motion, audio, text)
+    def __init__(self, *, ffmpeg: str | Path | None = None, info_json: Path | None = None, limit: int | None = None,
+                 net: Net | None = None, sleep: float = 2.0, cookies: Path | None = None):
         if info_json is not None and not Path(info_json).is_dir():
             raise BuildError(f"--info-json {info_json} is not a directory")
         if limit is not None and limit < 1:
@@ -80,24 +76,16 @@ class QVHighlightsCollect(QVHighlights):
             self.net = net or Net(sleep=sleep, cookies=cookies)
         except ValueError as e:
             raise BuildError(str(e)) from None
-
-    @property
-    def with_media(self) -> bool:
-        return True
-
-    def prepare(self, ctx) -> None:
-        super().prepare(ctx)
-        self.videos_dir = ctx.work / "media"
-        vids = [v for v in sorted(self.by_video, key=lambda v: SPLIT_ORDER[self.by_video[v][0].split])  # stable
-                if any(_valid(q) for q in self.by_video[v])]  # a video whose queries are all malformed: no download
-        if self.limit:
-            vids = vids[: self.limit]
-            self.by_video = {v: self.by_video[v] for v in vids}
-        self.files_of, self.errors = {}, {}
+        self.files, self.errors = {}, {}
         self.counts = {"downloaded": 0, "present": 0, "failed": 0}
-        self._download(vids, ctx.progress)
 
-    def _download(self, vids: list[str], progress: bool) -> None:
+    def fetch(self, by_video: dict[str, list], media: Path, progress: bool) -> list[str]:
+        """Download the segments of `by_video` ({vid: its queries}) into `media`; returns the vids tried (the
+        first `limit`, train before validation before test; none whose queries are all malformed)."""
+        self.media = Path(media)
+        vids = [v for v in sorted(by_video, key=lambda v: SPLIT_ORDER[by_video[v][0].split])  # stable
+                if any(_valid(q) for q in by_video[v])]  # a video whose queries are all malformed: no download
+        vids = vids[: self.limit] if self.limit else vids
         refused, last = 0, None
         for n, vid in enumerate(vids, 1):
             t0 = time.monotonic()
@@ -107,8 +95,8 @@ class QVHighlightsCollect(QVHighlights):
                 said = f"not tried ({last.kind})"
             else:
                 try:
-                    path, fetched = self._segment(vid)
-                    self.files_of[vid] = path
+                    path, fetched = self._segment(vid, float(by_video[vid][0].record["duration"]))
+                    self.files[vid] = path
                     self.counts["downloaded" if fetched else "present"] += 1
                     said, refused = ("downloaded" if fetched else "already here"), 0
                 except ItemError as e:
@@ -120,8 +108,9 @@ class QVHighlightsCollect(QVHighlights):
             if progress:
                 print(f"qvhighlights --collect [{n}/{len(vids)}] {vid}: {said} ({time.monotonic() - t0:.1f} s)",
                       file=sys.stderr, flush=True)
+        return vids
 
-    def _segment(self, vid: str) -> tuple[Path, bool]:
+    def _segment(self, vid: str, duration: float) -> tuple[Path, bool]:
         from collectors.youtube import download_section
 
         try:
@@ -132,18 +121,15 @@ class QVHighlightsCollect(QVHighlights):
             raise ItemError("bad_annotation", f"vid {vid!r}: not a segment [start, end] of a YouTube video")
         source = (str(Path(self.info_json) / f"{youtube_id}.info.json") if self.info_json
                   else f"https://www.youtube.com/watch?v={youtube_id}")
-        duration = float(self.by_video[vid][0].record["duration"])
-        return download_section(source, self.videos_dir / vid, start, end, self.net, ffmpeg=self.ffmpeg,
+        return download_section(source, self.media / vid, start, end, self.net, ffmpeg=self.ffmpeg,
                                 expected=duration, tolerance=TOLERANCE)
 
-    def video_file(self, vid: str, duration: float) -> Path:
+    def file(self, vid: str) -> Path:
+        """The segment downloaded for `vid`; its ItemError when it could not be had."""
         if vid in self.errors:
             raise self.errors[vid]
-        return self.files_of[vid]
+        return self.files[vid]
 
-    def facts(self, config: str) -> dict:
-        return {**super().facts(config), "collected": {**self.counts, "media": str(self.videos_dir), "ffmpeg": self.ffmpeg,
-                                                       "limit": self.limit, "info_json": str(self.info_json) if self.info_json else None}}
-
-    def card_facts(self) -> dict:
-        return card_facts("collect")
+    def facts(self) -> dict:
+        return {**self.counts, "media": str(self.media), "ffmpeg": self.ffmpeg, "limit": self.limit,
+                "info_json": str(self.info_json) if self.info_json else None}

@@ -25,6 +25,7 @@ from builders.qvhighlights.dataset import (
     target_features,
 )
 from builders.clips import clip_feature_tracks
+from builders.qvhighlights.collect import Segments
 from builders.schema import vectors
 from collectors.records import ItemError, RawItem, item_id
 
@@ -37,11 +38,14 @@ class QVHighlights(Builder):
     tool = "vsumhub builders.qvhighlights"
 
     def __init__(self, annotations, videos: Path | None = None, visual: str = "clip", motion: str = "i3d",
-                 audio: str = "pann", text: str = "cliptext"):
+                 audio: str = "pann", text: str = "cliptext", collect: Segments | None = None):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]
         if videos is not None and not Path(videos).is_dir():
             raise BuildError(f"--videos {videos} is not a directory")
         self.videos_dir = Path(videos) if videos is not None else None
+        self.collect = collect  # the segments downloaded into <work>/media instead of read from --videos
+        if collect is not None:
+            self.tool = "vsumhub builders.qvhighlights --collect"
         self.encoders = {"visual": visual, "motion": motion, "audio": audio, "text": text}
         self.input = ", ".join(map(str, self.annotation_paths))
 
@@ -75,11 +79,9 @@ class QVHighlights(Builder):
         motion = None if args.motion == "none" else args.motion
         audio = None if args.audio == "none" else args.audio
         if args.collect:
-            from builders.qvhighlights.collect import QVHighlightsCollect
-
-            return QVHighlightsCollect(args.annotations, ffmpeg=args.ffmpeg, info_json=args.info_json, limit=args.limit,
-                                       sleep=args.sleep, cookies=args.cookies, visual=args.visual, motion=motion,
-                                       audio=audio, text=args.text)
+            collect = Segments(ffmpeg=args.ffmpeg, info_json=args.info_json, limit=args.limit, sleep=args.sleep,
+                               cookies=args.cookies)
+            return cls(args.annotations, None, args.visual, motion, audio, args.text, collect=collect)
         given = [f for f in ("ffmpeg", "info_json", "limit", "cookies") if getattr(args, f) is not None]
         if given:
             raise BuildError(f"--{given[0].replace('_', '-')} goes with --collect")
@@ -96,13 +98,18 @@ class QVHighlights(Builder):
         for q in self.queries:
             if isinstance(q.record.get("vid"), str):
                 self.by_video[q.record["vid"]].append(q)
+        if self.collect is not None:  # downloaded now, so items() finds them as --videos would
+            tried = self.collect.fetch(self.by_video, ctx.work / "media", ctx.progress)
+            self.by_video = {vid: self.by_video[vid] for vid in tried}
 
     @property
     def with_media(self) -> bool:
-        return self.videos_dir is not None
+        return self.videos_dir is not None or self.collect is not None
 
-    def video_file(self, vid: str, duration: float) -> Path:
+    def video_file(self, vid: str) -> Path:
         """The segment's file; ItemError when there is none (recorded as the video's failure)."""
+        if self.collect is not None:
+            return self.collect.file(vid)
         path = self.videos_dir / f"{vid}.mp4"
         if not path.is_file():
             raise ItemError("unavailable", f"video file not found: {path}")
@@ -136,7 +143,7 @@ class QVHighlights(Builder):
                 continue
             duration = float(good[0].record["duration"])
             try:
-                path, error = self.video_file(vid, duration), None
+                path, error = self.video_file(vid), None
             except ItemError as e:
                 path, error = None, e
             item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}",
@@ -204,7 +211,9 @@ class QVHighlights(Builder):
         if self.with_media:
             facts["clip_rule"] = ("one frame per 2-s clip at its centre (visual), 2-s clips (motion, audio); rows keep "
                                   "the clips every track has; user_scores keeps the whole segment")
+        if self.collect is not None:
+            facts["collected"] = self.collect.facts()
         return facts
 
     def card_facts(self) -> dict:
-        return card_facts("videos" if self.with_media else "annotations")
+        return card_facts("collect" if self.collect else "videos" if self.with_media else "annotations")
