@@ -25,6 +25,14 @@ job (builders.hiersum runs Whisper as one, on the cluster): the item keeps its a
 ``bad_transcript``: it means a broken download or parser, which Whisper would only hide.
 Non-speech tags ([Music]) are dropped from the stored transcript.
 
+Sections. ``download_media(..., section=(start, end))`` downloads only those seconds: yt-dlp's
+``download_ranges``, cut at exactly those times (``force_keyframes_at_cuts``: ffmpeg re-encodes,
+so no frame from before the cut rides along as it would in a stream copy), formats merged to mp4.
+That needs the ffmpeg program (``ffmpeg=PATH``, else the one on PATH), which is given ``timeout``
+per read; it runs quiet, so when it fails the chosen formats' URLs are asked for one byte to learn
+the failure's kind (an HTTP refusal, a timeout).
+:func:`download_section` adds resumability: a file of the expected length is kept without a request.
+
 Filters and failures. ``min_views`` and ``max_duration`` select videos: one outside them is
 *skipped* (``collect_video`` returns ``Collected(None, reason)``, nothing is recorded; a flat
 listing entry is skipped before its info is fetched when the listing has the numbers, and an
@@ -47,8 +55,10 @@ leaves both lines and the last one wins. One ``collect`` per manifest at a time.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
+import glob
 import hashlib
 import json
 import logging
@@ -63,10 +73,12 @@ from typing import NamedTuple
 import yt_dlp
 from yt_dlp.extractor import get_info_extractor
 from yt_dlp.networking.exceptions import HTTPError, RequestError
+from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import GeoRestrictedError, YoutubeDLError
 
 from collectors import transcripts
 from collectors.manifest import BLOCKED_KINDS, collect_all, latest_items, update_manifest  # noqa: F401  (re-exported)
+from collectors.media import DecodeError, video_duration
 from collectors.net import Net
 from common.files import write_json
 from collectors.records import ItemError, RawItem, check_transcript, item_id
@@ -338,29 +350,119 @@ def download_subtitle(info: dict, source: str, key: str, formats: list[dict], pa
     return _retrying(once, f"downloading the {source} subtitles {key!r}", net.retries, net.backoff, ("rate_limited",))
 
 
-def media_format(video: bool) -> str:
+def media_format(video: bool, merge: bool | None = None) -> str:
     """Size-capped formats: <= 480p video with audio (merged only when ffmpeg is there), or small audio."""
     if not video:
         return AUDIO_FORMAT
     h = MAX_HEIGHT
     single = f"b[height<=?{h}]/w"
-    return f"bv*[height<=?{h}]+ba/{single}" if shutil.which("ffmpeg") else single
+    merge = shutil.which("ffmpeg") is not None if merge is None else merge
+    return f"bv*[height<=?{h}]+ba/{single}" if merge else single
 
 
-def download_media(info: dict, path_base: Path, video: bool, net: Net) -> Path:
-    """The video (<= 480p) or audio of an info dict downloaded by yt-dlp to ``<path_base>.<ext>``; reused when present."""
-    params = ydl_params(net, format=media_format(video), outtmpl=f"{path_base}.%(ext)s")
+def download_media(info: dict, path_base: Path, video: bool, net: Net, *,
+                   section: tuple[float, float] | None = None, ffmpeg: str | os.PathLike | None = None) -> Path:
+    """The video (<= 480p) or audio of an info dict downloaded by yt-dlp to ``<path_base>.<ext>``; reused when present.
+
+    ``section=(start, end)`` downloads only those seconds (yt-dlp's ``download_ranges``), cut at
+    exactly those times (``force_keyframes_at_cuts``: ffmpeg re-encodes the section, to mp4 when
+    formats are merged); that needs the ffmpeg program, ``ffmpeg`` (a path) or the one on PATH.
+    """
+    extra = {}
+    if section is not None:
+        extra = {"download_ranges": yt_dlp.utils.download_range_func(None, [tuple(map(float, section))]),
+                 "force_keyframes_at_cuts": True, "merge_output_format": "mp4",
+                 # yt-dlp gives ffmpeg no timeout: without one a stalled server stalls the collection for good
+                 "external_downloader_args": {"ffmpeg_i": ["-rw_timeout", str(int(net.timeout * 1_000_000))]}}
+        if ffmpeg is not None:
+            extra["ffmpeg_location"] = str(ffmpeg)
+    merge = (ffmpeg is not None or shutil.which("ffmpeg") is not None) if section is not None else None
+    params = ydl_params(net, format=media_format(video, merge), outtmpl=f"{path_base}.%(ext)s", **extra)
+
+    def download():
+        if ffmpeg is not None:  # FFmpegFD.available() reads this, not the params (yt-dlp's CLI sets it too)
+            FFmpegPostProcessor._ffmpeg_location.set(str(ffmpeg))
+        with yt_dlp.YoutubeDL(params) as ydl:
+            return ydl.process_ie_result(copy.deepcopy(info), download=True)
 
     def once():
-        with yt_dlp.YoutubeDL(params) as ydl:
-            done = ydl.process_ie_result(copy.deepcopy(info), download=True)
+        try:
+            done = contextvars.copy_context().run(download)  # the ffmpeg location stays inside this call
+        except YoutubeDLError as e:
+            if section is not None and "exited with code" in str(e):
+                raise _refusal(info, net, params["format"]) or e
+            raise
         files = [d.get("filepath") for d in done.get("requested_downloads") or []]
         if not files or not all(f and Path(f).is_file() for f in files):
             raise ItemError("bad_media", f"yt-dlp reported no downloaded file for format {params['format']!r}")
         return Path(files[0])
 
     what = "downloading the " + ("video" if video else "audio")
+    if section is not None:
+        what += f" from {section[0]:g} to {section[1]:g} s"
     return _retrying(once, what, net.retries, net.backoff, ("rate_limited",))
+
+
+def _refusal(info: dict, net: Net, format: str) -> RequestError | None:
+    """Why a section download failed, when the server refused it or did not answer: ffmpeg (quiet) says only
+    its exit code, so the chosen formats' URLs are asked for their first byte, with yt-dlp's headers and cookies."""
+    with yt_dlp.YoutubeDL(ydl_params(net, format=format)) as ydl:
+        chosen = ydl.process_ie_result(copy.deepcopy(info), download=False)
+        for fmt in chosen.get("requested_formats") or [chosen]:
+            headers = {**(fmt.get("http_headers") or {}), "Range": "bytes=0-0"}
+            try:
+                ydl.urlopen(yt_dlp.networking.Request(fmt["url"], headers=headers)).close()
+            except RequestError as e:  # an HTTP status, a timeout, a refused connection: error_kind tells which
+                return e
+    return None
+
+
+SECTION_EXTS = (".mp4", ".mkv", ".webm", ".m4a", ".mov")  # what a finished download is named <base><ext>
+SECTION_FILE = re.compile(r"\.(?:f[\w-]+\.)?(?:temp\.)?(?:mp4|mkv|webm|m4a|mov)(?:\.part|\.ytdl)?")  # and its leftovers
+
+
+def _section_files(path_base: Path) -> list[Path]:
+    """Files yt-dlp may have left at ``<path_base>.<ext>``: the media, a ``.part`` of it, per-format pieces."""
+    prefix = path_base.name
+    return [p for p in path_base.parent.glob(glob.escape(prefix) + ".*") if SECTION_FILE.fullmatch(p.name[len(prefix):])]
+
+
+def _seconds(path: Path) -> float | None:
+    try:
+        return video_duration(path)
+    except DecodeError:
+        return None
+
+
+def download_section(source, path_base: Path, start: float, end: float, net: Net = Net(), *,
+                     ffmpeg: str | os.PathLike | None = None, expected: float | None = None,
+                     tolerance: float = 2.0) -> tuple[Path, bool]:
+    """Seconds [start, end] of one video (a URL, YouTube id or saved ``.info.json``: see :func:`fetch_info`) at
+    ``<path_base>.<ext>``, as (path, downloaded now?). A file already there whose duration is within
+    `tolerance` s of `expected` (default end - start) is kept without a request; any other file there
+    (a partial one from a killed run) is removed and the section downloaded (:func:`download_media`).
+    A download of the wrong length fails ``bad_media`` and is set aside as ``<file>.bad``."""
+    expected = float(end - start if expected is None else expected)
+    for path in _section_files(path_base):
+        if path.name[len(path_base.name):] not in SECTION_EXTS:  # a .part or a per-format piece: not a finished file
+            continue
+        seconds = _seconds(path)
+        if seconds is not None and abs(seconds - expected) <= tolerance:
+            return path, False
+    for path in _section_files(path_base):
+        path.unlink()
+    path_base.parent.mkdir(parents=True, exist_ok=True)
+    info = fetch_info(source, net)
+    if info.get("duration") and start >= info["duration"]:
+        raise ItemError("unavailable", f"the video is {info['duration']:g} s long: nothing from {start:g} s")
+    path = download_media(info, path_base, True, net, section=(start, end), ffmpeg=ffmpeg)
+    seconds = _seconds(path)
+    if seconds is None or abs(seconds - expected) > tolerance:
+        bad = path.with_name(path.name + ".bad")
+        path.replace(bad)
+        got = "unreadable" if seconds is None else f"{seconds:.1f} s long"
+        raise ItemError("bad_media", f"the downloaded section is {got}, expected {expected:.1f} s (kept as {bad.name})")
+    return path, True
 
 
 # --- one video -----------------------------------------------------------------------------

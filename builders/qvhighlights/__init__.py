@@ -3,6 +3,7 @@ relevant windows and per-clip saliency from 3 annotators; the query-based highli
 
     python -m builders.qvhighlights --annotations DIR_OR_FILES            # config "annotations": no media
     python -m builders.qvhighlights --annotations DIR --videos DIR        # + CLIP / I3D / PANN per 2-s clip, CLIP query text
+    python -m builders.qvhighlights --annotations DIR --collect [--limit N]  # segments downloaded from YouTube, then as --videos
     python -m builders.qvhighlights --annotations DIR --features-dir DIR  # Moment-DETR's released features, as released
     build(QVHighlights("highlight_files/"), out="hub/qvhighlights")     # from Python
 
@@ -27,7 +28,8 @@ Rows (one per query), in the shared vocabulary:
   ``relevant_clip_ids``; ``relevant_windows``, ``relevant_clip_ids`` as released; all null on test.
 
 A query whose record is malformed is a ``bad_annotation`` failure naming it; the others are built.
-A missing, unreadable or unrecognised release file stops the build (exit 2).
+A missing, unreadable or unrecognised release file stops the build (exit 2). ``--collect``: see
+builders.qvhighlights.collect.
 """
 
 from builders.base import run

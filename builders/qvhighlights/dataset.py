@@ -214,6 +214,9 @@ def card_facts(source: str) -> dict:
                        "repository (Lei et al., NeurIPS 2021).",
         "videos": "The annotation files of the Moment-DETR repository and the 150-s video segments, encoded here per "
                   "2-s clip by the extractors named under Encoders.",
+        "collect": "The annotation files of the Moment-DETR repository and the 150-s video segments, each downloaded "
+                   "from YouTube here (yt-dlp, at most 480p, [start, end] of its `vid` cut by ffmpeg) and encoded per "
+                   "2-s clip by the extractors named under Encoders; videos no longer on YouTube are listed as failures.",
         "features": "The annotation files and the feature files released with Moment-DETR (SlowFast and CLIP per "
                     "2-s clip, CLIP text tokens per query), copied as released.",
     }

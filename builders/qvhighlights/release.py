@@ -25,6 +25,7 @@ from builders.qvhighlights.dataset import (
     target_features,
 )
 from builders.clips import clip_feature_tracks
+from builders.qvhighlights.collect import Segments
 from builders.schema import vectors
 from collectors.records import ItemError, RawItem, item_id
 
@@ -37,11 +38,14 @@ class QVHighlights(Builder):
     tool = "vsumhub builders.qvhighlights"
 
     def __init__(self, annotations, videos: Path | None = None, visual: str = "clip", motion: str = "i3d",
-                 audio: str = "pann", text: str = "cliptext"):
+                 audio: str = "pann", text: str = "cliptext", collect: Segments | None = None):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]
         if videos is not None and not Path(videos).is_dir():
             raise BuildError(f"--videos {videos} is not a directory")
         self.videos_dir = Path(videos) if videos is not None else None
+        self.collect = collect  # the segments downloaded into <work>/media instead of read from --videos
+        if collect is not None:
+            self.tool = "vsumhub builders.qvhighlights --collect"
         self.encoders = {"visual": visual, "motion": motion, "audio": audio, "text": text}
         self.input = ", ".join(map(str, self.annotation_paths))
 
@@ -57,6 +61,14 @@ class QVHighlights(Builder):
         p.add_argument("--motion", default="i3d", help="clip extractor on 2-s clips (default i3d; 'none' to leave out)")
         p.add_argument("--audio", default="pann", help="audio extractor on 2-s chunks (default pann; 'none' to leave out)")
         p.add_argument("--text", default="cliptext", help="query encoder (default cliptext: CLIP's text tower)")
+        g = p.add_argument_group("--collect: download each segment from YouTube (see builders.qvhighlights.collect)")
+        src.add_argument("--collect", action="store_true",
+                         help="download each <vid>'s [start, end] from YouTube into <work>/media (needs ffmpeg)")
+        g.add_argument("--ffmpeg", type=Path, help="the ffmpeg program (default: ffmpeg on PATH, else imageio-ffmpeg's)")
+        g.add_argument("--info-json", type=Path, help="saved <youtube id>.info.json files instead of fetching the info")
+        g.add_argument("--limit", type=int, help="the first N videos (train, then val, then test): try a few")
+        g.add_argument("--sleep", type=float, default=2.0, help="seconds between requests to YouTube (default 2)")
+        g.add_argument("--cookies", type=Path, help="a browser cookies.txt export for yt-dlp (YouTube's bot checks)")
 
     @classmethod
     def from_args(cls, args) -> "Builder":
@@ -66,6 +78,13 @@ class QVHighlights(Builder):
             return QVHighlightsReleased(args.annotations, args.features_dir)
         motion = None if args.motion == "none" else args.motion
         audio = None if args.audio == "none" else args.audio
+        if args.collect:
+            collect = Segments(ffmpeg=args.ffmpeg, info_json=args.info_json, limit=args.limit, sleep=args.sleep,
+                               cookies=args.cookies)
+            return cls(args.annotations, None, args.visual, motion, audio, args.text, collect=collect)
+        given = [f for f in ("ffmpeg", "info_json", "limit", "cookies") if getattr(args, f) is not None]
+        if given:
+            raise BuildError(f"--{given[0].replace('_', '-')} goes with --collect")
         return cls(args.annotations, args.videos, args.visual, motion, audio, args.text)
 
     def prepare(self, ctx) -> None:
@@ -79,10 +98,26 @@ class QVHighlights(Builder):
         for q in self.queries:
             if isinstance(q.record.get("vid"), str):
                 self.by_video[q.record["vid"]].append(q)
+        if self.collect is not None:  # downloaded now, so items() finds them as --videos would
+            tried = self.collect.fetch(self.by_video, ctx.work / "media", ctx.progress)
+            self.by_video = {vid: self.by_video[vid] for vid in tried}
+
+    @property
+    def with_media(self) -> bool:
+        return self.videos_dir is not None or self.collect is not None
+
+    def video_file(self, vid: str) -> Path:
+        """The segment's file; ItemError when there is none (recorded as the video's failure)."""
+        if self.collect is not None:
+            return self.collect.file(vid)
+        path = self.videos_dir / f"{vid}.mp4"
+        if not path.is_file():
+            raise ItemError("unavailable", f"video file not found: {path}")
+        return path
 
     # -- without media: one item per query
     def tracks(self) -> dict:
-        if self.videos_dir is None:
+        if not self.with_media:
             return {}
         e = self.encoders
         tracks = clip_feature_tracks(e["visual"], e["motion"], e["audio"], CLIP_SECONDS)
@@ -92,7 +127,7 @@ class QVHighlights(Builder):
     def items(self):
         """Without media: the queries. With media: one item per video carrying its valid queries; a query
         that does not validate is an item of its own, failed with its kind (so it is recorded, not lost)."""
-        if self.videos_dir is None:
+        if not self.with_media:
             return self.queries
         out, placed = [], set()
         for vid, queries in sorted(self.by_video.items()):
@@ -106,17 +141,19 @@ class QVHighlights(Builder):
                     out.append(RawItem(id=item_id(f"query-{q.id}"), source="qvhighlights", meta={"split": q.split}).failed(e))
             if not good:
                 continue
-            path = self.videos_dir / f"{vid}.mp4"
+            duration = float(good[0].record["duration"])
+            try:
+                path, error = self.video_file(vid), None
+            except ItemError as e:
+                path, error = None, e
             item = RawItem(id=item_id(vid), source="qvhighlights", url=f"https://www.youtube.com/watch?v={parse_vid(vid)[0]}",
-                           duration=float(good[0].record["duration"]), media={"video": str(path)},
+                           duration=duration, media={"video": str(path)} if path else {},
                            transcript_source="provided",
                            transcript=[{"start": 0.0, "end": 1.0, "text": q.record["query"]} for q in good],
                            meta={"vid": vid, "qids": [q.id for q in good], "split": good[0].split})
-            if not path.is_file():
-                item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
-            out.append(item)
+            out.append(item.failed(error) if error else item)
         for q in self.queries:  # lines without a usable vid
-            if q.id not in placed:
+            if q.id not in placed and not isinstance(q.record.get("vid"), str):
                 try:
                     labels(q)
                 except ItemError as e:
@@ -127,7 +164,7 @@ class QVHighlights(Builder):
         return item.split if isinstance(item, Query) else item.meta["split"]
 
     def config(self) -> str:
-        if self.videos_dir is None:
+        if not self.with_media:
             return CONFIG
         return "-".join(v for v in self.encoders.values() if v)
 
@@ -171,10 +208,12 @@ class QVHighlights(Builder):
 
     def facts(self, config: str) -> dict:
         facts = {"release_files": {s: str(p) for s, p in self.files.items()}, "clip_seconds": CLIP_SECONDS}
-        if self.videos_dir is not None:
+        if self.with_media:
             facts["clip_rule"] = ("one frame per 2-s clip at its centre (visual), 2-s clips (motion, audio); rows keep "
                                   "the clips every track has; user_scores keeps the whole segment")
+        if self.collect is not None:
+            facts["collected"] = self.collect.facts()
         return facts
 
     def card_facts(self) -> dict:
-        return card_facts("videos" if self.videos_dir is not None else "annotations")
+        return card_facts("collect" if self.collect else "videos" if self.with_media else "annotations")
