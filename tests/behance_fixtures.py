@@ -9,17 +9,15 @@ the cover-animation frames, taken from known seconds, must label exactly those f
 from __future__ import annotations
 
 import colorsys
-import http.server
 import io
 import json
-import threading
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from collectors.synthetic import write_hls, write_video
+from tests.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "behance"
 JFK = Path(__file__).resolve().parents[2] / "shared/data/speech/jfk.flac"
@@ -100,27 +98,14 @@ TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".mp4": 
          ".jpg": "image/jpeg", ".png": "image/png", ".json": "application/json", ".html": "text/html; charset=utf-8"}
 
 
-class BehanceServer:
+class BehanceServer(LoopbackServer):
     """Loopback HTTP: /live (the listing), /videos/<uuid>/<slug> (the pages: A answers 429 with
     Retry-After: 1 on its first request, C is gone: 404), /media/<name> (the files)."""
 
     def __init__(self, files: dict[str, bytes]):
-        self.files, self.hits, self.limited, self.removed = files, Counter(), {UUID_A}, {UUID_C}
+        self.limited, self.removed = {UUID_A}, {UUID_C}
         self.pages = {UUID_A: "livestream_state.html", UUID_B: "livestream_og.html"}
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path = self.path.split("?")[0]
-                server.hits[path] += 1
-                server.route(self, path)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(files)
 
     def page(self, name: str) -> bytes:
         return (FIXTURES / name).read_text(encoding="utf-8").replace("http://__SERVER__", self.base).encode()
@@ -144,15 +129,4 @@ class BehanceServer:
 
     @staticmethod
     def send(h, status: int, body: bytes, suffix: str, headers=None):
-        try:
-            h.send_response(status)
-            for k, v in {"Content-Length": str(len(body)), "Content-Type": TYPES.get(suffix, ""), **(headers or {})}.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        LoopbackServer.send(h, status, body, {"Content-Type": TYPES.get(suffix, ""), **(headers or {})})

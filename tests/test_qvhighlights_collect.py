@@ -90,8 +90,7 @@ def youtube(tmp_path_factory):
     rel = write_release(root / "rel", {"train": [query(1, A, 6), query(2, B, 8), query(3, A, 6)],
                                        "val": [query(4, GONE, 6)]})
     yield server, info, rel
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    server.close()
 
 
 def test_collect_downloads_each_segment_and_builds_it_resumably(youtube, tmp_path, capsys):

@@ -7,11 +7,8 @@ real YouTube info (tests/fixtures/youtube), whose subtitle and format URLs point
 from __future__ import annotations
 
 import dataclasses
-import http.server
 import json
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,6 +34,7 @@ from collectors.youtube import (
     load_info,
     subtitle_candidates,
 )
+from tests.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBS = FIXTURES / "subtitles"
@@ -49,26 +47,13 @@ PHRASE = "ask not what your country"
 TYPES = {".mp4": "video/mp4", ".json3": "application/json", ".vtt": "text/vtt", ".srt": "application/x-subrip", ".html": "text/html"}
 
 
-class Server:
+class Server(LoopbackServer):
     """Loopback HTTP: /media/<file>, /subs/<fixture>, /404/..., /429/... (Retry-After: 1), /once429/<route>
     (429 on the first request, then the route), /slow/... (3 s, past the 1 s timeout), /toggle/<route> (404 while down)."""
 
     def __init__(self, files: dict[str, bytes]):
-        self.files, self.hits, self.down, self.seen = files, Counter(), True, set()
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path = self.path.split("?")[0]
-                server.hits[path] += 1
-                server.route(self, path)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.down, self.seen = True, set()
+        super().__init__(files)
 
     def route(self, h, path):
         if path.startswith("/once429/") and path not in self.seen:
@@ -92,17 +77,6 @@ class Server:
             return self.send(h, 200, (SUBS / name).read_bytes(), {"Content-Type": TYPES.get(Path(name).suffix, "")})
         return self.send(h, 404, b"Not Found")
 
-    @staticmethod
-    def send(h, status, body: bytes, headers=None):
-        try:
-            h.send_response(status)
-            for k, v in {"Content-Length": str(len(body)), **(headers or {})}.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (the timeout test)
-            pass
-
 
 def jfk_samples() -> np.ndarray:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
@@ -122,8 +96,7 @@ def server(tmp_path_factory):
                                        sample_rate=16000).read_bytes()
     s = Server(files)
     yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    s.close()
 
 
 @pytest.fixture(scope="module")
