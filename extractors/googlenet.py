@@ -16,8 +16,7 @@ features were computed with: the same architecture and layer, not the same numbe
 
 from __future__ import annotations
 
-from extractors.imagenet import PREPROCESS, ImageNetCNN, torchvision_checkpoint
-from extractors.weights import missing, weights_checksum, weights_flag
+from extractors.imagenet import PREPROCESS, ImageNetCNN
 
 
 class GoogLeNet(ImageNetCNN):
@@ -37,21 +36,15 @@ class GoogLeNet(ImageNetCNN):
         if fps is None and (every_nth is None or every_nth < 1):
             raise ValueError(f"every_nth must be a positive integer, got {every_nth}")
         self.fps, self.every_nth, self.batch_size = fps, every_nth, batch_size
-        self.device = torch.device(device)
-        self.weights_enum = GoogLeNet_Weights.IMAGENET1K_V1
-        self.transform = self.weights_enum.transforms()  # the numbers preprocess uses: sizes, mean, std
-        path = torchvision_checkpoint(self.weights_enum, weights, "GoogLeNet weights (torchvision IMAGENET1K_V1)",
-                                      weights_flag(self.name))
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+
+        def build(state):
             net = googlenet(weights=None, aux_logits=False, transform_input=True, init_weights=False)
             net.fc = torch.nn.Identity()  # pool5: the 1024-d average pool, dropout is a no-op in eval
             # The published file also holds the auxiliary heads and the 1000-class layer; pool5 needs neither.
             net.load_state_dict({k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2.", "fc."))})
-        except Exception as e:  # unreadable file, wrong architecture: many types
-            raise missing(f"GoogLeNet weights at {path}", "loading failed", weights_flag(self.name), e) from e
-        self.model = net.to(self.device).eval()
-        self._sha = weights_checksum(path)
+            return net
+
+        self._load(weights, device, GoogLeNet_Weights.IMAGENET1K_V1, "GoogLeNet weights", build)
 
     @property
     def dim(self) -> int:

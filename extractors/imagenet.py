@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from extractors.base import VisualExtractor, library_versions
-from extractors.weights import explicit_path, missing, offline
+from extractors.weights import explicit_path, missing, offline, weights_checksum, weights_flag
 
 PREPROCESS = ("IMAGENET1K_V1 transforms: shorter side 256 (bilinear, antialias, uint8 kernel), centre crop 224, "
               "ImageNet mean/std")
@@ -52,11 +52,28 @@ def sampling_text(fps: float | None, every_nth: int | None) -> str:
 
 
 class ImageNetCNN(VisualExtractor):
-    """A torchvision ImageNet classifier up to its pool. Subclasses set ``model``, ``transform``, ``device``,
-    ``fps`` / ``every_nth`` and ``_sha`` in ``__init__`` and describe their network in ``config``."""
+    """A torchvision ImageNet classifier up to its pool. Subclasses set ``fps`` / ``every_nth`` and call
+    ``_load`` in ``__init__``, and describe their network in ``model_description``."""
 
     model_description = ""
     preprocess_description = PREPROCESS
+
+    def _load(self, weights, device: str, weights_enum, what: str, build) -> None:
+        """The checkpoint (``torchvision_checkpoint``) through ``build(state_dict) -> network up to its pool``;
+        a file that does not load is a MissingWeightsError naming the flag."""
+        import torch
+
+        self.device = torch.device(device)
+        self.weights_enum = weights_enum
+        self.transform = weights_enum.transforms()  # the numbers preprocess uses: sizes, mean, std
+        flag = weights_flag(self.name)
+        path = torchvision_checkpoint(weights_enum, weights, f"{what} (torchvision IMAGENET1K_V1)", flag)
+        try:
+            net = build(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as e:  # unreadable file, another architecture: many types
+            raise missing(f"{what} at {path}", "loading failed", flag, e) from e
+        self.model = net.to(self.device).eval()
+        self._sha = weights_checksum(path)
 
     @property
     def sampling(self) -> str:

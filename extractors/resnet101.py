@@ -19,8 +19,7 @@ download; offline without them a MissingWeightsError names ``--weights resnet101
 from __future__ import annotations
 
 from extractors.decode import sampling_rule
-from extractors.imagenet import ImageNetCNN, torchvision_checkpoint
-from extractors.weights import missing, weights_checksum, weights_flag
+from extractors.imagenet import ImageNetCNN
 
 DIM = 2048
 
@@ -36,20 +35,14 @@ class ResNet101(ImageNetCNN):
 
         self.fps, self.every_nth = sampling_rule(fps, every_nth)
         self.batch_size = batch_size
-        self.device = torch.device(device)
-        self.weights_enum = ResNet101_Weights.IMAGENET1K_V1
-        self.transform = self.weights_enum.transforms()
-        what = "ResNet-101 weights (torchvision IMAGENET1K_V1)"
-        path = torchvision_checkpoint(self.weights_enum, weights, what, weights_flag(self.name))
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+
+        def build(state):
             net = resnet101(weights=None)
             net.load_state_dict(state)
             net.fc = torch.nn.Identity()  # the 2048-d average pool
-        except Exception as e:  # unreadable file, another architecture: many types
-            raise missing(f"{what} at {path}", "loading failed", weights_flag(self.name), e) from e
-        self.model = net.to(self.device).eval()
-        self._sha = weights_checksum(path)
+            return net
+
+        self._load(weights, device, ResNet101_Weights.IMAGENET1K_V1, "ResNet-101 weights", build)
 
     @property
     def dim(self) -> int:
