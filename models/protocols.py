@@ -69,6 +69,10 @@ PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", 
 MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
         "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50",
         "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L"}
+MEAN_OF = {  # protocols whose main number is the mean of the metrics present, from the first group that has any
+    "multimodal": (("rougeLsum", "keyframe_cos"), ("sentence_f1", "frame_f1")),
+    "news": (("rougeLsum", "map", "keyframe_cos"),),
+}
 COVER_KS = (1, 2, 5)  # MHMS Table 1: R10@1, R10@2, R10@5
 SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
@@ -102,27 +106,17 @@ def detect(columns, dataset=None) -> str:
                      "frame_scores + heatmap, or summary / thumbnail_* / sentence_labels / frame_labels")
 
 
-def keyframe_visual(columns, video_column: str | None = None) -> str | None:
-    """The visual encoder v with both ``frames_v`` and ``thumbnail_v`` (the model's own first)."""
-    columns = set(columns)
-    names = sorted(c[len("thumbnail_"):] for c in columns if c.startswith("thumbnail_") and f"frames_{c[10:]}" in columns)
-    preferred = video_column[len("frames_"):] if video_column and video_column.startswith("frames_") else None
-    return preferred if preferred in names else (names[0] if names else None)
+REFERENCE_PICTURES = {"multimodal": "thumbnail_", "news": "images_"}  # what a protocol scores keyframes against
 
 
 def protocol_visual(protocol: str | None, columns, video_column: str | None = None) -> str | None:
-    """The visual encoder whose reference pictures a protocol scores keyframes against (None: it scores none)."""
-    if protocol == "multimodal":
-        return keyframe_visual(columns, video_column)
-    if protocol == "news":
-        return news_visual(columns, video_column)
-    return None
-
-
-def news_visual(columns, video_column: str | None = None) -> str | None:
-    """The visual encoder v with both ``frames_v`` and ``images_v`` (the model's own first)."""
+    """The visual encoder v with both ``frames_v`` and the protocol's reference pictures (``thumbnail_v``:
+    multimodal, ``images_v``: news), the model's own first; None for a protocol that scores no keyframes."""
+    prefix = REFERENCE_PICTURES.get(protocol)
+    if prefix is None:
+        return None
     columns = set(columns)
-    names = sorted(c[len("images_"):] for c in columns if c.startswith("images_") and f"frames_{c[7:]}" in columns)
+    names = sorted(c[len(prefix):] for c in columns if c.startswith(prefix) and f"frames_{c[len(prefix):]}" in columns)
     preferred = video_column[len("frames_"):] if video_column and video_column.startswith("frames_") else None
     return preferred if preferred in names else (names[0] if names else None)
 
@@ -305,18 +299,12 @@ def aggregate(per_example: list[dict]) -> dict:
 
 def main_metric(protocol: str, metrics: dict) -> tuple[str, float | None]:
     """(name, value) of the number checkpoints are chosen by; value None when it cannot be computed."""
-    if protocol == "news":
-        parts = [k for k in ("rougeLsum", "map", "keyframe_cos") if k in metrics]
-        if not parts:
-            return MAIN[protocol], None
-        return f"mean({', '.join(parts)})", float(np.mean([metrics[k] for k in parts]))
-    if protocol == "multimodal":
-        parts = [k for k in ("rougeLsum", "keyframe_cos") if k in metrics]
-        if not parts:
-            parts = [k for k in ("sentence_f1", "frame_f1") if k in metrics]
-        if not parts:
-            return MAIN[protocol], None
-        return f"mean({', '.join(parts)})", float(np.mean([metrics[k] for k in parts]))
+    if protocol in MEAN_OF:
+        for group in MEAN_OF[protocol]:  # the first group with any metric present
+            parts = [k for k in group if k in metrics]
+            if parts:
+                return f"mean({', '.join(parts)})", float(np.mean([metrics[k] for k in parts]))
+        return MAIN[protocol], None
     name = MAIN[protocol]
     return name, metrics.get(name)
 

@@ -66,9 +66,8 @@ def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
     model_class(spec)
     try:
         return registry().build_model(spec, dims, **hparams)
-    except (TypeError, ValueError) as e:  # an unknown or bad hyper-parameter
-        raise RunError(f"model {spec!r}: {e}") from e
-    except MissingWeightsError as e:  # pretrained parts (MHMS's BERT / BART) not at hand: the message names --weights
+    # an unknown or bad hyper-parameter; pretrained parts (MHMS's BERT / BART) not at hand: the message names --weights
+    except (TypeError, ValueError, MissingWeightsError) as e:
         raise RunError(f"model {spec!r}: {e}") from e
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.protocols import aggregate, detect, main_metric, news_example, news_visual, protocol_visual
+from models.protocols import aggregate, detect, main_metric, news_example, protocol_visual
 
 
 def vmsmo_row():
@@ -19,7 +19,7 @@ def test_detects_news_datasets_before_the_multimodal_protocol():
     assert detect(["id", "summary", "sentences", "frames_x", "candidates", "candidate_labels", "frame_labels"]) == "news"
     assert detect(["id", "summary", "frames_r", "images_r", "frame_labels"]) == "news"
     assert detect(["id", "summary", "frames_r", "thumbnail_r", "frame_labels"]) == "multimodal"
-    assert news_visual(["frames_a", "images_a", "frames_b", "images_b"], "frames_b") == "b"
+    assert protocol_visual("news", ["frames_a", "images_a", "frames_b", "images_b"], "frames_b") == "b"
     assert protocol_visual("news", ["frames_a", "images_a"]) == "a" and protocol_visual("frame_importance", []) is None
 
 
