@@ -138,6 +138,25 @@ def predict(model: torch.nn.Module, batches, device: str = "cpu") -> dict[str, d
     return out
 
 
+def clear_run(out: Path) -> None:
+    """``--restart``: forget what a run directory holds (checkpoints, metrics, curves, config)."""
+    for name in (LAST, BEST, METRICS, CURVES, CONFIG):
+        (out / name).unlink(missing_ok=True)
+
+
+def different_run(out: Path, old: dict, new: dict) -> RunError:
+    """The error for a run directory that holds another run: the identity keys (``old`` vs ``new``) that differ."""
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return RunError(f"{out} holds a different run (differs in: {', '.join(keys)}); use another --out or --restart")
+
+
+def truncate_metrics(path: Path, done: int) -> None:
+    """Drop lines of epochs after the checkpoint (written before a crash cut the epoch short)."""
+    if path.exists():
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["epoch"] <= done]
+        path.write_text("".join(ln + "\n" for ln in lines))
+
+
 def rng_state() -> dict:
     """Every RNG a training step may touch, in a form ``torch.load(weights_only=True)`` accepts."""
     import random

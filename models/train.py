@@ -77,7 +77,9 @@ from models.runs import (
     METRICS,
     RunError,
     add_predictions,
+    clear_run,
     dataset_family,
+    different_run,
     make_model,
     model_class,
     passthrough_columns,
@@ -85,6 +87,7 @@ from models.runs import (
     rng_state,
     save,
     set_rng_state,
+    truncate_metrics,
 )
 
 log = logging.getLogger("models.train")
@@ -302,24 +305,17 @@ def prepare_out(out: Path, config: dict, restart: bool) -> dict | None:
     """The checkpoint to resume from (None = fresh start); refuses to mix two different runs."""
     out.mkdir(parents=True, exist_ok=True)
     if restart:
-        for name in (LAST, BEST, METRICS, CURVES, CONFIG):
-            (out / name).unlink(missing_ok=True)
+        clear_run(out)
     if not (out / LAST).exists():
         if (out / CONFIG).exists() and not restart:
             old = json.loads((out / CONFIG).read_text())
             if identity(old) != identity(config):
-                _differs(out, old, config)
+                raise different_run(out, identity(old), identity(config))
         return None
     old = json.loads((out / CONFIG).read_text())
     if identity(old) != identity(config):
-        _differs(out, old, config)
+        raise different_run(out, identity(old), identity(config))
     return torch.load(out / LAST, map_location="cpu", weights_only=True)
-
-
-def _differs(out: Path, old: dict, new: dict) -> None:
-    a, b = identity(old), identity(new)
-    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-    raise RunError(f"{out} holds a different run (differs in: {', '.join(keys)}); use another --out or --restart")
 
 
 def run(args) -> int:
@@ -353,7 +349,7 @@ def run(args) -> int:
         optimizer.load_state_dict(resume["optimizer"])
         set_rng_state(resume["rng"])
         done, best, criterion, seen = resume["epoch"], resume["best"], resume["criterion"], resume["batches"]
-        _truncate_metrics(out / METRICS, done)
+        truncate_metrics(out / METRICS, done)
         print(f"resuming {out} after epoch {done}")
     config["skipped"] = {"train": train_src.skipped}
     write_json(out / CONFIG, config)
@@ -395,13 +391,6 @@ def _criterion_name(config: dict, val: dict, criterion: str) -> str:
     if criterion == "metric":
         return main_metric(config["protocol"], val)[0]
     return {"loss": "validation loss", "last": "last epoch (no validation metric or loss)"}[criterion]
-
-
-def _truncate_metrics(path: Path, done: int) -> None:
-    """Drop lines of epochs after the checkpoint (written before a crash cut the epoch short)."""
-    if path.exists():
-        lines = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["epoch"] <= done]
-        path.write_text("".join(ln + "\n" for ln in lines))
 
 
 def _report(line: dict, epochs: int) -> None:

@@ -52,7 +52,8 @@ from common.threads import prefetch
 from models.collate import to_device
 from models.curves import plot_curves
 from models.data import DatasetError, resolve_config, split_names
-from models.runs import BEST, CONFIG, CURVES, LAST, METRICS, RunError, dataset_family, rng_state, save, set_rng_state
+from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RunError, clear_run, dataset_family, different_run,
+                         rng_state, save, set_rng_state, truncate_metrics)
 from models.vdf import VDF, parameter_count
 from models.vdf_data import (
     SOURCE_COLUMN,
@@ -349,7 +350,7 @@ def train_stage(plan: Plan, stage: Stage) -> Path:
         optimizer.load_state_dict(resume["optimizer"])
         set_rng_state(resume["rng"])
         done, best = resume["epoch"], resume["best"]
-        _truncate(out / METRICS, done)
+        truncate_metrics(out / METRICS, done)
         if done < int(tp["epochs"]):
             print(f"resuming {out} after epoch {done}")
     extra = {"stages": ["direct"], "tokenizers": TOKENIZERS} if stage.name == "direct" else {}
@@ -406,23 +407,15 @@ class _Stopped(Exception):
 
 def _resume_point(out: Path, identity: dict, restart: bool) -> dict | None:
     if restart:
-        for name in (LAST, BEST, METRICS, CURVES, CONFIG):
-            (out / name).unlink(missing_ok=True)
+        clear_run(out)
     if (out / CONFIG).exists():
         old = json.loads((out / CONFIG).read_text())
         old = {k: v for k, v in old.items() if k not in IDENTITY_FREE}
         if old != identity:
-            keys = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
-            raise RunError(f"{out} holds a different run (differs in: {', '.join(keys)}); use another --out or --restart")
+            raise different_run(out, old, identity)
     if not (out / LAST).exists():
         return None
     return torch.load(out / LAST, map_location="cpu", weights_only=True)
-
-
-def _truncate(path: Path, done: int) -> None:
-    if path.exists():
-        lines = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["epoch"] <= done]
-        path.write_text("".join(ln + "\n" for ln in lines))
 
 
 # ---------------------------------------------------------------- the command
