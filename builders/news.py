@@ -21,16 +21,11 @@ from datasets import List, Value
 from builders.extraction import Track
 from builders.schema import SENTENCE, sentences_column, vectors
 from collectors.records import RawItem
-from collectors.transcripts import CLOSERS, is_sentence_end
+from collectors.transcripts import CLOSERS, has_cjk, is_sentence_end
 
 CJK_END = "。！？!?"
 _CJK_SPLIT = re.compile(rf"(?<=[{CJK_END}])[{re.escape(CLOSERS)}”’」』]*")
-_HAS_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 CANDIDATES = 10  # VMSMO: one true cover among 10 frames (R10@k)
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_HAS_CJK.search(text or ""))
 
 
 def _latin_sentences(line: str) -> list[str]:

@@ -41,6 +41,7 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 PAUSE_SECONDS = 1.0
@@ -55,6 +56,15 @@ ROLLING_SHARE = 0.75  # of consecutive cue pairs where the second starts with th
 # Where a sentence ends (subtitles here, Whisper's words in extractors.whisper): see is_sentence_end.
 SENTENCE_END = (".", "!", "?", "。", "！", "？")
 CLOSERS = "\"')]}”’»"
+# Kana and CJK ideographs (incl. compatibility ones): text whose sentences end at 。！？ and whose words are
+# not space-separated (builders.news splits such articles, models.metrics.rouge scores them per character).
+CJK_CHARACTER = "[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]"
+_CJK = re.compile(CJK_CHARACTER)
+
+
+def has_cjk(text: str | Sequence[str]) -> bool:
+    """Whether a text (or any of several) holds a CJK character."""
+    return bool(_CJK.search(text if isinstance(text, str) else "".join(text or "")))
 ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs.", "e.g.", "i.e."}
 
 FORMATS = {".json3": "json3", ".json": "json3", ".vtt": "vtt", ".srt": "srt"}

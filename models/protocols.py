@@ -186,7 +186,7 @@ def news_example(row: dict, pred: dict, visual: str | None, proportion: float = 
     """One news sample's metrics (see ``news`` in the module docstring); {} for what it cannot score."""
     from models.metrics.cover import average_precision, recall_at_k
     from models.metrics.keyframe import dailymail_keyframe_cosine
-    from models.metrics.rouge import has_cjk
+    from collectors.transcripts import has_cjk
 
     out = {}
     reference = row.get("summary")

@@ -53,7 +53,8 @@ def test_a2summ_order_swaps_target_and_prediction():
 def test_cjk_rouge_counts_characters_by_hand():
     """卫健委通报最新情况 vs 卫健委今天通报情况: 7 of 9 characters shared (R-1 = 7/9), 4 of 8 bigrams
     (卫健 健委 通报 情况: R-2 = 1/2); rouge-score's own tokenizer sees no token at all in Chinese."""
-    from models.metrics.rouge import has_cjk, rouge
+    from collectors.transcripts import has_cjk
+    from models.metrics.rouge import rouge
 
     got = rouge("卫健委通报最新情况", "卫健委今天通报情况", cjk=True)
     assert got["rouge1"] == pytest.approx(7 / 9) and got["rouge2"] == pytest.approx(0.5)

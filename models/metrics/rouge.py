@@ -34,11 +34,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from collectors.transcripts import CJK_CHARACTER
+
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 _SCORER = None
 _CJK_SCORER = None
-_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff])")
+_CJK = re.compile(f"({CJK_CHARACTER})")
 
 
 class CharTokenizer:
@@ -70,8 +72,6 @@ def _scorer(cjk: bool = False):
     return _SCORER
 
 
-def has_cjk(text: str | Sequence[str]) -> bool:
-    return bool(_CJK.search(text if isinstance(text, str) else "".join(text)))
 
 
 def as_lines(text: str | Sequence[str]) -> str:
