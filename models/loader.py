@@ -42,6 +42,12 @@ def shuffled(items, buffer: int, rng: random.Random, initial: int = 16):
 _END = object()
 
 
+def batch_order(n: int, batch_size: int, shuffle: bool, seed: int, epoch: int) -> list[list[int]]:
+    """Batches of positions 0..n-1; the order depends only on (seed, epoch), so a resumed run sees the same batches."""
+    idx = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    return [idx[i:i + batch_size].tolist() for i in range(0, n, batch_size)]
+
+
 @dataclass
 class Loader:
     """Batches of one source (``models.data.open_split``), epoch by epoch."""
@@ -57,9 +63,7 @@ class Loader:
     _order: object = field(default=None, repr=False)
 
     def order(self, epoch: int) -> list[list[int]]:
-        n = len(self.source)
-        idx = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
-        return [idx[i:i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        return batch_order(len(self.source), self.batch_size, self.shuffle, self.seed, epoch)
 
     def __len__(self) -> int:
         """Batches an epoch (parquet; a stream has no length until read)."""

@@ -99,12 +99,6 @@ class TextVideoSplit:
         return [values[i] for i in self.rows]
 
 
-def order(n: int, batch_size: int, shuffle: bool, seed: int, epoch: int) -> list[list[int]]:
-    """Batches of positions; the order depends only on (seed, epoch), so a resumed run sees the same batches."""
-    idx = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-    return [idx[i:i + batch_size].tolist() for i in range(0, n, batch_size)]
-
-
 def summary_batch(rows: list[dict], source: str, src_tok, tgt_tok, limits: Limits, with_labels: bool = True) -> dict:
     """Encoder input (source text + video) and, with labels, the teacher-forced decoder input and targets."""
     ids, mask = encode(src_tok, [r[source] for r in rows], limits.text)

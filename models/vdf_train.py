@@ -51,6 +51,7 @@ from common.files import sha256_file, write_json
 from common.threads import prefetch
 from models.collate import to_device
 from models.curves import plot_curves
+from models.loader import batch_order
 from models.data import DatasetError, resolve_config, split_names
 from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RunError, clear_run, dataset_family, different_run,
                          rng_state, save, set_rng_state, truncate_metrics)
@@ -63,7 +64,6 @@ from models.vdf_data import (
     TextVideoSplit,
     bilingual_batch,
     load_tokenizer,
-    order,
     summary_batch,
     word_tokenizer,
 )
@@ -319,7 +319,7 @@ def _sha(path: Path, what: str) -> str:
 
 
 def _batches(split: TextVideoSplit, collate, batch_size: int, shuffle: bool, seed: int, epoch: int):
-    return prefetch((collate(split.take(p)) for p in order(len(split), batch_size, shuffle, seed, epoch)), depth=2)
+    return prefetch((collate(split.take(p)) for p in batch_order(len(split), batch_size, shuffle, seed, epoch)), depth=2)
 
 
 def _mean_loss(stage: Stage, split: TextVideoSplit, batch_size: int, device: str) -> float:
