@@ -358,6 +358,13 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
     return result.status
 
 
+def video_in(videos_dir: str | Path, video_id: str) -> tuple[Path, ItemError | None]:
+    """The ``--videos DIR`` layout every builder reads, ``DIR/<video id>.mp4``, and the item's ``unavailable``
+    failure when that file is not there (None when it is)."""
+    path = Path(videos_dir) / f"{video_id}.mp4"
+    return path, None if path.is_file() else ItemError("unavailable", f"video file not found: {path}")
+
+
 def usage_error(e: BaseException | str) -> int:
     """The one place a builder says why it cannot build: ``error: ...`` on stderr, exit status 2."""
     print(f"error: {e}", file=sys.stderr)

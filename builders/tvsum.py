@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.base import Builder, BuildError, run
+from builders.base import Builder, BuildError, run, video_in
 from builders.extraction import Track
 from builders.keyshots import keyshot_summary
 from builders.kts import segment
 from builders.schema import frame_score_features, frames_column
-from collectors.records import ItemError, RawItem, item_id
+from collectors.records import RawItem, item_id
 
 STEP = 15  # eccv16: features and picks every 15th frame
 CATEGORIES = {
@@ -211,10 +211,10 @@ class TVSum(Builder):
         for key, video in self.videos.items():
             item = RawItem(id=key, source="tvsum", meta={"video_id": video.video_id})
             if self.videos_dir is not None:
-                path = self.videos_dir / f"{video.video_id}.mp4"
+                path, missing = video_in(self.videos_dir, video.video_id)
                 item.media["video"] = str(path)
-                if not path.is_file():
-                    item = item.failed(ItemError("unavailable", f"video file not found: {path}"))
+                if missing:
+                    item = item.failed(missing)
             out.append(item)
         return out
 

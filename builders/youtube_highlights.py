@@ -39,7 +39,7 @@ import numpy as np
 from datasets import Features, List, Value
 
 from builders.arrays import load_array
-from builders.base import Builder, BuildError, run
+from builders.base import Builder, BuildError, run, video_in
 from builders.clips import clip_feature_tracks
 from builders.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id, safe_id
@@ -192,10 +192,10 @@ class YouTubeHighlights(Builder):
                     if self.videos_dir is None:
                         yield Video(vid, domain, split, self.annotations[vid])
                         continue
-                    path = self.videos_dir / f"{vid}.mp4"
+                    path, missing = video_in(self.videos_dir, vid)
                     item = RawItem(id=item_id(vid), source="youtube", url=f"https://www.youtube.com/watch?v={vid}",
                                    media={"video": str(path)}, meta={"video_id": vid, "domain": domain, "split": split})
-                    yield item if path.is_file() else item.failed(ItemError("unavailable", f"video file not found: {path}"))
+                    yield item.failed(missing) if missing else item
 
     def splits(self, item) -> dict[str, str]:
         if isinstance(item, RawItem):

@@ -20,7 +20,7 @@ import numpy as np
 from datasets import Features, List, Value
 
 from builders.arrays import load_array
-from builders.base import Builder, BuildError
+from builders.base import Builder, BuildError, video_in
 from builders.extraction import Track
 from builders.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id
@@ -176,10 +176,10 @@ class How2MCLSBuilder(Builder):
             return list(self.videos)
         out = []
         for v in self.videos:
-            path = self.videos_dir / f"{v.id}.mp4"
+            path, missing = video_in(self.videos_dir, v.id)
             item = RawItem(id=item_id(v.id), source="how2", url=f"https://www.youtube.com/watch?v={v.id}",
                            media={"video": str(path)}, meta={"video_id": v.id})
-            problem = v.problem or (None if path.is_file() else ItemError("unavailable", f"video file not found: {path}"))
+            problem = v.problem or missing
             out.append(item.failed(problem) if problem else item)
         self.by_item = {item_id(v.id): v for v in self.videos}
         return out

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Features
 
-from builders.base import Builder, BuildError
+from builders.base import Builder, BuildError, video_in
 from builders.extraction import Track
 from builders.qvhighlights.dataset import (
     CLIP_SECONDS,
@@ -110,9 +110,9 @@ class QVHighlights(Builder):
         """The segment's file; ItemError when there is none (recorded as the video's failure)."""
         if self.collect is not None:
             return self.collect.file(vid)
-        path = self.videos_dir / f"{vid}.mp4"
-        if not path.is_file():
-            raise ItemError("unavailable", f"video file not found: {path}")
+        path, missing = video_in(self.videos_dir, vid)
+        if missing:
+            raise missing
         return path
 
     # -- without media: one item per query
