@@ -1,4 +1,4 @@
-"""Speed of builders.knapsack against the pure-Python knapsack of the eccv16 evaluation code.
+"""Speed of builders.labels.knapsack against the pure-Python knapsack of the eccv16 evaluation code.
 
 The claim: one numpy row update per item makes the exact keyshot knapsack fast enough to run on
 every video of every evaluation. The case: a 10,000-frame video cut into 500 shots (random
@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from builders.knapsack import knapsack
+from builders.labels.knapsack import knapsack
 
 
 def naive_knapsack(values, weights, capacity):
@@ -75,7 +75,7 @@ def main() -> None:
     assert abs(total - total_naive) < 1e-9, (total, total_naive)
 
     print(f"{args.frames} frames, {args.shots} shots, capacity {capacity}: best of {args.repeats}")
-    print(f"  builders.knapsack  {fast * 1e3:9.2f} ms  ({len(chosen)} shots, value {total:.6f})")
+    print(f"  builders.labels.knapsack  {fast * 1e3:9.2f} ms  ({len(chosen)} shots, value {total:.6f})")
     print(f"  naive Python DP    {slow * 1e3:9.2f} ms  ({len(chosen_naive)} shots, value {total_naive:.6f})")
     print(f"  speed-up           {slow / fast:9.1f}x")
 

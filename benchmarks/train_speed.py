@@ -2,7 +2,7 @@
 waiting for data, on BLiSS-shaped batches read the way models.train reads them.
 
 The claim: data loading is not the bottleneck (goal: < 10% of step time waiting for the next
-batch). The case: a synthetic dataset written by builders.writers in the BLiSS schema at BLiSS's
+batch). The case: a synthetic dataset written by builders.core.writers in the BLiSS schema at BLiSS's
 sizes (5-minute clips at 1 fps: T = 300 frames of CLIP 512-d; N = 20-40 sentences of RoBERTa
 768-d, 4-second sentences), read from parquet with the prefetch thread, from the webdataset tars,
 and from parquet with DataLoader worker processes. Each model has its paper's BLiSS
@@ -31,8 +31,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from builders.writers import ConfigWriter
-from builders.schema import bliss_features
+from builders.core.writers import ConfigWriter
+from builders.core.schema import bliss_features
 from models.data import (
     KEY_SENTENCES,
     available_columns,

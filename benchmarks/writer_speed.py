@@ -1,9 +1,9 @@
 """Speed and size of the parquet shard writer: ``datasets``' ParquetWriter (row groups from bytes,
-page indexes, content-defined chunking: what builders.writers uses) against plain
+page indexes, content-defined chunking: what builders.core.writers uses) against plain
 ``pyarrow.parquet.write_table`` (one row group, no page index: what the writers did before).
 
 The case: BLiSS-shaped rows (300 frames x 512-d CLIP, 40 sentences x 768-d RoBERTa, float32) in
-one shard of ``--rows`` rows, the table built once by builders.writers.rows_to_table; each writer
+one shard of ``--rows`` rows, the table built once by builders.core.writers.rows_to_table; each writer
 writes it ``--repeats`` times, best time kept; the file size and row groups are printed beside.
 (What content-defined chunking saves on a re-upload depends on the Hub's own byte-level chunking
 and is not measured here.)
@@ -28,8 +28,8 @@ import pyarrow.parquet as pq  # noqa: E402
 from datasets import Features, List, Value  # noqa: E402
 from datasets.arrow_writer import ParquetWriter, get_writer_batch_size_from_data_size  # noqa: E402
 
-from builders.schema import vectors  # noqa: E402
-from builders.writers import rows_to_table  # noqa: E402
+from builders.core.schema import vectors  # noqa: E402
+from builders.core.writers import rows_to_table  # noqa: E402
 
 FEATURES = Features({"id": Value("string"), "frame_times": List(Value("float64")), "frames_clip": vectors(512),
                      "sentences_roberta": vectors(768), "frame_labels": List(Value("int8"))})

@@ -16,7 +16,7 @@ from cards.render import TEMPLATES, size_category
 
 def wds_yaml(build: dict, members: dict | None = None) -> str:
     """``members``: per config, the ``datasets.Features`` of a tar sample's members
-    (builders.writers.wds_features); declared as ``dataset_info`` so the loader never guesses them."""
+    (builders.core.writers.wds_features); declared as ``dataset_info`` so the loader never guesses them."""
     card = build["card"]
     configs, infos, total = [], [], 0
     for name, rec in sorted(build["configs"].items()):

@@ -9,7 +9,7 @@ animation, from which BLiSS takes keyframes), ``transcript.json`` (the transcrip
 with its sentence times) and ``video.<ext>`` (HLS or MP4 through yt-dlp, <= 480p, as the YouTube
 collector caps it). No ``annotations.json``: annotations are the user's to add, and a stream without
 them is published unlabelled. A stream without a transcript keeps ``meta["asr_pending"]`` and gets
-one from Whisper, run by the builder as an extraction job (builders.asr), as HierSum does.
+one from Whisper, run by the builder as an extraction job (builders.core.asr), as HierSum does.
 
 Selectors. Every CSS selector, JSON path (JMESPath, into the page's embedded state) and URL rule
 is in SELECTORS, each with its status and the evidence for it:

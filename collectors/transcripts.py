@@ -57,7 +57,7 @@ ROLLING_SHARE = 0.75  # of consecutive cue pairs where the second starts with th
 SENTENCE_END = (".", "!", "?", "。", "！", "？")
 CLOSERS = "\"')]}”’»"
 # Kana and CJK ideographs (incl. compatibility ones): text whose sentences end at 。！？ and whose words are
-# not space-separated (builders.news splits such articles, models.metrics.rouge scores them per character).
+# not space-separated (builders.core.news splits such articles, models.metrics.rouge scores them per character).
 CJK_CHARACTER = "[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]"
 _CJK = re.compile(CJK_CHARACTER)
 

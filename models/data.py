@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.schema import NULL_COLUMNS
+from builders.core.schema import NULL_COLUMNS
 from models.collate import TARGETS
 
 FORMATS = ("parquet", "wds")

@@ -20,7 +20,7 @@ frames; keyshot F1 against each annotator's summary (mean over annotators for TV
 SumMe), and Kendall's tau / Spearman's rho against each annotator's frame scores (``user_scores``;
 ``user_summary`` where a dataset has no scores), averaged over annotators, then over videos.
 ``--keyshot-protocol dsnet|a2summ`` builds the keyshot summary as DSNet / A2Summ do instead
-(``builders.keyshots``); ``--rouge-order a2summ`` passes ROUGE's arguments in A2Summ's order.
+(``builders.labels.keyshots``); ``--rouge-order a2summ`` passes ROUGE's arguments in A2Summ's order.
 Highlight datasets: QVHighlights by Moment-DETR's ``standalone_eval`` (HL mAP / HIT@1 at Fair,
 Good, Very Good), YouTube Highlights by UMT's AP, Mr.HiSum by its solver's F1 and MAP50 / MAP15.
 
@@ -96,7 +96,7 @@ from models.protocols import (
 from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
 from models.runs import RunError, load_run, passthrough_columns, predict
 from models.selection import budget, indicator
-from builders.keyshots import PROTOCOLS
+from builders.labels.keyshots import PROTOCOLS
 
 BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank", "first")
 TEXT_ONLY = ("lead3", "textrank")

@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.keyshots import keyshot_summary, upsample_scores
+from builders.labels.keyshots import keyshot_summary, upsample_scores
 from models.metrics.highlight import qvhighlights_hit1, qvhighlights_map, youtube_highlights_ap
 from models.metrics.keyframe import bliss_keyframe_cosine
 from models.metrics.keyshot import f_score, keyshot_f_score
@@ -243,7 +243,7 @@ def annotator_scores(ex) -> np.ndarray:
 def frame_importance_example(step_scores: np.ndarray, ex: dict, f1_mode: str, proportion: float,
                              keyshots: str = "eccv16") -> dict:
     """Keyshot F1 and rank correlation of predicted scores at ``ex['picks']`` for one video;
-    ``keyshots`` names how the keyshot summary is built (builders.keyshots.PROTOCOLS)."""
+    ``keyshots`` names how the keyshot summary is built (builders.labels.keyshots.PROTOCOLS)."""
     n = int(ex["n_frames"])
     change_points = np.asarray(ex["change_points"])
     picks = np.asarray(ex["picks"]) if ex.get("picks") is not None else np.arange(len(step_scores)) * 15

@@ -2,7 +2,7 @@
 
 Default rule (BLiSS-style datasets): the top ``proportion`` (15%) of the frames and of the sentences by
 score, at least one when there is any, ``k = max(1, floor(proportion * n))``. Frame-importance datasets
-use the paper's knapsack budget instead (``builders.keyshots``: 15% of the frames, by shots).
+use the paper's knapsack budget instead (``builders.labels.keyshots``: 15% of the frames, by shots).
 
 ``--oracle-k`` (A2Summ's released evaluation): k = the true number of key items (key sentences;
 keyframes). It reads the labels to size the summary, so its numbers are not a fair prediction:

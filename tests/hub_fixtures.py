@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.base import update_build_record
-from builders.writers import ConfigWriter
-from builders.schema import bliss_features
+from builders.core.base import update_build_record
+from builders.core.writers import ConfigWriter
+from builders.core.schema import bliss_features
 
 _BUILT: dict[str, Path] = {}
 
@@ -68,7 +68,7 @@ def tiny_bliss(out: Path, splits=("train", "validation", "test"), per_split: int
 
 def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
     """A HierSum-schema dataset (config vis-txt): most-replayed frame_scores, steps; one video without a curve."""
-    from builders.schema import hiersum_features
+    from builders.core.schema import hiersum_features
 
     rng = np.random.default_rng(seed)
     features = hiersum_features("vis", 6, "txt", 5)

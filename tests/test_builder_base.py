@@ -1,4 +1,4 @@
-"""builders.base: the runner's record, failures, exit status and configs, on a builder without extraction."""
+"""builders.core.base: the runner's record, failures, exit status and configs, on a builder without extraction."""
 
 import json
 from types import SimpleNamespace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from datasets import Features, Value, load_dataset
 
-from builders.base import Builder, BuildError, build, run
+from builders.core.base import Builder, BuildError, build, run
 from collectors.records import ItemError
 
 FEATURES = Features({"id": Value("string"), "video_id": Value("string"), "x": Value("int32")})

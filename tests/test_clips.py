@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
+from builders.core.clips import Clip, assign_sentences, fixed_clips, frame_indices
 
 
 def test_full_clips_and_last_short_clip():

@@ -152,8 +152,8 @@ def test_worker_processes_give_the_thread_batches(tiny):
 
 
 def test_null_targets_are_left_out_when_labeled(tmp_path):
-    from builders.writers import ConfigWriter
-    from builders.schema import bliss_features
+    from builders.core.writers import ConfigWriter
+    from builders.core.schema import bliss_features
 
     rng = np.random.default_rng(0)
     with ConfigWriter(tmp_path / "hub", "vis-txt", bliss_features("vis", 6, "txt", 5)) as w:

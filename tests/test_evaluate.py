@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from builders import tvsum
-from builders.base import update_build_record
-from builders.writers import ConfigWriter
-from builders.schema import frame_score_features
+from builders.core.base import update_build_record
+from builders.core.writers import ConfigWriter
+from builders.core.schema import frame_score_features
 from models import evaluate
 
 MAT = Path(__file__).resolve().parents[2] / "shared/data/tvsum/ydata-tvsum50.mat"

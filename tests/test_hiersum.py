@@ -77,8 +77,8 @@ def test_build_from_info_files(tmp_path, info_dir, article_server):
 def check_webdataset_loads(hub, config, record, parquet_rows):
     """The tars load with the datasets webdataset loader, streaming or not, inferring the types or
     given them: every sample has the same members, whether its video has a most-replayed curve or not."""
-    from builders.schema import NULL_COLUMNS
-    from builders.writers import wds_features
+    from builders.core.schema import NULL_COLUMNS
+    from builders.core.writers import wds_features
 
     features = record["features"]
     for split, facts in record["splits"].items():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
-from builders.base import BuildError, build
-from builders.extraction import builder_job
+from builders.core.base import BuildError, build
+from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release, MCLSRelease, main
 from builders.how2_mcls.how2 import translation_videos
 from tests.how2_fixtures import write_how2_release, write_mcls_release

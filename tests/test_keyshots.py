@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders.keyshots import keyshot_summary, shot_scores, upsample_scores
-from builders.kts import segments_from_change_points
+from builders.labels.keyshots import keyshot_summary, shot_scores, upsample_scores
+from builders.labels.kts import segments_from_change_points
 
 
 def test_hand_computed_tiny_case():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders.knapsack import knapsack
+from builders.labels.knapsack import knapsack
 
 
 def _brute_force_value(values, weights, capacity):
@@ -105,7 +105,7 @@ ORTOOLS_ANSWERS = [
 
 @pytest.mark.parametrize("values, weights, capacity, expected", ORTOOLS_ANSWERS)
 def test_ortools_dp_answers(values, weights, capacity, expected):
-    from builders.knapsack import knapsack_ortools_dp
+    from builders.labels.knapsack import knapsack_ortools_dp
 
     assert knapsack_ortools_dp(values, weights, capacity) == expected
     if min(values) > 0:
@@ -115,7 +115,7 @@ def test_ortools_dp_answers(values, weights, capacity, expected):
 
 
 def test_ortools_dp_takes_integer_values_only():
-    from builders.knapsack import knapsack_ortools_dp
+    from builders.labels.knapsack import knapsack_ortools_dp
 
     with pytest.raises(ValueError, match="integers"):
         knapsack_ortools_dp([0.5, 1.0], [1, 1], 1)

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from builders.kts import (
+from builders.labels.kts import (
     default_max_ncp,
     fixed_ncp,
     kts,

@@ -98,7 +98,7 @@ def test_every_layer_has_modules_and_the_graph_is_read():
     g = graph()
     assert {m.split(".")[0] for m in g} == set(LAYERS)
     assert "collectors.transcripts" in g["extractors.whisper"]  # the sentence rule, from below
-    assert "builders.keyshots" in g["models.protocols"]
+    assert "builders.labels.keyshots" in g["models.protocols"]
 
 
 def test_no_module_imports_a_layer_above_its_own():

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
-from builders.base import build
-from builders.extraction import builder_job
+from builders.core.base import build
+from builders.core.extraction import builder_job
 from builders.mmavs import MMAVS, main, unglue
-from builders.splits import assign_splits
+from builders.core.splits import assign_splits
 from tests.news_fixtures import write_cnn_sample, write_dailymail_sample
 
 HIGHLIGHTS = ["A man was rescued from the river", "Police said he was lucky"]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from builders.base import build
+from builders.core.base import build
 from builders.qvhighlights import QVHighlights
 from models.evaluate import main
 from tests.test_qvhighlights import record, write_release
@@ -93,9 +93,9 @@ def test_the_test_split_has_no_labels_to_score(qvh, tmp_path, capsys):
 
 
 def test_rouge_order_a2summ_swaps_the_arguments_on_the_command_line(tmp_path, capsys):
-    from builders.base import update_build_record
-    from builders.schema import bliss_features
-    from builders.writers import ConfigWriter
+    from builders.core.base import update_build_record
+    from builders.core.schema import bliss_features
+    from builders.core.writers import ConfigWriter
     from tests.hub_fixtures import tiny_row
 
     # lead3 picks "sentence 0 word0", "sentence 1 word1", "sentence 2 word2"; the summary has two sentences

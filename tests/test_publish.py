@@ -1,4 +1,4 @@
-"""builders.publish against the Hub stand-in (tests/hub_server.py) on 127.0.0.1: the files and
+"""builders.core.publish against the Hub stand-in (tests/hub_server.py) on 127.0.0.1: the files and
 commits the Hub receives, re-publish, changed shards, dry run, a dropped and a killed upload, bad
 input, and consuming the published repos (load_dataset, webdataset, models.train) offline from a cache.
 
@@ -67,7 +67,7 @@ def client_env(hub: HubServer | None, tmp_path: Path, token: str | None = "tok-a
 
 
 def publish(build: Path, env: dict, *args: str, repo: str = REPO) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "builders.publish", str(build), "--repo-id", repo, *args]
+    cmd = [sys.executable, "-m", "builders.core.publish", str(build), "--repo-id", repo, *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
@@ -288,7 +288,7 @@ def test_a_killed_upload_commits_nothing_and_a_rerun_sends_only_what_is_missing(
     shards = local_files(build, ["data"])
     stalled = f"data/{CONFIG}/train-00000-of-00001.parquet"
     hub.stall_put(sha256(shards[stalled]))
-    proc = subprocess.Popen([sys.executable, "-m", "builders.publish", str(build), "--repo-id", REPO],
+    proc = subprocess.Popen([sys.executable, "-m", "builders.core.publish", str(build), "--repo-id", REPO],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.time() + 120
@@ -393,7 +393,7 @@ def test_a_commit_on_a_repo_that_changed_meanwhile_is_refused(build, hub, tmp_pa
     repo = hub.repo("dataset", REPO)
     rewrite_shard(build, f"data/{CONFIG}/test-00000-of-00001.parquet", "second build")
     hub.stall_put(sha256((build / f"data/{CONFIG}/test-00000-of-00001.parquet").read_bytes()))
-    proc = subprocess.Popen([sys.executable, "-m", "builders.publish", str(build), "--repo-id", REPO],
+    proc = subprocess.Popen([sys.executable, "-m", "builders.core.publish", str(build), "--repo-id", REPO],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     mark, deadline = len(hub.requests), time.time() + 120
     while not any(m == "PUT" for m, _ in hub.requests[mark:]):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builders.base import BuildError, build
+from builders.core.base import BuildError, build
 from builders.qvhighlights import QVHighlights, main
 from models.metrics.highlight import qvhighlights_gt_scores
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
-from builders.base import Context
-from builders.extraction import builder_job
+from builders.core.base import Context
+from builders.core.extraction import builder_job
 from builders.qvhighlights import main
 from builders.qvhighlights import QVHighlights
 from builders.qvhighlights.collect import Segments

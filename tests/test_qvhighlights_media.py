@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
-from builders.base import build
-from builders.extraction import builder_job
+from builders.core.base import build
+from builders.core.extraction import builder_job
 from builders.qvhighlights import QVHighlights, main
 from collectors.synthetic import write_video
 from models.evaluate import main as evaluate

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from datasets import load_dataset
 
-from builders.extraction import builder_job
+from builders.core.extraction import builder_job
 from collectors.synthetic import write_video
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -44,7 +44,7 @@ def test_the_worked_example_builds_and_records_a_bad_item(tmp_path):
     assert set(rows) == {"a", "b"} and np.array(rows["a"]["frames_colorhist"]).shape == (3, 256)
     assert rows["b"]["frame_scores"] == [np.float32(x) for x in (0.3, 0.2, 0.7)]
     assert "Scored clips" in (out / "README.md").read_text()
-    from builders.base import build
+    from builders.core.base import build
 
     again = build(m.ScoredClips(d), out, work, job=builder_job(workers=0), progress=False)  # the Python route
     assert again.status == 3 and again.records["colorhist"]["extraction_job"]["totals"]["items_run"] == 0

@@ -1,6 +1,6 @@
 import pytest
 
-from builders.splits import assign_splits
+from builders.core.splits import assign_splits
 
 
 def test_hash_split_is_deterministic_video_disjoint_and_covers_all_splits():

@@ -130,8 +130,8 @@ def test_without_a_protocol_the_validation_loss_selects(tmp_path):
     """frame_scores of unknown origin (no heatmap, no annotators): no metric, so validation loss decides."""
     from datasets import Features, List, Value
 
-    from builders.writers import ConfigWriter
-    from builders.schema import vectors
+    from builders.core.writers import ConfigWriter
+    from builders.core.schema import vectors
 
     rng = np.random.default_rng(0)
     features = Features({"id": Value("string"), "frames_vis": vectors(4), "frame_scores": List(Value("float32"))})
@@ -267,8 +267,8 @@ def test_most_replayed_dataset_trains_hiersum_style_and_scores_map(tmp_path, cap
 
 def test_frame_importance_dataset_run_and_kmeans_use_the_keyshot_protocol(tmp_path, capsys):
     """A TVSum-style dataset with features: a run and the kmeans baseline are scored by keyshot F1 + rank correlation."""
-    from builders.writers import ConfigWriter
-    from builders.schema import frame_score_features
+    from builders.core.writers import ConfigWriter
+    from builders.core.schema import frame_score_features
 
     rng = np.random.default_rng(0)
     features = frame_score_features("vis", 4, user_scores=False)

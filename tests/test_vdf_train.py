@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from builders.base import build
-from builders.extraction import builder_job
+from builders.core.base import build
+from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release
 from models import evaluate, train
 from models.vdf import VDF

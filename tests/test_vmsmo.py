@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
-from builders.base import build
-from builders.extraction import builder_job
-from builders.news import pick_candidates, split_sentences
+from builders.core.base import build
+from builders.core.extraction import builder_job
+from builders.core.news import pick_candidates, split_sentences
 from builders.vmsmo import VMSMO, main, read_release_file
 from tests.news_fixtures import scene_at, vmsmo_sample, write_vmsmo
 

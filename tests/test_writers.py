@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Features, List, Value, load_dataset
 
-from builders.writers import ConfigWriter, rows_to_table
-from builders.schema import vectors
+from builders.core.writers import ConfigWriter, rows_to_table
+from builders.core.schema import vectors
 
 FEATURES = Features({
     "id": Value("string"),
@@ -126,7 +126,7 @@ NULLABLE = Features({"id": Value("string"), "views": Value("int64"), "frame_scor
 def test_every_tar_sample_has_the_same_members_and_loads_with_its_types(tmp_path):
     """Nulls in the first samples (a video without a curve, views unknown, no sentences yet) are what
     type inference cannot see through; the members stay the same and wds_features gives the types."""
-    from builders.writers import wds_features
+    from builders.core.writers import wds_features
 
     rows = [{"id": f"v.{i}", "views": None if i < 6 else 7, "frame_scores": None if i < 6 else [0.5, 1.0],
              "frames_x": np.zeros((0, 3), np.float32) if i < 6 else np.ones((2, 3), np.float32),

@@ -96,8 +96,8 @@ def test_a_json_split_file_and_bad_inputs(umt, tmp_path, capsys):
 
 
 def test_our_extractors_on_the_videos(umt, tmp_path):
-    from builders.base import build
-    from builders.extraction import builder_job
+    from builders.core.base import build
+    from builders.core.extraction import builder_job
     from builders.youtube_highlights import YouTubeHighlights
     from collectors.synthetic import write_video
 

@@ -7,7 +7,7 @@ sentences, keyframes and an abstractive summary; published as a Hugging Face dat
     python -m builders.bliss --source behance --listing URL   # crawl new livestreams from behance.net
     python -m builders.bliss --source streamhover --input DIR # StreamHover's released transcripts and summaries
 
-One module per source, each a builder on builders.base: ``sample`` (builders.bliss.sample),
+One module per source, each a builder on builders.core.base: ``sample`` (builders.bliss.sample),
 ``raw`` (builders.bliss.raw: the labels are defined there), ``a2summ`` (builders.bliss.a2summ),
 ``behance`` (builders.bliss.behance: a crawl, then built as raw), ``streamhover``
 (builders.bliss.streamhover: transcripts only, its own dataset).
@@ -16,7 +16,7 @@ From Python: ``build(BlissRaw("livestreams/", visual="clip"), out="hub/bliss")``
 
 from __future__ import annotations
 
-from builders.base import run
+from builders.core.base import run
 from builders.bliss.a2summ import BlissA2Summ
 from builders.bliss.behance import BlissBehance
 from builders.bliss.raw import BlissRaw

@@ -9,7 +9,7 @@ Release layout (``--source a2summ --input DIR``)::
     DIR/feature/video_summ_clip_{split}.npy  {clip_id: [num_keyframe, 512]} CLIP of the keyframes
 
 Each file is looked for in ``DIR/<subdir>/`` first, then directly in ``DIR/``. The ``.npy`` files are
-pickled dicts; they are read with ``builders.safe_pickle.load_npy_dict``, never with plain pickle.
+pickled dicts; they are read with ``builders.core.safe_pickle.load_npy_dict``, never with plain pickle.
 
 Mapping to ``bliss_features("clip", 512, "roberta", 768)`` (frames are 1 fps, so frame i covers
 seconds [i, i + 1)):
@@ -60,11 +60,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from builders.base import Builder, BuildError
+from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
-from builders.safe_pickle import NpyDictError, load_npy_dict
-from builders.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
-from builders.schema import thumbnail_column
+from builders.core.safe_pickle import NpyDictError, load_npy_dict
+from builders.core.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.core.schema import thumbnail_column
 from collectors.records import ItemError, safe_id
 
 VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768
@@ -334,7 +334,7 @@ def iter_a2summ(
 ) -> Iterator[tuple[str, dict]]:
     """Yield ``(split, example)`` one clip at a time, appending bad clips to ``failures``.
 
-    ``arrays=True`` yields the vector columns as float32 arrays, which ``builders.writers`` accepts,
+    ``arrays=True`` yields the vector columns as float32 arrays, which ``builders.core.writers`` accepts,
     to skip the list round trip.
     """
     failures = [] if failures is None else failures

@@ -6,7 +6,7 @@
 
 ``prepare`` crawls the listings' and the file's livestreams into the raw directory
 (collectors.behance_web: polite, resumable, failures by kind), runs Whisper as an extraction job
-for the streams whose page gave no transcript (builders.asr, as HierSum does) and writes their
+for the streams whose page gave no transcript (builders.core.asr, as HierSum does) and writes their
 transcript.json, then builds the raw directory exactly as ``--source raw`` does
 (builders.bliss.raw). A crawl has no annotations: its streams are published in the
 ``<visual>-<text>-unlabelled`` config until the user adds annotations.json files. The crawl's
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from builders.asr import transcribe_pending
-from builders.base import BuildError
+from builders.core.asr import transcribe_pending
+from builders.core.base import BuildError
 from builders.bliss.raw import BlissRaw
 from collectors.net import Net
 from collectors.records import ItemError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builders.schema import keyframe_column
+from builders.core.schema import keyframe_column
 
 CLIP_SECONDS = 300.0
 TOOL = "vsumhub builders.bliss"  # the command every source is built with (python -m builders.bliss --source ...)

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.base import Builder, BuildError
+from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import CLIP_SECONDS, TOOL, UNLABELLED_NOTE, UNLABELLED_SUFFIX, card_facts, count
-from builders.clips import Clip, assign_sentences, fixed_clips, frame_indices
-from builders.extraction import Track
-from builders.keyframes import keyframes
-from builders.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
-from builders.schema import thumbnail_column
-from builders.splits import assign_splits
+from builders.core.clips import Clip, assign_sentences, fixed_clips, frame_indices
+from builders.core.extraction import Track
+from builders.core.keyframes import keyframes
+from builders.core.schema import bliss_features, config_name, frames_column, keyframe_column, sentences_column
+from builders.core.schema import thumbnail_column
+from builders.core.splits import assign_splits
 from collectors.records import RawItem
 from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.registry import entry, names

@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from builders.base import BuildError, usage_error
+from builders.core.base import BuildError, usage_error
 from builders.bliss.raw import BlissRaw
 from collectors.synthetic import write_video
 

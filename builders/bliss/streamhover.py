@@ -13,9 +13,9 @@ transcript clip::
      title, video_url, transcript_url)   # str
 
 (README: train 3,860 clips of 318 videos, val 728 of 25, test 809 of 25.) The files are read with
-builders.safe_pickle.load_pickle, a restricted unpickler, never with plain pickle.
+builders.core.safe_pickle.load_pickle, a restricted unpickler, never with plain pickle.
 
-Mapping, to BLiSS's column names (builders.schema.transcript_summary_features; there is no video,
+Mapping, to BLiSS's column names (builders.core.schema.transcript_summary_features; there is no video,
 so no frame columns): ``id = <video_id>_<clip:03d>``, ``clip_start = 300 k``; ``sentences`` from the
 utterances (start = offset, end = offset + duration, text = display, in the release's order);
 ``sentence_labels`` 1 at the extractive-summary indices; ``summary`` the abstractive summary;
@@ -39,11 +39,11 @@ import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from builders.base import Builder, BuildError
+from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL
-from builders.extraction import Track
-from builders.safe_pickle import NpyDictError, load_pickle
-from builders.schema import sentences_column, transcript_summary_features
+from builders.core.extraction import Track
+from builders.core.safe_pickle import NpyDictError, load_pickle
+from builders.core.schema import sentences_column, transcript_summary_features
 from collectors.records import ItemError, RawItem, check_item_id, safe_id
 from extractors.base import UnknownExtractorError
 from extractors.registry import entry, names

@@ -14,7 +14,7 @@ of the id: the low-resource variant of section 3.7; ``--few-shot`` sets the size
 with ``frame_times``). A video whose files are missing or malformed is recorded with its kind; the others are built.
 """
 
-from builders.base import run
+from builders.core.base import run
 from builders.how2_mcls.how2 import How2Release
 from builders.how2_mcls.mcls import MCLSRelease
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.arrays import load_array
-from builders.base import Builder, BuildError, video_in
-from builders.extraction import Track
-from builders.schema import frames_column, vectors
+from builders.core.arrays import load_array
+from builders.core.base import Builder, BuildError, video_in
+from builders.core.extraction import Track
+from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id
 
 VIDEO_DIM = 2048  # ResNeXt-101 3D pooled features, as How2 releases them and VDF reads them (section 3.2)

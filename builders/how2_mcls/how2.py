@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from builders.base import BuildError
+from builders.core.base import BuildError
 from builders.how2_mcls.dataset import MCLS, MS, How2MCLSBuilder, Video
 from collectors.records import ItemError
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.base import BuildError
+from builders.core.base import BuildError
 from builders.how2_mcls.dataset import MCLS, MS, How2MCLSBuilder, Video
 
 PREFIXES = {"train": (MCLS, "train"), "val": (MCLS, "validation"), "test": (MCLS, "test"), "pretrain": (MS, "train")}

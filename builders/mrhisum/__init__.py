@@ -29,7 +29,7 @@ marker duration in ms), at most the last marker, for k < int(duration). Config `
 curve (``heatmap``) and ``frame_scores``; a video without the curve fails ``no_heatmap``.
 """
 
-from builders.base import run
+from builders.core.base import run
 from builders.mrhisum.release import MrHiSum
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.base import Builder, BuildError
+from builders.core.base import Builder, BuildError
 from builders.mrhisum.dataset import card_facts, common_columns, read_metadata, read_splits
 from collectors.records import ItemError, safe_id
 from common.files import write_json

@@ -10,8 +10,8 @@ from typing import NamedTuple
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.base import BuildError
-from builders.schema import frames_column, vectors
+from builders.core.base import BuildError
+from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, safe_id
 
 FEATURE_DIM = 1024

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.base import Builder, BuildError
+from builders.core.base import Builder, BuildError
 from builders.mrhisum.dataset import FEATURE_DIM, Video, card_facts, h5_features, h5_row, read_metadata, read_splits
-from builders.schema import frames_column
+from builders.core.schema import frames_column
 
 
 class MrHiSum(Builder):

@@ -32,7 +32,7 @@ A missing, unreadable or unrecognised release file stops the build (exit 2). ``-
 builders.qvhighlights.collect.
 """
 
-from builders.base import run
+from builders.core.base import run
 from builders.qvhighlights.release import QVHighlights
 
 __all__ = ["QVHighlights", "main"]

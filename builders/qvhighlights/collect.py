@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from builders.base import BuildError
+from builders.core.base import BuildError
 from builders.qvhighlights.dataset import labels, parse_vid
 from collectors.manifest import BLOCKED_KINDS
 from collectors.net import Net

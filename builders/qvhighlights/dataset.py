@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from datasets import List, Value
 
-from builders.base import BuildError
+from builders.core.base import BuildError
 from collectors.records import ItemError
 
 CLIP_SECONDS = 2.0

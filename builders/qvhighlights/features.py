@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from datasets import Features
 
-from builders.arrays import load_array
-from builders.base import Builder, BuildError
+from builders.core.arrays import load_array
+from builders.core.base import Builder, BuildError
 from builders.qvhighlights.dataset import (
     Query,
     card_facts,
@@ -35,7 +35,7 @@ from builders.qvhighlights.dataset import (
     release_files,
     target_features,
 )
-from builders.schema import frames_column, vectors
+from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError
 
 VIDEO = {"slowfast": ("slowfast_features", 2304), "clip": ("clip_features", 512)}

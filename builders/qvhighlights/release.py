@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from datasets import Features
 
-from builders.base import Builder, BuildError, video_in
-from builders.extraction import Track
+from builders.core.base import Builder, BuildError, video_in
+from builders.core.extraction import Track
 from builders.qvhighlights.dataset import (
     CLIP_SECONDS,
     CONFIG,
@@ -24,9 +24,9 @@ from builders.qvhighlights.dataset import (
     release_files,
     target_features,
 )
-from builders.clips import clip_feature_tracks
+from builders.core.clips import clip_feature_tracks
 from builders.qvhighlights.collect import Segments
-from builders.schema import vectors
+from builders.core.schema import vectors
 from collectors.records import ItemError, RawItem, item_id
 
 

@@ -22,7 +22,7 @@ from models.metrics.rouge import corpus_rouge, rouge
 
 PROTOCOLS = {
     "keyshot F1": "Zhang et al. 2016 eccv16 protocol: F1 as DSNet / A2Summ get_summ_f1score (mean: TVSum, max: SumMe); "
-                  "keyshots built the eccv16 way, or as DSNet / A2Summ build them (builders.keyshots.PROTOCOLS); "
+                  "keyshots built the eccv16 way, or as DSNet / A2Summ build them (builders.labels.keyshots.PROTOCOLS); "
                   "A2Summ Table 2, HierSum",
     "Kendall tau / Spearman rho": "Otani et al. CVPR 2019: per annotator, frame level, averaged over annotators "
                                   "then videos; A2Summ Table 2, HierSum",

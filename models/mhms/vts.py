@@ -15,7 +15,7 @@ and a linear layer gives one logit per boundary; ``s_i > tau`` marks a scene bou
 Shots: MHMS first cuts the video into shots with another tool [7]; here each sampled frame of the
 published ``frames_<visual>`` is a shot. Labels: none of VMSMO, Daily Mail or CNN has scene labels
 (the paper trains this module on other data); :func:`pseudo_boundaries` gives KTS change points of
-the frames (builders.kts, cosine kernel) as stand-in targets, so the module learns where the content
+the frames (builders.labels.kts, cosine kernel) as stand-in targets, so the module learns where the content
 changes. Logits are [B, T]: position i is the boundary after shot i (the last one is never a boundary).
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from builders.kts import default_max_ncp, kts
+from builders.labels.kts import default_max_ncp, kts
 
 
 def pseudo_boundaries(features: np.ndarray, vmax: float = 1.0) -> np.ndarray:

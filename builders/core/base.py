@@ -42,10 +42,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from builders.extraction import BUILDER_SHARD_SIZE, Track, TrackReader, builder_job, extract
+from builders.core.extraction import BUILDER_SHARD_SIZE, Track, TrackReader, builder_job, extract
 from extractors.jobconfig import JobConfig
-from builders.schema import SPLITS
-from builders.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter
+from builders.core.schema import SPLITS
+from builders.core.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter
 from collectors.records import ItemError, RawItem, write_manifest
 from common.files import write_json
 

@@ -21,17 +21,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from builders.asr import transcribe_pending
-from builders.base import Builder, BuildError, run
-from builders.extraction import Track
-from builders.schema import config_name, frames_column, hiersum_features, sentences_column
-from builders.splits import assign_splits
+from builders.core.asr import transcribe_pending
+from builders.core.base import Builder, BuildError, run
+from builders.core.extraction import Track
+from builders.core.schema import config_name, frames_column, hiersum_features, sentences_column
+from builders.core.splits import assign_splits
 from collectors.net import Net
 from collectors.records import ItemError, RawItem
 from collectors.youtube import DEFER_ASR, Options
@@ -303,6 +302,3 @@ class HierSum(Builder):
 def main(argv=None) -> int:
     return run(HierSum, argv)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ three are read). The videos and covers are downloaded from those URLs; their fil
 ``--videos`` (default ``<input>/video``) and ``--covers`` (default ``<input>/video_img``) as
 ``<id>.<ext>`` or, as the crawler names them, ``<date>_<id>.<ext>``.
 
-Rows, in the shared vocabulary (builders.news): ``article``, ``sentences`` (start / end null) and
+Rows, in the shared vocabulary (builders.core.news): ``article``, ``sentences`` (start / end null) and
 ``sentences_<text>``; ``summary`` (= the title); frames at ``--fps`` (default 2.5, about VMSMO's every
 10th frame of 25-30 fps video) up to ``--max-frames`` (200, as VMSMO's ``videoprocess.py``) with
 ``frame_times`` and ``frames_<visual>``; and the cover labels, by VMSMO's own rule
@@ -29,16 +29,15 @@ candidates (DIMS leaves it out; here it is published and counted).
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.base import Builder, BuildError, run
-from builders.extraction import Track
-from builders.news import (
+from builders.core.base import Builder, BuildError, run
+from builders.core.extraction import Track
+from builders.core.news import (
     CANDIDATES,
     article_features,
     article_item,
@@ -48,7 +47,7 @@ from builders.news import (
     text_track,
     untimed,
 )
-from builders.schema import config_name, frames_column, sentences_column, vectors
+from builders.core.schema import config_name, frames_column, sentences_column, vectors
 from collectors.records import ItemError, RawItem, item_id
 from extractors.ahash import hamming
 
@@ -321,6 +320,3 @@ class VMSMO(Builder):
 def main(argv=None) -> int:
     return run(VMSMO, argv, prog="python -m builders.vmsmo")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -71,9 +71,9 @@ CLIP_OPTIONS = {"i3d": {"mode": "clip2s"}, "pann": {"chunk_seconds": 2.0}}  # ex
 def clip_feature_tracks(visual: str, motion: str | None, audio: str | None, clip_seconds: float = 2.0) -> dict:
     """Tracks with one row per clip: ``visual`` at the clip centres (fps = 1 / clip), ``motion`` on the
     clip's frames and ``audio`` on its sound (each must know 2-s clips: ``CLIP_OPTIONS``)."""
-    from builders.base import BuildError
-    from builders.extraction import Track
-    from builders.schema import frames_column
+    from builders.core.base import BuildError
+    from builders.core.extraction import Track
+    from builders.core.schema import frames_column
 
     if clip_seconds != 2.0 and (motion or audio):
         raise BuildError(f"the motion and audio extractors cut 2-s clips, not {clip_seconds}-s ones")

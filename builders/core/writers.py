@@ -28,7 +28,7 @@ import pyarrow as pa
 from datasets.arrow_writer import ParquetWriter, get_writer_batch_size_from_data_size
 from datasets import Features, List, Value
 
-from builders.schema import NULL_COLUMNS, SPLITS, array_columns
+from builders.core.schema import NULL_COLUMNS, SPLITS, array_columns
 from collectors.records import safe_id
 
 DEFAULT_ROWS_PER_SHARD = 200

@@ -31,17 +31,16 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.arrays import load_array
-from builders.base import Builder, BuildError, run, video_in
-from builders.clips import clip_feature_tracks
-from builders.schema import frames_column, vectors
+from builders.core.arrays import load_array
+from builders.core.base import Builder, BuildError, run, video_in
+from builders.core.clips import clip_feature_tracks
+from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id, safe_id
 
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
@@ -308,6 +307,3 @@ class YouTubeHighlights(Builder):
 def main(argv=None) -> int:
     return run(YouTubeHighlights, argv)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

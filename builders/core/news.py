@@ -18,8 +18,8 @@ import re
 import numpy as np
 from datasets import List, Value
 
-from builders.extraction import Track
-from builders.schema import SENTENCE, sentences_column, vectors
+from builders.core.extraction import Track
+from builders.core.schema import SENTENCE, sentences_column, vectors
 from collectors.records import RawItem
 from collectors.transcripts import CLOSERS, has_cjk, is_sentence_end
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datasets import Features, List, Value
 
-NULL_COLUMNS = "null_columns"  # json key of a webdataset sample: its array columns that are null (builders.writers)
+NULL_COLUMNS = "null_columns"  # json key of a webdataset sample: its array columns that are null (builders.core.writers)
 
 SPLITS = ("train", "validation", "test")
 

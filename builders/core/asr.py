@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.extraction import Track
+from builders.core.extraction import Track
 from collectors.records import ItemError, write_manifest
 
 

@@ -46,7 +46,6 @@ import logging
 import math
 import re
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
@@ -54,8 +53,8 @@ from typing import NamedTuple
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.base import Builder, BuildError, run
-from builders.schema import frame_score_features, frames_column
+from builders.core.base import Builder, BuildError, run
+from builders.core.schema import frame_score_features, frames_column
 from builders.tvsum import CITATION as TVSUM_CITATION
 from collectors.records import ItemError, safe_id
 from common.files import sha256_file, write_json
@@ -542,6 +541,3 @@ def drop_stale_configs(out: Path, keep: list[str]) -> list[str]:
 def main(argv=None) -> int:
     return run(Eccv16, argv)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

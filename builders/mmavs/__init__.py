@@ -23,9 +23,9 @@ next paragraph's first ("...last year.The man"): a sentence end followed directl
 split there, and counted (``build.json``: ``repairs``).
 
 Splits: 70 / 10 / 20 (train / validation / test) as MHMS does (after Fu et al.), by sample: samples
-ordered by the sha1 of their id, the first 20% test, the next 10% validation (builders.splits).
+ordered by the sha1 of their id, the first 20% test, the next 10% validation (builders.core.splits).
 
-Rows (builders.news): ``article``, ``sentences`` (no times), ``sentences_<text>``, ``summary`` (the
+Rows (builders.core.news): ``article``, ``sentences`` (no times), ``sentences_<text>``, ``summary`` (the
 highlights, one per line), ``highlights``, ``title``; frames at ``--fps`` (default 1) with
 ``frame_times``, ``frames_<visual>``; and for Daily Mail the reference pictures: ``images_<visual>``
 (the article's images through the same visual extractor: the reference of MHMS's keyframe cosine),
@@ -38,19 +38,18 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from datasets import Features, List, Value
 
-from builders.base import Builder, BuildError, run
-from builders.extraction import Track
-from builders.keyframes import keyframes
-from builders.news import article_features, article_item, check_text_track, split_sentences, text_track, untimed
-from builders.schema import config_name, frames_column, keyframe_column, sentences_column, vectors
-from builders.splits import assign_splits
+from builders.core.base import Builder, BuildError, run
+from builders.core.extraction import Track
+from builders.core.keyframes import keyframes
+from builders.core.news import article_features, article_item, check_text_track, split_sentences, text_track, untimed
+from builders.core.schema import config_name, frames_column, keyframe_column, sentences_column, vectors
+from builders.core.splits import assign_splits
 from collectors.behance import IMAGE_SUFFIXES
 from collectors.records import ItemError, RawItem, item_id
 from common.files import temp_name
@@ -309,6 +308,3 @@ class MMAVS(Builder):
 def main(argv=None) -> int:
     return run(MMAVS, argv, prog="python -m builders.mmavs")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

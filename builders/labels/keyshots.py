@@ -15,7 +15,7 @@ eccv16 (the default, ``vsum_tools.generate_summary`` of the eccv16 line of code)
 score 0 and frame scores are float32; a shot scores ``int(1000 * mean)`` (an integer, truncated), so
 shots whose means differ by less than 0.001 tie, and shots under 0.001 are worth 0; the knapsack is
 OR-tools' dynamic-programming solver on those integers (same capacity, floor), reproduced by
-``builders.knapsack.knapsack_ortools_dp`` (it may pack zero-value shots, which ours never does). ``a2summ`` (A2Summ ``helpers/vsumm_helper.py``,
+``builders.labels.knapsack.knapsack_ortools_dp`` (it may pack zero-value shots, which ours never does). ``a2summ`` (A2Summ ``helpers/vsumm_helper.py``,
 ``seg_score_mode='mean'``): DSNet's steps with capacity ``int(round(proportion * n_frames))``
 (Python's round: half to even) instead of floor. On real scores the three differ only where the
 integer truncation creates or breaks a tie, or the rounded budget admits one more frame, but
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from builders.knapsack import knapsack, knapsack_ortools_dp
+from builders.labels.knapsack import knapsack, knapsack_ortools_dp
 
 PROTOCOLS = ("eccv16", "dsnet", "a2summ")
 

@@ -18,17 +18,16 @@ that all 20 annotators scored alike merge).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from builders.base import Builder, BuildError, run, video_in
-from builders.extraction import Track
-from builders.keyshots import keyshot_summary
-from builders.kts import segment
-from builders.schema import frame_score_features, frames_column
+from builders.core.base import Builder, BuildError, run, video_in
+from builders.core.extraction import Track
+from builders.labels.keyshots import keyshot_summary
+from builders.labels.kts import segment
+from builders.core.schema import frame_score_features, frames_column
 from collectors.records import RawItem, item_id
 
 STEP = 15  # eccv16: features and picks every 15th frame
@@ -251,6 +250,3 @@ class TVSum(Builder):
 def main(argv=None) -> int:
     return run(TVSum, argv)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from builders.schema import SPLITS
+from builders.core.schema import SPLITS
 
 DEFAULT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
