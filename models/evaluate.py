@@ -33,7 +33,7 @@ as many as there are key items, A2Summ's released top-k, which reads the labels 
 prediction; compare only with numbers computed the same way).
 
 A run of a model that generates text (VDF, ``models.registry.SEQ2SEQ``) is evaluated by its own evaluator
-(``models.vdf_eval``): summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
+(``models.vdf.evaluate``): summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
 printed as its paper's tables (protocol ``generation``).
 
 Reference baselines (``models.baselines``):

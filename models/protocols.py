@@ -29,7 +29,7 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
   ``mAP``. Main metric: ``mAP``.
 - ``generation`` (a card tagged ``abstractive-summarization`` with a ``summary`` column: How2-MCLS): summaries
   generated as text, scored by corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr (the model's evaluator, e.g.
-  ``models.vdf_eval``; no frame or sentence selection). Main metric: ``ROUGE-L``.
+  ``models.vdf.evaluate``; no frame or sentence selection). Main metric: ``ROUGE-L``.
 - ``mrhisum`` (a card tagged ``most-replayed`` with the frame-importance columns: Mr.HiSum): the
   frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
   predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.

@@ -32,9 +32,9 @@ defaults in ``SEQ2SEQ_DEFAULTS``:
 
 from __future__ import annotations
 
-from models.a2summ import A2Summ
-from models.cfsum import CFSum
-from models.hiersum import HierSum
+from models.a2summ.model import A2Summ
+from models.cfsum.model import CFSum
+from models.hiersum.model import HierSum
 from models.mhms.model import MHMS
 
 MODELS = {"a2summ": A2Summ, "hiersum": HierSum, "cfsum": CFSum, "mhms": MHMS}
@@ -92,7 +92,7 @@ DEFAULTS = {
     ("mhms", "cnn"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
 }
 
-SEQ2SEQ = {"vdf": {"train": "models.vdf_train:run", "evaluate": "models.vdf_eval:evaluate_run"}}
+SEQ2SEQ = {"vdf": {"train": "models.vdf.train:run", "evaluate": "models.vdf.evaluate:evaluate_run"}}
 SEQ2SEQ_DEFAULTS = {
     ("vdf", "how2"): {
         "train": _train(8, 1.5e-4, 0.0, 50),

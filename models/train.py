@@ -31,7 +31,7 @@ the run, not per epoch) the next batch trains ``model.global_step`` (the global 
 description is ``--query-features`` (default: ``steps_<text encoder>`` when the dataset has it, else
 ``key_sentences``, the key sentences' features: what HierSum does on BLiSS).
 
-VDF (``--model vdf``) generates summaries: it has its own trainer (``models.vdf_train``, named by
+VDF (``--model vdf``) generates summaries: it has its own trainer (``models.vdf.train``, named by
 ``models.registry.SEQ2SEQ``) with ``--stage 1|2|3|all`` for the triple-stage framework; see docs/training.md.
 
 Exit status: 0 trained (or already complete), 2 bad usage (unknown model or column, missing split,

@@ -1,4 +1,4 @@
-"""The summarizers (models.a2summ, models.hiersum, models.cfsum) on random padded batches: shapes,
+"""The summarizers (models.a2summ.model, models.hiersum.model, models.cfsum.model) on random padded batches: shapes,
 padding, A2Summ's alignment mask, the losses on hand-computed cases, and short CPU training runs
 on synthetic data where the labels are a simple function of the features."""
 
@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from models.a2summ import A2Summ, alignment_mask, segment_ids
+from models.a2summ.model import A2Summ, alignment_mask, segment_ids
 from models.layers import MaskedAttention
 from models.losses import expand_keys, focal_loss, hard_negatives, inter_sample_loss, intra_sample_loss
 from models.registry import DEFAULTS, MODELS, build_model, defaults

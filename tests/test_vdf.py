@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models.vdf import VDF, CascadedFusion, ForgetGateFusion, video_batch
+from models.vdf.model import VDF, CascadedFusion, ForgetGateFusion, video_batch
 
 
 def _data(seed=0, b=2, n=5, t=4, d=6, dv=5):

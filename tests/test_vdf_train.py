@@ -14,8 +14,8 @@ from builders.core.base import build
 from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release
 from models import evaluate, train
-from models.vdf import VDF
-from models.vdf_train import Plan, kd_loss, stage3_model, transferred
+from models.vdf.model import VDF
+from models.vdf.train import Plan, kd_loss, stage3_model, transferred
 from tests.how2_fixtures import write_how2_release
 
 TINY = ["--hparam", "d_model=16", "--hparam", "encoder_layers=2", "--hparam", "decoder_layers=1", "--hparam", "heads=2",
@@ -100,7 +100,7 @@ def test_pretrained_weights_and_tokenizer_by_local_path(hub, tmp_path):
     from datasets import load_dataset
     from transformers import MBartConfig, MBartForConditionalGeneration
 
-    from models.vdf_data import word_tokenizer
+    from models.vdf.data import word_tokenizer
 
     hub, _ = hub
     rows = load_dataset(str(hub), "mcls", split="train")

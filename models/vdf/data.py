@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from models.data import DatasetError, dataset_rows, load_parquet
-from models.vdf import video_batch
+from models.vdf.model import video_batch
 
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")  # ids 0..3, mBART's
 VIDEO_COLUMN, SUMMARY = "frames_resnext3d", "summary"

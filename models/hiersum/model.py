@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.a2summ import A2Summ
+from models.a2summ.model import A2Summ
 from models.layers import init_weights, require_mask
 from models.losses import masked_mse
 

@@ -1,4 +1,4 @@
-"""Train VDF (models.vdf) on a How2-MCLS build: directly (the general scenario, Table 2) or by the triple-stage
+"""Train VDF (models.vdf.model) on a How2-MCLS build: directly (the general scenario, Table 2) or by the triple-stage
 framework of section 2.3 (Table 3), each stage a run of its own with its checkpoints kept.
 
     python -m models.train --model vdf --dataset hub/how2-mcls --config mcls --out runs/vdf            # VDF
@@ -55,8 +55,8 @@ from models.loader import batch_order
 from models.data import DatasetError, resolve_config, split_names
 from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RunError, clear_run, dataset_family, different_run,
                          rng_state, save, set_rng_state, truncate_metrics)
-from models.vdf import VDF, parameter_count
-from models.vdf_data import (
+from models.vdf.model import VDF, parameter_count
+from models.vdf.data import (
     SOURCE_COLUMN,
     SUMMARY,
     VIDEO_COLUMN,
@@ -68,7 +68,7 @@ from models.vdf_data import (
     word_tokenizer,
 )
 
-log = logging.getLogger("models.vdf_train")
+log = logging.getLogger("models.vdf.train")
 
 STAGES = ("1", "2", "3")
 RUN_KEYS = {"kd_layer": None, "support_config": "ms", "num_beams": 6, "length_penalty": 1.0, "vocab_min_count": 1}

@@ -1,4 +1,4 @@
-"""Evaluate a VDF run (models.vdf_train): generate the summaries of a split, score them as the paper's tables.
+"""Evaluate a VDF run (models.vdf.train): generate the summaries of a split, score them as the paper's tables.
 
 Metrics (Tables 2-3: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr), printed as the paper prints them (x100, CIDEr as
 is): BLEU, METEOR and CIDEr by the coco-caption scorers (``models.metrics.generation``: what nmtpytorch and
@@ -19,8 +19,8 @@ import torch
 from common.files import write_json
 from models.data import DatasetError
 from models.runs import BEST, CONFIG, LAST, RunError
-from models.vdf import VDF
-from models.vdf_data import SOURCE_COLUMN, SUMMARY, VIDEO_COLUMN, Limits, TextVideoSplit, load_tokenizer, summary_batch
+from models.vdf.model import VDF
+from models.vdf.data import SOURCE_COLUMN, SUMMARY, VIDEO_COLUMN, Limits, TextVideoSplit, load_tokenizer, summary_batch
 
 PAPER_NAMES = {"bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "rouge1": "ROUGE-1",
                "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "meteor": "METEOR", "cider": "CIDEr"}
