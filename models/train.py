@@ -7,8 +7,8 @@
         [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart]
 
 Hyper-parameters: the paper's values for (model, dataset family) from the model folder's defaults
-(``models/<model>/defaults.py``: its recipe with the family's overrides; the family comes from the dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the
-flags. Optimiser: Adam with L2 weight decay (A2Summ's and CFSum's code), the learning rate set per
+(``models/<model>/defaults.py``: its recipe with the family's overrides; the family comes from the
+dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the flags. Optimiser: Adam with L2 weight decay (A2Summ's and CFSum's code), the learning rate set per
 epoch by the entry's schedule (linear warm-up for ``warmup_epochs``, then cosine when
 ``scheduler`` is "cosine", else constant).
 
@@ -456,7 +456,8 @@ def _report(line: dict, epochs: int, name: str = "") -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="a2summ, hiersum, cfsum, mhms, vdf (models.registry), or package.module:factory")
+    p.add_argument("--model", required=True, help="a model folder: a2summ, hiersum, cfsum, mhms, vdf (models/<name>/), or your own "
+                   "(its package, e.g. mypkg.tiny); or package.module:factory (docs/add-a-model.md)")
     p.add_argument("--dataset", required=True, help="a published dataset directory (hub/<name>) or a hub repo id")
     p.add_argument("--config", help="config name (needed when the dataset has several)")
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed when it holds this run)")
