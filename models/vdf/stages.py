@@ -285,7 +285,7 @@ def stage_fit(plan: Plan, name: str, module, train: TextVideoSplit, validation, 
 
     def step(batch, index):
         value = loss(batch)
-        return value, {"total": value, part: value}
+        return value, {"total": value.item(), part: value.item()}
 
     train_loader, val_loader = _loaders(plan, train, validation, collate)
     return Fit(stage_dir(plan, name), config, module, train_loader, val_loader, step,
