@@ -32,8 +32,8 @@ Mr.HiSum MAP at rho 50% / 15%. Selection never looks at the ground truth: the to
 as many as there are key items, A2Summ's released top-k, which reads the labels (not a fair
 prediction; compare only with numbers computed the same way).
 
-A run of a model whose folder gives its own scoring (``EVALUATE``: VDF, ``models.vdf.evaluate``), a text
-generator,: summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
+A run of a model whose folder gives its own scoring (``EVALUATE``: VDF, a text generator, ``models.vdf.evaluate``)
+is scored by it: summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
 printed as its paper's tables (protocol ``generation``).
 
 Reference baselines (``models.baselines``):
