@@ -252,10 +252,6 @@ def kd_loss(student, teacher, batch: dict, layer: int) -> torch.Tensor:
 # ---------------------------------------------------------------- one stage
 
 
-def _split(plan: Plan, config: str, split: str, cols: list[str]) -> TextVideoSplit:
-    return TextVideoSplit(plan.dataset, config, split, cols)
-
-
 def _loaders(plan: Plan, train: TextVideoSplit, validation: TextVideoSplit | None, collate) -> tuple:
     bs = int(plan.train["batch_size"])
     return (Loader(train, bs, shuffle=True, seed=plan.seed, depth=2, collate=collate),
@@ -294,9 +290,9 @@ def stage_fit(plan: Plan, name: str, module, train: TextVideoSplit, validation, 
 
 def summary_stage(plan: Plan, name: str, model: VDF, toks: dict, source: str, train_config: str, identity: dict) -> Fit:
     cols = [SOURCE_COLUMN[source], SUMMARY, VIDEO_COLUMN]
-    val = _split(plan, plan.config, "validation", cols) if _has_validation(plan) else None
+    val = TextVideoSplit(plan.dataset, plan.config, "validation", cols) if _has_validation(plan) else None
     limits = plan.limits
-    return stage_fit(plan, name, model, _split(plan, train_config, "train", cols), val,
+    return stage_fit(plan, name, model, TextVideoSplit(plan.dataset, train_config, "train", cols), val,
                      lambda rows: summary_batch(rows, SOURCE_COLUMN[source], toks[source], toks["en"], limits),
                      lambda b: model.loss(b, model(b)), identity)
 
@@ -307,14 +303,14 @@ def kd_stage(plan: Plan, toks: dict, identity: dict) -> Fit:
     teacher = teacher.encoder.eval().requires_grad_(False).to(plan.device)
     student = make_vdf(plan, toks, "pt").encoder  # a new Portuguese encoder, same architecture (section 2.4)
     cols = [SOURCE_COLUMN["en"], SOURCE_COLUMN["pt"]]
-    val = _split(plan, plan.config, "validation", cols) if _has_validation(plan) else None
+    val = TextVideoSplit(plan.dataset, plan.config, "validation", cols) if _has_validation(plan) else None
     limits, layer = plan.limits, plan.run["kd_layer"]
 
     def loss(batch):
         teacher.eval()  # frozen: no dropout either
         return kd_loss(student, teacher, batch, layer)
 
-    return stage_fit(plan, "2", student, _split(plan, plan.config, "train", cols), val,
+    return stage_fit(plan, "2", student, TextVideoSplit(plan.dataset, plan.config, "train", cols), val,
                      lambda rows: bilingual_batch(rows, toks["en"], toks["pt"], limits), loss, identity)
 
 
