@@ -1,0 +1,339 @@
+"""builders.export: each format round-trips (release fixture -> build -> export -> our importer -> the same rows),
+exports are byte-for-byte deterministic, and bad input is one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from a2summ_fixtures import write_a2summ_release
+
+from builders import bliss, eccv16, mrhisum, qvhighlights
+from builders.export import Build, main as export
+from tests.test_eccv16 import full_video, write_h5
+from tests.test_qvhighlights import write_release
+
+QUIET = ["--no-progress"]
+
+
+def built(main, out: Path, *argv) -> Path:
+    assert main([*argv, "--out", str(out), "--work", str(out.parent / f"work-{out.name}"), *QUIET]) == 0
+    return out
+
+
+def rows(hub: Path, config: str) -> dict[str, tuple[str, dict]]:
+    """id -> (split, row) of a build, vectors as the stored float32 arrays."""
+    b = Build(hub, config)
+    return {r["id"]: (s, r) for s in b.splits for r in b.rows(s)}
+
+
+def same(a, b) -> bool:
+    """Equal values; float32 arrays bit for bit."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def assert_same_rows(before: dict, after: dict, ignore=()) -> None:
+    assert before.keys() == after.keys()
+    for rid, (split, row) in before.items():
+        split2, row2 = after[rid]
+        assert split == split2, rid
+        for key in row:
+            if key not in ignore:
+                assert same(row[key], row2[key]), (rid, key)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def exported(hub: Path, config: str, fmt: str, out: Path, *extra) -> Path:
+    assert export([str(hub), "--config", config, "--format", fmt, "--out", str(out), *extra]) == 0
+    return out
+
+
+def assert_deterministic(hub: Path, config: str, fmt: str, first: Path, *extra) -> None:
+    again = exported(hub, config, fmt, first.parent / f"{first.name}-again", *extra)
+    assert files(first) == files(again)
+
+
+# ---------------------------------------------------------------- a2summ (BLiSS)
+
+
+@pytest.fixture(scope="module")
+def bliss_build(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-a2summ")
+    release = write_a2summ_release(root / "release", np.random.default_rng(3), train_videos=4, test_videos=1,
+                                   max_frames=8)
+    return root, release, built(bliss.main, root / "hub", "--source", "a2summ", "--input", str(root / "release"))
+
+
+def test_a2summ_round_trip_and_release_layout(bliss_build):
+    root, release, hub = bliss_build
+    before = rows(hub, "clip-roberta")
+    assert {s for s, _ in before.values()} == {"train", "validation", "test"}
+    out = exported(hub, "clip-roberta", "a2summ", root / "a2summ")
+    # A2Summ's BLiSSDataset reads exactly these: the written features are the released ones, bit for bit
+    for split, content in release.items():
+        gt = json.loads((out / "annotation" / f"{split}.json").read_text())
+        assert gt.keys() == content["annotation"].keys()  # validation folded back into train
+        for stem in ("video_clip", "text_roberta", "video_summ_clip"):
+            d = np.load(out / "feature" / f"{stem}_{split}.npy", allow_pickle=True).item()
+            assert d.keys() == gt.keys() and all(same(d[k], content[stem][k]) for k in d)
+        for clip_id, ann in gt.items():
+            assert ann == content["annotation"][clip_id]  # sentence_time spans recovered exactly from the times
+    again = built(bliss.main, root / "hub2", "--source", "a2summ", "--input", str(out))
+    assert_same_rows(before, rows(again, "clip-roberta"))
+    record = json.loads((out / "export.json").read_text())
+    assert record["build"] == "hub" and record["format"] == "a2summ" and record["config"] == "clip-roberta"
+    assert record["release_splits"]["train"]["from"] == ["train", "validation"]
+    assert record["encoders"][1]["model"] == "RoBERTa (A2Summ release)"
+    assert_deterministic(hub, "clip-roberta", "a2summ", out)
+
+
+def test_a2summ_spans_follow_the_alignment_rule():
+    from builders.export.a2summ import sentence_spans
+
+    times = [0.5, 1.5, 2.5, 3.5]  # frames at 1 fps
+    sents = [{"start": 0.0, "end": 2.0}, {"start": 1.2, "end": 1.4}, {"start": 1.5, "end": 3.5}, {"start": 3.0, "end": 9.0}]
+    assert sentence_spans(times, sents) == [[0, 2], [1, 1], [1, 3], [3, 4]]  # start <= t < end; none -> empty
+
+
+def test_a2summ_split_restricts_to_one_release_file(bliss_build, tmp_path):
+    _, _, hub = bliss_build
+    out = exported(hub, "clip-roberta", "a2summ", tmp_path / "x", "--split", "test")
+    assert sorted(p.name for p in (out / "annotation").iterdir()) == ["test.json"]
+
+
+# ---------------------------------------------------------------- eccv16h5 (eccv16 imports, Mr.HiSum)
+
+
+@pytest.fixture(scope="module")
+def eccv16_build(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-eccv16")
+    rng = np.random.default_rng(0)
+    videos = {k: full_video(rng, n) for k, n in (("video_1", 100), ("video_2", 131), ("video_3", 90), ("video_10", 150))}
+    videos["video_2"]["video_name"] = "Jumps"
+    h5 = write_h5(root / "eccv16_dataset_tvsum_google_pool5.h5", videos)
+    (root / "folds.json").write_text(json.dumps([{"train_keys": ["video_1", "video_2", "video_10"],
+                                                  "test_keys": ["video_3"]}]))
+    hub = built(eccv16.main, root / "hub", "--h5", str(h5), "--splits", str(root / "folds.json"))
+    return root, videos, hub
+
+
+def test_eccv16h5_round_trip(eccv16_build):
+    root, videos, hub = eccv16_build
+    out = exported(hub, "googlenet-split0", "eccv16h5", root / "e16")
+    h5 = out / "eccv16_dataset_tvsum_google_pool5.h5"
+    with h5py.File(h5) as f:
+        assert list(f) == ["video_1", "video_2", "video_10", "video_3"]  # train then test, build order
+        for key, video in videos.items():
+            g = f[key]
+            for name in ("features", "gtscore", "picks", "change_points", "n_frame_per_seg", "n_steps"):
+                assert np.array_equal(g[name][()], video[name]), (key, name)
+            assert g["features"].dtype == np.float32 and g["features"][()].tobytes() == video["features"].tobytes()
+            assert np.array_equal(g["gtsummary"][()], video["gtsummary"]) and g["n_frames"][()] == video["n_frames"]
+            assert np.array_equal(g["user_summary"][()], video["user_summary"])
+        assert f["video_2/video_name"][()] == b"Jumps" and "video_name" not in f["video_1"]
+    folds = json.loads((out / "tvsum_splits.json").read_text())
+    assert folds == [{"train_keys": ["video_1", "video_2", "video_10"], "test_keys": ["video_3"]}]
+    again = built(eccv16.main, root / "hub2", "--h5", str(h5), "--splits", str(out / "tvsum_splits.json"))
+    for config in ("googlenet", "googlenet-split0"):
+        assert_same_rows(rows(hub, config), rows(again, config))
+    assert_deterministic(hub, "googlenet-split0", "eccv16h5", out)
+
+
+def test_eccv16h5_k_random_folds(eccv16_build, tmp_path):
+    _, videos, hub = eccv16_build
+    assert export([str(hub), "--config", "googlenet", "--format", "eccv16h5", "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()  # the googlenet config has no test split: --splits K is needed
+    out = exported(hub, "googlenet", "eccv16h5", tmp_path / "k", "--splits", "3", "--seed", "7")
+    folds = json.loads((out / "tvsum_splits.json").read_text())
+    assert len(folds) == 3
+    tests = [k for fold in folds for k in fold["test_keys"]]
+    assert sorted(tests) == sorted(videos) and all(len(f["test_keys"]) >= 1 for f in folds)
+    for fold in folds:
+        assert set(fold["train_keys"]) == set(videos) - set(fold["test_keys"])
+    assert files(out) == files(exported(hub, "googlenet", "eccv16h5", tmp_path / "k2", "--splits", "3", "--seed", "7"))
+    other = json.loads((exported(hub, "googlenet", "eccv16h5", tmp_path / "k3", "--splits", "3", "--seed", "8")
+                        / "tvsum_splits.json").read_text())
+    assert {tuple(f["test_keys"]) for f in other} != {tuple(f["test_keys"]) for f in folds}
+
+
+# ---------------------------------------------------------------- mrhisum (and Mr.HiSum as eccv16h5)
+
+MRH = {"video_1": 40, "video_2": 33, "video_3": 25}
+
+
+def write_mrhisum(root: Path, features: bool = True) -> Path:
+    rng = np.random.default_rng(1)
+    root.mkdir(parents=True, exist_ok=True)
+    with h5py.File(root / "mr_hisum.h5", "w") as f:
+        for i, (key, n) in enumerate(MRH.items()):
+            g = f.create_group(key)
+            g["gtscore"] = rng.random(n)
+            cuts = [0, 10, 20, n]
+            g["change_points"] = np.stack([cuts[:-1], np.array(cuts[1:]) - (i % 2)], axis=1)  # both conventions
+            summary = np.zeros(n, np.float32)
+            summary[10:15] = 1
+            g["gt_summary"] = summary
+            if features:
+                g["features"] = rng.random((n + 1, 1024)).astype(np.float32)
+    (root / "metadata.csv").write_text(
+        "video_id,yt8m_file,random_id,youtube_id,duration,views,labels\n"
+        + "".join(f"{k},train00{i},R{i}aA,yt{i}abcdefgh,{n}.5,{60000 + i},\"[{i}, 7]\"\n" for i, (k, n) in enumerate(MRH.items())))
+    (root / "split.json").write_text(json.dumps({"train_keys": ["video_1"], "val_keys": ["video_2"], "test_keys": ["video_3"]}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def mrhisum_build(tmp_path_factory):
+    root = write_mrhisum(tmp_path_factory.mktemp("export-mrhisum") / "release")
+    hub = built(mrhisum.main, root.parent / "hub", "--h5", str(root / "mr_hisum.h5"), "--metadata",
+                str(root / "metadata.csv"), "--splits", str(root / "split.json"))
+    return root, hub
+
+
+def test_mrhisum_round_trip(mrhisum_build):
+    root, hub = mrhisum_build
+    out = exported(hub, "yt8m", "mrhisum", root.parent / "mrh")
+    with h5py.File(out / "mr_hisum.h5") as f, h5py.File(root / "mr_hisum.h5") as g:
+        for key, n in MRH.items():
+            assert f[key]["features"][()].tobytes() == g[key]["features"][:n].tobytes()  # Mr.HiSum: n = feature rows
+            assert np.array_equal(f[key]["gt_summary"][()], g[key]["gt_summary"][()])
+            cps = f[key]["change_points"][()]
+            assert cps[-1, 1] == n and np.all(cps[1:, 0] == cps[:-1, 1])  # exclusive ends, as its loader reads them
+    assert json.loads((out / "mr_hisum_split.json").read_text()) == json.loads((root / "split.json").read_text())
+    again = built(mrhisum.main, root.parent / "hub2", "--h5", str(out / "mr_hisum.h5"), "--metadata",
+                  str(out / "metadata.csv"), "--splits", str(out / "mr_hisum_split.json"))
+    assert_same_rows(rows(hub, "yt8m"), rows(again, "yt8m"))
+    assert_deterministic(hub, "yt8m", "mrhisum", out)
+
+
+def test_mrhisum_build_as_eccv16h5(mrhisum_build):
+    root, hub = mrhisum_build
+    out = exported(hub, "yt8m", "eccv16h5", root.parent / "mrh-e16")
+    h5 = out / "eccv16_dataset_mrhisum_google_pool5.h5"
+    again = built(eccv16.main, root.parent / "hub3", "--h5", str(h5), "--splits", str(out / "mrhisum_splits.json"))
+    mine = rows(again, "googlenet-split0")
+    for rid, (split, row) in rows(hub, "yt8m").items():
+        split2, row2 = mine[rid]
+        assert split2 == ("test" if split == "test" else "train")  # validation folded into the fold's train
+        assert same(row["frames_yt8m"], row2["frames_googlenet"]) and same(row["frame_scores"], row2["frame_scores"])
+        for key in ("picks", "change_points", "n_frame_per_seg", "user_summary", "n_frames"):
+            assert same(row[key], row2[key]), key
+        assert row2["frame_labels"] == row["user_summary"][0]  # gtsummary: the one ground-truth summary, at picks
+    record = json.loads((out / "export.json").read_text())
+    assert record["rules"]["gtsummary_counts"] == {"user_summary_row": 3}
+    assert record["encoders"][0]["column"] == "frames_yt8m" and record["encoders"][0]["dim"] == 1024
+
+
+# ---------------------------------------------------------------- moment_detr (QVHighlights)
+
+
+def _query(qid: int, vid: str, clips: list[int], labelled: bool = True) -> dict:
+    r = {"qid": qid, "query": f"query {qid}", "duration": 12, "vid": vid}
+    if labelled:
+        r.update(relevant_windows=[[2 * clips[0], 2 * clips[-1] + 2]], relevant_clip_ids=clips,
+                 saliency_scores=[[4, 3, i % 5] for i in range(len(clips))])
+    return r
+
+
+@pytest.fixture(scope="module")
+def qvh_build(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-qvh")
+    rel = write_release(root / "rel", {"train": [_query(1, "vidA_0.0_12.0", [1, 2]), _query(2, "vidA_0.0_12.0", [4]),
+                                                 _query(3, "vidB_30.0_42.0", [0, 1, 2])],
+                                       "val": [_query(5, "vidC_0.0_12.0", [3, 4])],
+                                       "test": [_query(7, "vidD_0.0_12.0", [], labelled=False)]})
+    feats = root / "features"
+    rng = np.random.default_rng(0)
+    for folder in ("slowfast_features", "clip_features", "clip_text_features"):
+        (feats / folder).mkdir(parents=True)
+    for vid in ("vidA_0.0_12.0", "vidB_30.0_42.0", "vidC_0.0_12.0", "vidD_0.0_12.0"):
+        np.savez(feats / "slowfast_features" / f"{vid}.npz", features=rng.random((6, 2304)).astype(np.float32))
+        np.savez(feats / "clip_features" / f"{vid}.npz", features=rng.random((6, 512)).astype(np.float32))
+    for qid in (1, 2, 3, 5, 7):
+        np.savez(feats / "clip_text_features" / f"qid{qid}.npz", last_hidden_state=rng.random((3 + qid, 512)).astype(np.float32))
+    hub = built(qvhighlights.main, root / "hub", "--annotations", str(rel), "--features-dir", str(feats))
+    return root, rel, feats, hub
+
+
+def test_moment_detr_round_trip(qvh_build):
+    root, rel, feats, hub = qvh_build
+    out = exported(hub, "slowfast-clip", "moment_detr", root / "mdetr")
+    for name in ("train", "val", "test"):
+        mine = [json.loads(x) for x in (out / f"highlight_{name}_release.jsonl").read_text().splitlines()]
+        theirs = [json.loads(x) for x in (rel / f"highlight_{name}_release.jsonl").read_text().splitlines()]
+        assert mine == theirs  # the release lines themselves (12 == 12.0 in JSON numbers' values)
+    for folder, key in (("slowfast_features", "features"), ("clip_features", "features")):
+        for path in (feats / folder).iterdir():
+            with np.load(path) as a, np.load(out / folder / path.name) as b:
+                assert a[key].tobytes() == b[key].tobytes()
+    with np.load(out / "clip_text_features" / "qid7.npz") as b, np.load(feats / "clip_text_features" / "qid7.npz") as a:
+        assert a["last_hidden_state"].tobytes() == b["last_hidden_state"].tobytes()
+    again = built(qvhighlights.main, root / "hub2", "--annotations", str(out), "--features-dir", str(out))
+    assert_same_rows(rows(hub, "slowfast-clip"), rows(again, "slowfast-clip"))
+    assert_deterministic(hub, "slowfast-clip", "moment_detr", out)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _refused(capsys, tmp_path, argv, message) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert export(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no temporary left
+
+
+def test_bad_input_is_one_line_exit_2_and_nothing_written(mrhisum_build, bliss_build, tmp_path, capsys):
+    _, hub = mrhisum_build
+    out = str(tmp_path / "out")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "tfrecord", "--out", out], "unknown format")
+    _refused(capsys, tmp_path, [str(hub), "--config", "nope", "--format", "mrhisum", "--out", out], "no config 'nope'")
+    _refused(capsys, tmp_path, [str(tmp_path / "hub-missing"), "--config", "yt8m", "--format", "mrhisum", "--out", out],
+             "no build at")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "a2summ", "--out", out],
+             "lacks sentence features (sentences_*), sentences")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "moment_detr", "--out", out], "lacks")
+    _refused(capsys, tmp_path, [str(bliss_build[2]), "--config", "clip-roberta", "--format", "mrhisum", "--out", out],
+             "lacks frame_scores, change_points, user_summary, n_frames")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "mrhisum", "--out", out, "--splits", "3"],
+             "--splits K")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "mrhisum"], "--out")  # argparse: one line too
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("keep me")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "mrhisum", "--out", str(tmp_path / "full")],
+             "exists and is not empty")
+    assert (tmp_path / "full" / "mine.txt").read_text() == "keep me"
+    assert export([str(hub), "--config", "yt8m", "--format", "mrhisum", "--out", str(tmp_path / "full"), "--overwrite"]) == 0
+    assert not (tmp_path / "full" / "mine.txt").exists() and (tmp_path / "full" / "mr_hisum.h5").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # no temporary or old directory left
+
+
+def test_annotation_only_config_is_refused(tmp_path, capsys):
+    root = write_mrhisum(tmp_path / "release", features=False)
+    hub = built(mrhisum.main, tmp_path / "hub", "--h5", str(root / "mr_hisum.h5"), "--metadata", str(root / "metadata.csv"))
+    for fmt in ("eccv16h5", "mrhisum"):
+        assert export([str(hub), "--config", "annotations", "--format", fmt, "--out", str(tmp_path / "o")]) == 2
+        assert "lacks frame features (frames_*)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_row_the_format_cannot_carry_leaves_nothing(eccv16_build, tmp_path, capsys):
+    """Rows are checked as they stream: a failure midway removes the temporary directory."""
+    _, _, hub = eccv16_build
+    assert export([str(hub), "--config", "googlenet", "--format", "mrhisum", "--out", str(tmp_path / "o")]) == 2
+    assert "not one step per frame" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
