@@ -337,3 +337,50 @@ def test_a_row_the_format_cannot_carry_leaves_nothing(eccv16_build, tmp_path, ca
     assert export([str(hub), "--config", "googlenet", "--format", "mrhisum", "--out", str(tmp_path / "o")]) == 2
     assert "not one step per frame" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- a2summ (news: Daily Mail)
+
+
+def test_greedy_rouge_oracle_picks_the_sentences_that_match_the_highlights():
+    from rouge_score import rouge_scorer
+
+    from builders.export.a2summ import oracle_labels
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=True)
+    sentences = ["The weather was mild.", "A man was rescued from the river.", "Police said he was very lucky.",
+                 "Shops opened late."]
+    assert oracle_labels(sentences, "A man was rescued from the river. Police said he was lucky.", scorer) == [0, 1, 1, 0]
+    assert oracle_labels(["Nothing alike.", "At all."], "zebra", scorer) == [1, 0]  # at least one: k >= 1 in A2Summ
+
+
+@pytest.mark.slow
+def test_dailymail_build_as_a2summ_msmo_layout(tmp_path):
+    from builders.core.base import build
+    from builders.core.extraction import builder_job
+    from builders.mmavs import MMAVS
+    from tests.test_mmavs import dailymail_release
+
+    dailymail_release(tmp_path / "MM-AVS", n=6)
+    build(MMAVS("dailymail", tmp_path / "MM-AVS", visual="colorhist", text="minilm"), out=tmp_path / "hub",
+          work=tmp_path / "work", job=builder_job(workers=0), progress=False)
+    before = rows(tmp_path / "hub", "colorhist-minilm")
+    out = exported(tmp_path / "hub", "colorhist-minilm", "a2summ", tmp_path / "Daily_Mail")
+    seen = set()
+    for split in ("train", "test"):
+        gt = json.loads((out / "annotation" / f"{split}.json").read_text())
+        video = np.load(out / "feature" / f"video_resnet50_{split}.npy", allow_pickle=True).item()
+        text = np.load(out / "feature" / f"text_roberta_{split}.npy", allow_pickle=True).item()
+        summ = np.load(out / "feature" / f"video_summ_resnet50_{split}.npy", allow_pickle=True).item()
+        for rid, ann in gt.items():
+            split0, row = before[rid]
+            assert (split0 == "test") == (split == "test")
+            assert same(video[rid], row["frames_colorhist"]) and same(text[rid], row["sentences_minilm"])
+            assert ann["article_sentence"] == [s["text"] for s in row["sentences"]] and ann["highlight"] == row["highlights"]
+            assert sum(ann["video_label"]) == len(summ[rid])  # MSMODataset's assert
+            assert sum(ann["text_label"]) >= 1 and len(ann["text_label"]) == len(row["sentences"])
+            seen.add(rid)
+    assert seen == set(before)
+    record = json.loads((out / "export.json").read_text())
+    assert "Daily_Mail" in record["rules"]["layout"] and record["rules"]["counts"]["text_label_greedy_rouge_oracle"] == len(seen)
+    assert_deterministic(tmp_path / "hub", "colorhist-minilm", "a2summ", out)
