@@ -384,3 +384,28 @@ def test_dailymail_build_as_a2summ_msmo_layout(tmp_path):
     record = json.loads((out / "export.json").read_text())
     assert "Daily_Mail" in record["rules"]["layout"] and record["rules"]["counts"]["text_label_greedy_rouge_oracle"] == len(seen)
     assert_deterministic(tmp_path / "hub", "colorhist-minilm", "a2summ", out)
+
+
+def test_gtsummary_without_labels_is_the_keyshot_summary_of_the_scores():
+    """TVSum builds have 20 user summaries and no frame_labels: gtsummary is the 15% keyshot summary at picks."""
+    from builders.export.eccv16h5 import gtsummary
+
+    picks = list(range(0, 100, 10))
+    scores = [0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]  # the shot [30, 44] stands out, 15 frames = 15%
+    row = {"picks": picks, "frame_labels": None, "user_summary": [[0] * 100, [1] * 100], "frame_scores": scores,
+           "n_frames": 100, "change_points": [[0, 29], [30, 44], [45, 99]]}
+    counts: dict = {}
+    assert gtsummary(row, counts).tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0, 0]  # picks 30 and 40 lie in the chosen shot
+    assert counts == {"keyshots_of_frame_scores": 1}
+
+
+@pytest.mark.slow  # a fresh interpreter imports datasets: ~10 s on a busy machine
+def test_the_module_runs_as_a_command(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "builders.export", str(tmp_path / "nope"), "--config", "c", "--format",
+                          "a2summ", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "no build at" in res.stderr
+    assert not (tmp_path / "out").exists()
