@@ -12,7 +12,7 @@ import pytest
 from a2summ_fixtures import write_a2summ_release
 
 from builders import bliss, eccv16, mrhisum, qvhighlights
-from builders.export import Build, main as export
+from builders.export import Build, ExportError, main as export
 from tests.test_eccv16 import full_video, write_h5
 from tests.test_qvhighlights import write_release
 
@@ -96,7 +96,7 @@ def test_a2summ_round_trip_and_release_layout(bliss_build):
     record = json.loads((out / "export.json").read_text())
     assert record["build"] == "hub" and record["format"] == "a2summ" and record["config"] == "clip-roberta"
     assert record["release_splits"]["train"]["from"] == ["train", "validation"]
-    assert record["encoders"][1]["model"] == "RoBERTa (A2Summ release)"
+    assert record["encoders"][1]["extractor"]["model"] == "RoBERTa (A2Summ release)"
     assert_deterministic(hub, "clip-roberta", "a2summ", out)
 
 
@@ -112,6 +112,27 @@ def test_a2summ_split_restricts_to_one_release_file(bliss_build, tmp_path):
     _, _, hub = bliss_build
     out = exported(hub, "clip-roberta", "a2summ", tmp_path / "x", "--split", "test")
     assert sorted(p.name for p in (out / "annotation").iterdir()) == ["test.json"]
+
+
+def test_a2summ_keyframe_features_when_thumbnails_do_not_pair_with_keyframes():
+    """Raw BLiSS builds: K thumbnail frames need not be K distinct keyframes; A2Summ needs num_keyframe rows."""
+    from collections import Counter
+
+    from builders.export.a2summ import clip
+
+    frames = np.arange(12, dtype=np.float32).reshape(4, 3)
+    row = {"id": "s_000", "video_id": "s", "frame_times": [0.5, 1.5, 2.5, 3.5], "frame_labels": [0, 1, 0, 1],
+           "sentences": [{"start": 0.0, "end": 2.0, "text": "a"}], "sentence_labels": [1], "summary": "a",
+           "frames_clip": frames, "sentences_roberta": np.ones((1, 2), np.float32),
+           "thumbnail_clip": np.zeros((3, 3), np.float32)}  # 3 thumbnails, 2 distinct keyframes
+    cols = {"visual": "frames_clip", "text": "sentences_roberta", "thumbnail": "thumbnail_clip", "images": None}
+    counts = Counter()
+    ann, arrays = clip(row, cols, counts)
+    assert ann["num_keyframe"] == 2 and same(arrays["video_summ_clip"], frames[[1, 3]])
+    assert ann["sentence_time"] == [[0, 2]] and counts == {"video_summ_from_keyframes": 1}
+    row["frame_labels"] = None
+    with pytest.raises(ExportError, match="frame_labels is null"):
+        clip(row, cols, counts)
 
 
 # ---------------------------------------------------------------- eccv16h5 (eccv16 imports, Mr.HiSum)
@@ -234,7 +255,7 @@ def test_mrhisum_build_as_eccv16h5(mrhisum_build):
         assert row2["frame_labels"] == row["user_summary"][0]  # gtsummary: the one ground-truth summary, at picks
     record = json.loads((out / "export.json").read_text())
     assert record["rules"]["gtsummary_counts"] == {"user_summary_row": 3}
-    assert record["encoders"][0]["column"] == "frames_yt8m" and record["encoders"][0]["dim"] == 1024
+    assert record["encoders"][0]["column"] == "frames_yt8m" and record["encoders"][0]["extractor"]["dim"] == 1024
 
 
 # ---------------------------------------------------------------- moment_detr (QVHighlights)
@@ -382,6 +403,9 @@ def test_dailymail_build_as_a2summ_msmo_layout(tmp_path):
             seen.add(rid)
     assert seen == set(before)
     record = json.loads((out / "export.json").read_text())
+    text = record["encoders"][1]  # not RoBERTa: the file name A2Summ opens, the encoder recorded here
+    assert text["file"] == "text_roberta" and text["column"] == "sentences_minilm"
+    assert text["extractor"]["encoder"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert "Daily_Mail" in record["rules"]["layout"] and record["rules"]["counts"]["text_label_greedy_rouge_oracle"] == len(seen)
     assert_deterministic(tmp_path / "hub", "colorhist-minilm", "a2summ", out)
 

@@ -45,8 +45,8 @@ class ExportError(Exception):
 class Build:
     """One config of a build on disk: ``hub/<name>/build.json`` and ``data/<config>/<split>-*.parquet``.
 
-    Rows stream one parquet batch at a time; vector columns come out as float32 ``[T, D]`` numpy arrays
-    (the stored values, bit for bit), other columns as Python values.
+    Rows stream one parquet batch at a time; vector columns come out as ``[T, D]`` numpy arrays of the stored
+    type (float32 values bit for bit), other columns as Python values.
     """
 
     def __init__(self, root: str | Path, config: str, split: str | None = None):
@@ -90,13 +90,11 @@ class Build:
                               f"{', '.join(missing)}")
 
     def encoder(self, column: str) -> dict:
-        """The extractor meta build.json records for ``column`` (the release files have no place for it)."""
+        """The extractor record build.json keeps for ``column``, whole (the release files have no place for it)."""
         for role, name in (self.facts.get("columns") or {}).items():
             if name == column:
-                meta = (self.facts.get("extractors") or {}).get(role) or {}
-                return {"column": column, "role": role, **{k: meta[k] for k in sorted(meta) if k in
-                                                           ("extractor", "model", "dim", "sampling", "weights_sha256")}}
-        return {"column": column, "role": None}
+                return {"column": column, "role": role, "extractor": (self.facts.get("extractors") or {}).get(role)}
+        return {"column": column, "role": None, "extractor": None}
 
     def rows(self, split: str, columns: list[str] | None = None) -> Iterator[dict]:
         for path in self.files[split]:
