@@ -190,6 +190,44 @@ def test_eccv16h5_k_random_folds(eccv16_build, tmp_path):
     assert {tuple(f["test_keys"]) for f in other} != {tuple(f["test_keys"]) for f in folds}
 
 
+@pytest.mark.slow
+def test_tvsum_build_with_videos_as_eccv16h5(tmp_path):
+    """TVSum from its annotation file and videos (GoogLeNet with random weights, KTS) -> eccv16h5 with 2 random
+    folds -> our eccv16 importer: the same features, scores, shots and the 20-annotator-style user summaries."""
+    import torch
+    from torchvision.models import googlenet
+
+    from builders import tvsum
+    from collectors.synthetic import write_video
+    from tests.test_tvsum import _write_tvsum_mat
+
+    rng = np.random.default_rng(0)
+    videos = []
+    for vid, n in (("vidA", 120), ("-vidB", 90), ("vidC", 105)):
+        colours = rng.integers(0, 256, (3, 3))
+        write_video(tmp_path / "videos" / f"{vid}.mp4",
+                    [np.full((32, 48, 3), colours[min(i * 3 // n, 2)], np.uint8) for i in range(n)], fps=30)
+        videos.append({"id": vid, "n": n, "fps": 30.0, "anno": np.repeat(rng.integers(1, 6, (3, n // 30 + 1)), 30, axis=1)[:, :n]})
+    _write_tvsum_mat(tmp_path / "tiny.mat", videos)
+    torch.manual_seed(0)
+    torch.save(googlenet(weights=None, aux_logits=False, init_weights=True).state_dict(), tmp_path / "g.pth")
+    hub = built(tvsum.main, tmp_path / "hub", "--annotations", str(tmp_path / "tiny.mat"), "--videos",
+                str(tmp_path / "videos"), "--weights", f"googlenet={tmp_path / 'g.pth'}", "--workers", "1")
+    out = exported(hub, "googlenet", "eccv16h5", tmp_path / "e16", "--splits", "2")
+    record = json.loads((out / "export.json").read_text())
+    assert record["rules"]["gtsummary_counts"] == {"keyshots_of_frame_scores": 3}  # 3 users, no frame_labels
+    h5 = out / record["files"]["h5"]
+    again = built(eccv16.main, tmp_path / "hub2", "--h5", str(h5), "--splits", str(out / record["files"]["splits"]))
+    mine = rows(again, "googlenet")
+    for rid, (_, row) in rows(hub, "googlenet").items():
+        _, row2 = mine[rid]
+        for key in ("frames_googlenet", "frame_scores", "picks", "change_points", "n_frame_per_seg", "user_summary",
+                    "n_frames", "title"):
+            assert same(row[key], row2[key]), key
+    folds = [rows(again, f"googlenet-split{i}") for i in range(2)]
+    assert sorted(r for f in folds for r, (s, _) in f.items() if s == "test") == sorted(v["id"] for v in videos)
+
+
 # ---------------------------------------------------------------- mrhisum (and Mr.HiSum as eccv16h5)
 
 MRH = {"video_1": 40, "video_2": 33, "video_3": 25}
