@@ -6,7 +6,8 @@ file and the split folds DSNet, PGL-SUM, VASNet and CA-SUM read.
         user_summary [U, n_frames] float32 (0/1)             change_points [S, 2] int32 (inclusive)
         n_frame_per_seg [S] int32   n_frames () int32         picks [T] int32       n_steps () int32 = T
         gtsummary [T] float32 (0/1)  video_name (bytes, when the build has a title)
-    OUT/<dataset>_splits.json   [{"train_keys": [...], "test_keys": [...]}, ...]
+    OUT/<dataset>_splits.json   [{"train_keys": [...], "test_keys": [...]}, ...]   (PGL-SUM, VASNet, CA-SUM)
+    OUT/<dataset>_dsnet.yml     the same folds keyed ``../datasets/<h5 file>/<video>`` (DSNet's splits/*.yml)
 
 ``<dataset>`` is the build's dataset name without a trailing ``-eccv16``, lower case; the file name is
 the one PGL-SUM / A2Summ open whatever the encoder (recorded in export.json). Rules (export.json ``rules``):
@@ -16,11 +17,11 @@ the one PGL-SUM / A2Summ open whatever the encoder (recorded in export.json). Ru
   keyshot summary of ``frame_scores`` on ``change_points`` at 15% (builders.labels.keyshots), at ``picks``.
 - Splits, without ``--splits``: one fold, ``train_keys`` = the build's train and validation videos
   (the eccv16 folds have no validation), ``test_keys`` = its test videos; a build without a test split
-  needs ``--splits K``. With ``--splits K``: K-fold cross-validation: the videos (build order) shuffled
-  once with ``numpy.random.default_rng(seed)``, cut into K parts (``numpy.array_split``); fold i tests
-  part i and trains on the others, so every video is tested exactly once.
-- Keys are plain video ids (PGL-SUM, VASNet, CA-SUM); DSNet's split files prefix each key with the h5
-  path (``../datasets/<file>.h5/video_1``): add it for DSNet.
+  needs ``--splits K``. With ``--splits K``: K random 80 / 20 splits, as DSNet's ``make_split.py``
+  (its default ``--method random``, which made its released split files): each split draws its
+  ``n - round(0.8 n)`` test videos anew (``numpy.random.default_rng(seed)``), the rest train.
+- Keys are plain video ids in the JSON (PGL-SUM, VASNet, CA-SUM); DSNet keys a video by the h5 path as
+  seen from its ``src/`` directory, so its YAML copy assumes the h5 is put in DSNet's ``datasets/``.
 - Deterministic bytes: datasets written with ``track_times=False``; groups kept in build order (``track_order=True``).
 """
 
@@ -30,6 +31,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from builders.export import Build, ExportError, dumps, export_record
 from builders.labels.keyshots import keyshot_summary
@@ -38,8 +40,11 @@ NEEDS = ("frame_scores", "picks", "n_frames", "change_points", "n_frame_per_seg"
 GTSUMMARY_RULE = ("frame_labels when the build has them; else with one user_summary row that row at picks; "
                   "else the eccv16 keyshot summary (15%) of frame_scores on change_points, at picks")
 SPLIT_RULE = "one fold: train_keys = build train + validation, test_keys = build test"
-KFOLD_RULE = ("K-fold: videos in build order shuffled by numpy.random.default_rng(seed).permutation, cut by "
-              "numpy.array_split into K parts; fold i: test_keys = part i, train_keys = the other parts (build order)")
+DSNET_DIR = "../datasets"  # DSNet's split keys: the h5 path as seen from its src/ directory, then the video
+TRAIN_RATIO = 0.8  # DSNet's make_split.py default (--train-ratio 0.8, --method random)
+RANDOM_RULE = ("K random splits (DSNet make_split.py --method random): n_test = n - round(0.8 n); split i: test_keys = "
+               "the first n_test of numpy.random.default_rng(seed).permutation (one draw per split, videos in build "
+               "order), train_keys = the others in build order; a video may be tested in several splits")
 
 
 def dataset_slug(build: Build) -> str:
@@ -98,17 +103,18 @@ def folds(keys: dict[str, list[str]], k: int | None, seed: int) -> list[dict]:
         test = keys.get("test", [])
         if not test:
             raise ExportError("the build has no test split to make the eccv16 fold from: give --splits K for K "
-                              "random folds (or --split to pick what to export)")
+                              "random splits (or --split to pick what to export)")
         return [{"train_keys": keys.get("train", []) + keys.get("validation", []), "test_keys": test}]
     videos = [v for split in ("train", "validation", "test") for v in keys.get(split, [])]
-    if k > len(videos):
-        raise ExportError(f"--splits {k}: only {len(videos)} videos to cut into folds")
-    parts = np.array_split(np.random.default_rng(seed).permutation(len(videos)), k)
+    n_test = len(videos) - round(TRAIN_RATIO * len(videos))
+    if n_test < 1 or n_test >= len(videos):
+        raise ExportError(f"--splits {k}: {len(videos)} videos are too few for a {TRAIN_RATIO:.0%} / "
+                          f"{1 - TRAIN_RATIO:.0%} split")
+    rng = np.random.default_rng(seed)
     out = []
-    for part in parts:
-        test = set(part.tolist())
-        out.append({"train_keys": [v for i, v in enumerate(videos) if i not in test],
-                    "test_keys": [videos[i] for i in sorted(test)]})
+    for _ in range(k):
+        test = [videos[i] for i in rng.permutation(len(videos))[:n_test]]
+        out.append({"train_keys": [v for v in videos if v not in set(test)], "test_keys": test})
     return out
 
 
@@ -128,11 +134,14 @@ def write(build: Build, out: Path, split=None, splits=None, seed=0, **_) -> dict
                     raise ExportError(f"video_id {key!r} cannot key an h5 group (a '/' or a repeat)")
                 video(f.create_group(key), row, visual, rules)
                 keys.setdefault(part, []).append(key)
-    split_file = f"{slug}_splits.json"
-    (out / split_file).write_text(dumps(folds(keys, splits, seed)), encoding="utf-8")
+    split_file, dsnet_file = f"{slug}_splits.json", f"{slug}_dsnet.yml"
+    made = folds(keys, splits, seed)
+    (out / split_file).write_text(dumps(made), encoding="utf-8")
+    dsnet = [{name: [f"{DSNET_DIR}/{h5_name}/{v}" for v in fold[name]] for name in fold} for fold in made]
+    (out / dsnet_file).write_text(yaml.safe_dump(dsnet, sort_keys=True), encoding="utf-8")
     return export_record(build, "eccv16h5", split,
                          {"gtsummary": GTSUMMARY_RULE, "gtsummary_counts": dict(sorted(rules.items())),
-                          "splits": KFOLD_RULE if splits else SPLIT_RULE, "seed": seed if splits else None,
+                          "splits": RANDOM_RULE if splits else SPLIT_RULE, "seed": seed if splits else None,
                           "folds": splits or 1},
                          [{"file": f"{h5_name} features", **build.encoder(visual)}],
-                         files={"h5": h5_name, "splits": split_file})
+                         files={"h5": h5_name, "splits": split_file, "dsnet_splits": dsnet_file})
