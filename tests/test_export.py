@@ -371,6 +371,10 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(mrhisum_build, bliss_b
              "lacks frame_scores, change_points, user_summary, n_frames")
     _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "mrhisum", "--out", out, "--splits", "3"],
              "--splits K")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "eccv16h5", "--out", out, "--splits", "0"],
+             "at least 1")
+    _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "eccv16h5", "--out", out, "--split", "dev"],
+             "unknown split 'dev'")
     _refused(capsys, tmp_path, [str(hub), "--config", "yt8m", "--format", "mrhisum"], "--out")  # argparse: one line too
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "mine.txt").write_text("keep me")

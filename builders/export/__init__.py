@@ -148,9 +148,9 @@ def export(build_dir, config: str, fmt: str, out, split: str | None = None, spli
         raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
     if split is not None and split not in SPLITS:
         raise ExportError(f"unknown split {split!r} (splits: {', '.join(SPLITS)})")
-    if splits is not None and (fmt != "eccv16h5" or splits < 2):
-        raise ExportError("--splits K (K >= 2 random folds) is for --format eccv16h5 only" if fmt != "eccv16h5"
-                          else f"--splits must be at least 2, got {splits}")
+    if splits is not None and (fmt != "eccv16h5" or splits < 1):
+        raise ExportError("--splits K (K random splits) is for --format eccv16h5 only" if fmt != "eccv16h5"
+                          else f"--splits must be at least 1, got {splits}")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise ExportError(f"--out {out} exists and is not empty (give --overwrite to replace it)")
@@ -189,7 +189,7 @@ def parser(prog: str = "python -m builders.export") -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
     p.add_argument("--out", required=True, type=Path, help="output directory (refused if it exists and is not empty)")
     p.add_argument("--split", help="export only this split (train, validation, test)")
-    p.add_argument("--splits", type=int, metavar="K", help="eccv16h5: K random cross-validation folds instead of the "
+    p.add_argument("--splits", type=int, metavar="K", help="eccv16h5: K random 80/20 splits (DSNet's rule) instead of the "
                                                          "build's split")
     p.add_argument("--seed", type=int, default=0, help="seed of --splits K (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
