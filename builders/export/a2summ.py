@@ -33,10 +33,11 @@ News (a build with an ``article``; put OUT at A2Summ's ``data/Daily_Mail`` or ``
 
 - ``highlight`` = the build's ``highlights`` (a list: A2Summ's ``calc_text_rouge`` joins it with spaces).
 - ``text_label`` = ``sentence_labels`` when the build has them; MM-AVS builds have none, and A2Summ
-  does not say how its labels were made, so they are the greedy ROUGE oracle of extractive news
-  summarization (Nallapati et al., AAAI 2017, SummaRuNNer): add the sentence that most raises ROUGE-1 F
-  + ROUGE-2 F (rouge_score, stemmed) of the selection against the highlights, in article order, until
-  none raises it; at least one sentence (A2Summ takes top-k with k = the number of labels).
+  does not say how its labels were made, so (a choice, docs/export.md) they are the greedy oracle of
+  extractive news summarization (SummaRuNNer, Nallapati et al., AAAI 2017) scored as BertSum's
+  ``greedy_selection`` (ROUGE-1 F + ROUGE-2 F; here rouge_score, stemmed, against the highlights, no
+  3-sentence cap): add the sentence that most raises the score, until none does; at least one sentence
+  (A2Summ takes top-k with k = the number of labels).
 - Daily Mail (``build.json`` ``subset``, else a build with image features): ``video_label`` =
   ``frame_labels``, ``video_summ`` = the image features when there is one per keyframe, else the frames
   at the keyframes; a sample without images gets all-zero labels and no keyframe rows (counted). CNN
@@ -63,7 +64,7 @@ RELEASE_SPLIT = {"train": "train", "validation": "train", "test": "test"}
 TIME_RULE = ("sentence_time [s, e]: the frames i with start <= frame_times[i] < end are s <= i < e "
              "(models.collate.align_mask); no frame: [s, s], s = frames with frame_times < start")
 SPLIT_RULE = "release train = build train + validation (A2Summ has no validation split), release test = build test"
-ORACLE_RULE = ("greedy ROUGE oracle (SummaRuNNer): add the sentence that most raises ROUGE-1 F + ROUGE-2 F "
+ORACLE_RULE = ("greedy ROUGE oracle (SummaRuNNer; BertSum's greedy_selection score): add the sentence that most raises ROUGE-1 F + ROUGE-2 F "
                "(rouge_score, stemmed) against the highlights until none does; at least one")
 NEWS_SUMM_RULE = ("video_label = frame_labels (zeros without images); video_summ_resnet50 = images_<visual> when one "
                   "per keyframe, else frames_<visual> at the keyframes")
