@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.core.schema import SPLITS
+from common import cli
 from common.files import sha256_file
 
 TOOL = "vsumhub builders.export"
@@ -64,6 +64,8 @@ class Build:
         self.facts = configs[config]
         self.name = self.root.resolve().name
         self.sha256 = sha256_file(path)
+        from builders.core.schema import SPLITS  # imports datasets: after parsing (common.cli)
+
         self.files = {s: sorted((self.root / "data" / config).glob(f"{s}-*.parquet")) for s in SPLITS}
         if not any(self.files.values()):
             raise ExportError(f"{self.root / 'data' / config} holds no parquet shards")
@@ -146,6 +148,8 @@ def export(build_dir, config: str, fmt: str, out, split: str | None = None, spli
     """Export one config; returns export.json's content. Raises ExportError for bad input, with nothing written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    from builders.core.schema import SPLITS
+
     if split is not None and split not in SPLITS:
         raise ExportError(f"unknown split {split!r} (splits: {', '.join(SPLITS)})")
     if splits is not None and (fmt != "eccv16h5" or splits < 1):
@@ -181,9 +185,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-def parser(prog: str = "python -m builders.export") -> argparse.ArgumentParser:
-    """The command's flags (a console script reuses this parser)."""
-    p = _Parser(prog=prog, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    """The command's flags (``vsumhub export`` runs this parser; light imports only, so --help is instant)."""
+    p = _Parser(prog=cli.prog("python -m builders.export"), description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_version(p)
     p.add_argument("build", type=Path, help="the build directory, hub/<name> (its build.json and data/)")
     p.add_argument("--config", required=True, help="the config to export (a directory of data/)")
     p.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
