@@ -112,7 +112,7 @@ def settings(args) -> Plan:
     from models.registry import UnlistedFamily, entry as model_folder
 
     config = resolve_config(args.dataset, args.config)
-    family = args.family or dataset_family(args.dataset)
+    family = args.family or dataset_family(args.dataset, config)
     try:
         entry = model_folder("vdf").defaults(family)
     except UnlistedFamily as e:
