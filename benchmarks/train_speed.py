@@ -6,7 +6,7 @@ batch). The case: a synthetic dataset written by builders.core.writers in the BL
 sizes (5-minute clips at 1 fps: T = 300 frames of CLIP 512-d; N = 20-40 sentences of RoBERTa
 768-d, 4-second sentences), read from parquet with the prefetch thread, from the webdataset tars,
 and from parquet with DataLoader worker processes. Each model has its paper's BLiSS
-hyper-parameters (models.registry.DEFAULTS; CFSum, which has no BLiSS entry, its TVSum ones) and
+hyper-parameters (the model folders' defaults, models.registry.DEFAULTS; CFSum, which has no BLiSS entry, its TVSum ones) and
 the batch size given here (CPU-sized; the papers use 64 on a GPU), and again small (hidden 32,
 one layer), where a step is cheap and waiting for data would show most. One warm-up epoch of the
 model and one pass of each loader alone (worker processes persist across epochs, as in training),

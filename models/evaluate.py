@@ -32,8 +32,8 @@ Mr.HiSum MAP at rho 50% / 15%. Selection never looks at the ground truth: the to
 as many as there are key items, A2Summ's released top-k, which reads the labels (not a fair
 prediction; compare only with numbers computed the same way).
 
-A run of a model that generates text (VDF, ``models.registry.SEQ2SEQ``) is evaluated by its own evaluator
-(``models.vdf.evaluate``): summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
+A run of a model whose folder gives its own scoring (``EVALUATE``: VDF, a text generator, ``models.vdf.evaluate``)
+is scored by it: summaries generated with beam search, corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr
 printed as its paper's tables (protocol ``generation``).
 
 Reference baselines (``models.baselines``):
@@ -96,7 +96,7 @@ from models.protocols import (
     score,
 )
 from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
-from models.runs import RunError, load_run, passthrough_columns, predict
+from models.runs import RunError, load_run, model_entry, passthrough_columns, predict
 from models.selection import budget, indicator
 from builders.labels.keyshots import PROTOCOLS
 
@@ -316,9 +316,9 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
                  proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
                  device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library") -> tuple[dict, dict]:
     """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
-    seq2seq = _seq2seq_of(run_dir)
-    if seq2seq:  # a text generator (VDF): generates summaries and scores them as its paper does
-        return load_object(seq2seq["evaluate"])(run_dir, dataset, config, split, checkpoint, device)
+    evaluator = _evaluator_of(run_dir)
+    if evaluator:  # the model folder scores its runs itself (VDF: generates summaries, scores them as its paper does)
+        return load_object(evaluator)(run_dir, dataset, config, split, checkpoint, device)
     run_config, model, meta = load_run(run_dir, checkpoint, device)
     dataset = dataset or run_config["dataset"]
     if not Path(dataset).exists() and "/" not in str(dataset):
@@ -344,13 +344,12 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     return metrics, facts
 
 
-def _seq2seq_of(run_dir) -> dict | None:
-    """The registry entry of a run whose model generates text (models.registry.SEQ2SEQ), else None."""
-    from models.registry import SEQ2SEQ
-
+def _evaluator_of(run_dir) -> str | None:
+    """The ``EVALUATE`` hook ("module:function") of a run's model folder (VDF's generation scoring), else None."""
     path = Path(run_dir) / "config.json"
     model = json.loads(path.read_text()).get("model") if path.is_file() else None
-    return SEQ2SEQ.get(model)
+    folder = model_entry(model) if isinstance(model, str) else None
+    return folder.evaluate if folder is not None else None
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -6,9 +6,10 @@
     runs/<name>/checkpoint-last.pt   everything to resume: weights, optimizer, scheduler, RNG, epoch, best
     runs/<name>/checkpoint-best.pt   the weights chosen on the validation split, with their epoch and metrics
 
-A model is named by the registry (``a2summ``, ``hiersum``, ``cfsum``: ``models.registry``) or,
-for your own architecture, by ``package.module:factory`` with ``factory(dims, **hparams)`` returning
-a module that follows the same interface (``forward(batch)``, ``loss(batch, outputs)``).
+A model is named by its folder (``a2summ``, ``hiersum``, ``cfsum``, ``mhms``, ``vdf``: ``models/<name>/``, found by
+``models.registry``; a folder elsewhere by its dotted path) or, for a bare architecture, by ``package.module:factory``
+with ``factory(dims, **hparams)`` returning a module that follows the same interface (``forward(batch)``,
+``loss(batch, outputs)``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from models.collate import to_device
 
 CONFIG, METRICS, CURVES = "config.json", "metrics.jsonl", "curves.png"
 LAST, BEST = "checkpoint-last.pt", "checkpoint-best.pt"
-FAMILIES = {  # substring of the dataset name -> the family models.registry.DEFAULTS is keyed by
+FAMILIES = {  # substring of the dataset name -> the family a model folder's defaults are keyed by
     "bliss": "bliss", "tvsum": "tvsum", "summe": "summe", "mrhisum": "mrhisum", "hiersum": "wikihow",
     "wikihow": "wikihow", "dailymail": "dailymail", "daily-mail": "dailymail", "cnn": "cnn",
     "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights", "vmsmo": "vmsmo",
@@ -45,17 +46,24 @@ def registry():
         raise RunError(f"models.registry is not available ({e}); name a model as package.module:factory") from e
 
 
+def model_entry(spec: str):
+    """The model folder (``models.registry.Entry``) a name or dotted package path names; None for module:factory."""
+    if ":" in spec:
+        return None
+    try:
+        return registry().entry(spec)
+    except KeyError as e:
+        raise RunError(e.args[0]) from None
+
+
 def model_class(spec: str):
-    """The class (registry) or factory (module:factory) a model spec names."""
+    """The class (a model folder's network) or factory (module:factory) a model spec names."""
     if ":" in spec:
         try:
             return load_object(spec)
         except (ImportError, AttributeError, ValueError) as e:
             raise RunError(f"cannot load model factory {spec!r}: {e}") from e
-    reg = registry()
-    if spec not in reg.MODELS:
-        raise RunError(f"unknown model {spec!r}; choose from {', '.join(reg.MODELS)} (or package.module:factory)")
-    return reg.MODELS[spec]
+    return model_entry(spec).network_class()
 
 
 def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
@@ -63,7 +71,7 @@ def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
 
     if ":" in spec:
         return model_class(spec)(dims, **hparams)
-    model_class(spec)
+    model_entry(spec)
     try:
         return registry().build_model(spec, dims, **hparams)
     # an unknown or bad hyper-parameter; pretrained parts (MHMS's BERT / BART) not at hand: the message names --weights
@@ -72,10 +80,16 @@ def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
 
 
 def passthrough_columns(spec: str, available, training: bool) -> tuple[str, ...]:
-    """The dataset columns a model reads as they are (``passthrough_inputs``, and at training its
-    ``passthrough_targets``), those the dataset has."""
-    cls = model_class(spec)
-    names = tuple(getattr(cls, "passthrough_inputs", ())) + (tuple(getattr(cls, "passthrough_targets", ())) if training else ())
+    """The dataset columns a model reads as they are (its folder's ``PASSTHROUGH_INPUTS``, and at training its
+    ``PASSTHROUGH_TARGETS``; a module:factory's ``passthrough_inputs`` / ``passthrough_targets``), those the
+    dataset has."""
+    e = model_entry(spec)
+    if e is None:
+        cls = model_class(spec)
+        inputs, targets = getattr(cls, "passthrough_inputs", ()), getattr(cls, "passthrough_targets", ())
+    else:
+        inputs, targets = e.passthrough_inputs, e.passthrough_targets
+    names = tuple(inputs) + (tuple(targets) if training else ())
     return tuple(n for n in dict.fromkeys(names) if n in set(available))
 
 

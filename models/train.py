@@ -6,9 +6,9 @@
         [--query-features COL | key_sentences] [--hparam KEY=VALUE ...] [--family NAME]
         [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart]
 
-Hyper-parameters: the paper's values for (model, dataset family) from ``models.registry.DEFAULTS``
-(the family comes from the dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the
-flags. Optimiser: Adam with L2 weight decay (A2Summ's and CFSum's code), the learning rate set per
+Hyper-parameters: the paper's values for (model, dataset family) from the model folder's defaults
+(``models/<model>/defaults.py``: its recipe with the family's overrides; the family comes from the
+dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the flags. Optimiser: Adam with L2 weight decay (A2Summ's and CFSum's code), the learning rate set per
 epoch by the entry's schedule (linear warm-up for ``warmup_epochs``, then cosine when
 ``scheduler`` is "cosine", else constant).
 
@@ -31,8 +31,10 @@ the run, not per epoch) the next batch trains ``model.global_step`` (the global 
 description is ``--query-features`` (default: ``steps_<text encoder>`` when the dataset has it, else
 ``key_sentences``, the key sentences' features: what HierSum does on BLiSS).
 
-VDF (``--model vdf``) generates summaries: it has its own trainer (``models.vdf.train``, named by
-``models.registry.SEQ2SEQ``) with ``--stage 1|2|3|all`` for the triple-stage framework; see docs/training.md.
+Every model trains through the same loop (``train_fit``: one ``Fit`` per run). A model folder whose training is
+more than one run of its network gives the runs (``TRAINING``): VDF (``--model vdf``) trains directly or, with
+``--stage 1|2|3|all``, by the triple-stage framework, each stage a run of this loop with its own batches and loss
+(``models.vdf.stages``); see docs/training.md.
 
 Exit status: 0 trained (or already complete), 2 bad usage (unknown model or column, missing split,
 a different run in --out).
@@ -47,7 +49,8 @@ import math
 import sys
 import time
 import inspect
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +72,7 @@ from models.data import (
     split_names,
 )
 from models.loader import Loader
+from models.registry import UnlistedFamily
 from models.protocols import detect, main_metric, protocol_columns, protocol_visual, score
 from models.runs import (
     BEST,
@@ -83,8 +87,8 @@ from models.runs import (
     different_run,
     make_model,
     model_class,
+    model_entry,
     passthrough_columns,
-    registry,
     rng_state,
     save,
     set_rng_state,
@@ -96,6 +100,8 @@ log = logging.getLogger("models.train")
 GENERIC = {"batch_size": 4, "lr": 1e-3, "weight_decay": 1e-5, "epochs": 50, "scheduler": None, "warmup_epochs": 0}
 # May differ when a run is resumed ("workers": the loader workers of runs from before --loader-workers).
 RESUMABLE_CHANGES = ("epochs", "device", "loader_workers", "workers", "stop_after", "argv")
+# What a run learns once it has started: not part of its identity either.
+RECORDED = ("dims", "skipped", "parameters", "stages", "tokenizers")
 
 
 def parse_hparam(text: str) -> tuple[str, object]:
@@ -111,16 +117,20 @@ def parse_hparam(text: str) -> tuple[str, object]:
 def hyperparameters(args, family: str | None) -> tuple[dict, dict, str]:
     """(train settings, model hyper-parameters, where the defaults came from)."""
     train, model, source = dict(GENERIC), {}, "generic defaults"
-    if ":" not in args.model:
-        try:
-            entry = registry().defaults(args.model, family) if family else None
+    folder = model_entry(args.model)
+    if folder is not None:
+        try:  # no family: the recipe of a folder that has one for every family, else the generic settings
+            entry = folder.defaults(family) if family or not folder.families() else None
+        except UnlistedFamily as e:
+            log.warning("%s", e.args[0])
+            entry = e.recipe
         except KeyError as e:
             log.warning("%s; using generic training settings", e.args[0])
             entry = None
         if entry:
             train.update(entry.get("train", {}))
             model.update(entry.get("model", {}))
-            source = f"models.registry.DEFAULTS[({args.model!r}, {family!r})]"
+            source = folder.source(family)
     for key in ("batch_size", "lr", "weight_decay", "epochs"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
@@ -212,7 +222,7 @@ def parse_weights(items) -> dict[str, str]:
 
 def identity(config: dict) -> dict:
     """What must match for a run directory to be resumed (epochs may be extended)."""
-    keep = {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES and k not in ("dims", "skipped")}
+    keep = {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES and k not in RECORDED}
     keep["train"] = {k: v for k, v in config["train"].items() if k != "epochs"}
     return json.loads(json.dumps(keep, default=str))  # as config.json holds it (tuples -> lists)
 
@@ -220,13 +230,27 @@ def identity(config: dict) -> dict:
 # ---------------------------------------------------------------- one epoch
 
 
-def train_epoch(model, optimizer, loader: Loader, epoch: int, device: str, grad_clip: float,
-                seen: int = 0) -> tuple[dict, dict]:
-    """(mean loss parts, timing) of one pass. HierSum-style models get a global batch after every m
-    subtitle batches, counted over the whole run (``seen`` = batches trained before this epoch), so
-    the schedule holds even when an epoch has fewer than m + 1 batches."""
-    model.train()
+def model_step(model):
+    """The training step of a network with ``loss(batch, model(batch))``: ``step(batch, index)`` -> (loss, parts).
+    HierSum-style models (``global_step``) get a global batch after every m subtitle batches, counted over the
+    whole run (``index`` = the batch's place in the run), so the schedule holds when an epoch has fewer than m + 1."""
     every = int(getattr(model, "global_every", 0) or 0) if hasattr(model, "global_step") else 0
+
+    def step(batch, index):
+        if every and (index + 1) % (every + 1) == 0:
+            loss, parts = model.global_step(batch)
+            return loss, {f"global_{k}": v for k, v in parts.items()}
+        return model.loss(batch, model(batch))
+
+    return step
+
+
+def train_epoch(model, optimizer, loader: Loader, epoch: int, device: str, grad_clip: float,
+                seen: int = 0, step=None) -> tuple[dict, dict]:
+    """(mean loss parts, timing) of one pass; ``step(batch, index)`` gives a batch's loss (default ``model_step``),
+    ``seen`` = batches trained before this epoch."""
+    model.train()
+    step = step or model_step(model)
     sums: dict[str, list] = {}
     wait = step_time = 0.0
     steps = 0
@@ -234,12 +258,7 @@ def train_epoch(model, optimizer, loader: Loader, epoch: int, device: str, grad_
     for i, batch in enumerate(loader.epoch(epoch)):
         t_got = time.perf_counter()
         wait += t_got - t_next
-        batch = to_device(batch, device)
-        if every and (seen + i + 1) % (every + 1) == 0:
-            loss, parts = model.global_step(batch)
-            parts = {f"global_{k}": v for k, v in parts.items()}
-        else:
-            loss, parts = model.loss(batch, model(batch))
+        loss, parts = step(to_device(batch, device), seen + i)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip:
@@ -290,8 +309,9 @@ def selection_value(config: dict, val: dict, criterion: str | None) -> tuple[str
     """(criterion, value to maximise). The first validation fixes the criterion for the run: the
     main metric if it can be computed, else -loss, else "last"; a later epoch where the fixed
     criterion has no value (None) does not count as an improvement."""
-    if criterion in (None, "metric") and config["protocol"]:
-        value = main_metric(config["protocol"], val)[1]
+    protocol = config.get("protocol")
+    if criterion in (None, "metric") and protocol:
+        value = main_metric(protocol, val)[1]
         if value is not None or criterion == "metric":
             return "metric", value
     if criterion in (None, "loss") and ("loss" in val or criterion == "loss"):
@@ -299,7 +319,24 @@ def selection_value(config: dict, val: dict, criterion: str | None) -> tuple[str
     return "last", None
 
 
-# ---------------------------------------------------------------- the run
+# ---------------------------------------------------------------- the loop
+
+
+@dataclass
+class Fit:
+    """One run of the training loop: what it trains (``module``, saved and resumed), on what, where (``out``), and
+    how a batch gives its loss (``step(batch, index)`` -> (loss, parts)) and the validation split its metrics
+    (``validate(loader)`` -> {"loss", protocol metrics}). A model folder's ``TRAINING.fits(args)`` yields these
+    (VDF: one per stage); ``config`` is the run's config.json, its ``identity`` decides whether ``out`` is resumed."""
+
+    out: Path
+    config: dict
+    module: torch.nn.Module
+    train: Loader
+    validation: Loader | None
+    step: Callable
+    validate: Callable
+    name: str = ""  # printed before each epoch's line ("stage 2")
 
 
 def prepare_out(out: Path, config: dict, restart: bool) -> dict | None:
@@ -307,64 +344,43 @@ def prepare_out(out: Path, config: dict, restart: bool) -> dict | None:
     out.mkdir(parents=True, exist_ok=True)
     if restart:
         clear_run(out)
+    if (out / CONFIG).exists():
+        old = json.loads((out / CONFIG).read_text())
+        if identity(old) != identity(config):
+            raise different_run(out, identity(old), identity(config))
     if not (out / LAST).exists():
-        if (out / CONFIG).exists() and not restart:
-            old = json.loads((out / CONFIG).read_text())
-            if identity(old) != identity(config):
-                raise different_run(out, identity(old), identity(config))
         return None
-    old = json.loads((out / CONFIG).read_text())
-    if identity(old) != identity(config):
-        raise different_run(out, identity(old), identity(config))
     return torch.load(out / LAST, map_location="cpu", weights_only=True)
 
 
-def run(args) -> int:
-    seq2seq = getattr(registry(), "SEQ2SEQ", {})
-    if args.model in seq2seq:  # a text generator (VDF): its own trainer and stages
-        return load_object(seq2seq[args.model]["train"])(args)
-    if args.stage is not None:
-        raise RunError(f"--stage is for the staged models ({', '.join(seq2seq) or 'none'}), not {args.model}")
-    cols, config = setup(args)
-    out = args.out
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise RunError("--device cuda but torch sees no GPU; use --device cpu")
+def train_fit(fit: Fit, args) -> bool:
+    """Train (or resume) one run in ``fit.out``: Adam, the learning rate per epoch by the run's schedule, the best
+    epoch on validation kept, every epoch's line in metrics.jsonl; True when ``--stop-after`` ended it early."""
+    out, config, model = fit.out, fit.config, fit.module
     resume = prepare_out(out, config, args.restart)
-    train_src = open_split(args.dataset, config["config"], "train", cols, args.format, labeled=True)
-    tp = config["train"]
-    loader = Loader(train_src, int(tp["batch_size"]), shuffle=True, seed=args.seed, workers=args.loader_workers)
-    val_loader = None
-    if config["validation"]:
-        val_src = open_split(args.dataset, config["config"], "validation", cols, args.format, labeled=True)
-        val_loader = Loader(val_src, int(tp["batch_size"]), workers=0)
-    first = next(iter(train_src), None)
-    if first is None:
-        raise DatasetError(f"the train split of {args.dataset} has no example with all of {list(cols.targets)}")
-    config["dims"] = cols.dims_of(first)
-    torch.manual_seed(args.seed)
-    model = make_model(args.model, config["dims"], config["model_hparams"]).to(args.device)
+    tp, epochs = config["train"], int(config["epochs"])
+    model.to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tp["lr"]), weight_decay=float(tp["weight_decay"]))
     done, best, criterion, seen = 0, {"epoch": None, "value": None}, None, 0
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         set_rng_state(resume["rng"])
-        done, best, criterion, seen = resume["epoch"], resume["best"], resume["criterion"], resume["batches"]
+        done, best, criterion, seen = resume["epoch"], resume["best"], resume.get("criterion"), resume.get("batches", 0)
         truncate_metrics(out / METRICS, done)
-        print(f"resuming {out} after epoch {done}")
-    config["skipped"] = {"train": train_src.skipped}
+        if done < epochs:
+            print(f"resuming {out} after epoch {done}")
     write_json(out / CONFIG, config)
-    epochs = int(tp["epochs"])
     if done >= epochs:
         print(f"{out}: already trained {done} of {epochs} epochs; best epoch {best['epoch']}")
-        return 0
+        return False
     for ran, epoch in enumerate(range(done, epochs), start=1):
         factor = lr_factor(epoch, epochs, tp.get("scheduler"), int(tp.get("warmup_epochs") or 0))
         for group in optimizer.param_groups:
             group["lr"] = float(tp["lr"]) * factor
-        parts, timing = train_epoch(model, optimizer, loader, epoch, args.device, args.grad_clip, seen)
+        parts, timing = train_epoch(model, optimizer, fit.train, epoch, args.device, args.grad_clip, seen, fit.step)
         seen += timing["steps"]
-        val = validate(model, val_loader, config, args.device, args.proportion) if val_loader is not None else {}
+        val = fit.validate(fit.validation) if fit.validation is not None else {}
         criterion, value = selection_value(config, val, criterion)
         improved = criterion == "last" or (value is not None and (best["value"] is None or value > best["value"]))
         if improved:
@@ -379,12 +395,48 @@ def run(args) -> int:
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
               "epoch": epoch + 1, "batches": seen, "best": best, "criterion": criterion}, out / LAST)
         plot_curves(out / METRICS, out / CURVES)
-        _report(line, epochs)
+        _report(line, epochs, fit.name)
         if args.stop_after and ran >= args.stop_after and epoch + 1 < epochs:
             print(f"stopped after epoch {epoch + 1} (--stop-after {args.stop_after}); rerun the same command to resume")
-            return 0
+            return True
     print(f"trained {out}: best epoch {best['epoch']} by {sel['criterion']} on validation; "
           f"{out / BEST}, {out / LAST}, {out / METRICS}")
+    return False
+
+
+def fits(args):
+    """The one run of a network on ``--config`` (every model but those whose folder gives ``TRAINING``)."""
+    cols, config = setup(args)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError("--device cuda but torch sees no GPU; use --device cpu")
+    prepare_out(args.out, config, args.restart)  # a different run in --out: said before any data is read
+    train_src = open_split(args.dataset, config["config"], "train", cols, args.format, labeled=True)
+    tp = config["train"]
+    loader = Loader(train_src, int(tp["batch_size"]), shuffle=True, seed=args.seed, workers=args.loader_workers)
+    val_loader = None
+    if config["validation"]:
+        val_src = open_split(args.dataset, config["config"], "validation", cols, args.format, labeled=True)
+        val_loader = Loader(val_src, int(tp["batch_size"]), workers=0)
+    first = next(iter(train_src), None)
+    if first is None:
+        raise DatasetError(f"the train split of {args.dataset} has no example with all of {list(cols.targets)}")
+    config["dims"] = cols.dims_of(first)
+    torch.manual_seed(args.seed)
+    model = make_model(args.model, config["dims"], config["model_hparams"]).to(args.device)
+    config["skipped"] = {"train": train_src.skipped}
+    yield Fit(args.out, config, model, loader, val_loader, model_step(model),
+              lambda val: validate(model, val, config, args.device, args.proportion))
+
+
+def run(args) -> int:
+    """Every run the model trains by (one; VDF's stages: one per stage), each through ``train_fit``."""
+    folder = model_entry(args.model)
+    staged = folder is not None and folder.training is not None
+    if args.stage is not None and not staged:
+        raise RunError(f"--stage is for the staged models (vdf), not {args.model}")
+    for fit in (load_object(folder.training + ":fits") if staged else fits)(args):
+        if train_fit(fit, args):
+            break
     return 0
 
 
@@ -394,12 +446,12 @@ def _criterion_name(config: dict, val: dict, criterion: str) -> str:
     return {"loss": "validation loss", "last": "last epoch (no validation metric or loss)"}[criterion]
 
 
-def _report(line: dict, epochs: int) -> None:
+def _report(line: dict, epochs: int, name: str = "") -> None:
     val = line["validation"]
     shown = " ".join(f"{k} {v:.4f}" for k, v in val.items() if isinstance(v, float))
     t = line["time"]
-    print(f"epoch {line['epoch']}/{epochs}  train {line['train'].get('total', float('nan')):.4f}  {shown}  "
-          f"best {line['selection']['best_epoch']}  {t['seconds']:.1f} s  {t['steps_per_s']:.2f} steps/s  "
+    print(f"{name + ' ' if name else ''}epoch {line['epoch']}/{epochs}  train {line['train'].get('total', float('nan')):.4f}  "
+          f"{shown}  best {line['selection']['best_epoch']}  {t['seconds']:.1f} s  {t['steps_per_s']:.2f} steps/s  "
           f"data wait {100 * t['data_wait_fraction']:.1f}%", flush=True)
 
 
@@ -407,7 +459,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=cli.prog("python -m models.train"), description=__doc__.split("\n\n")[0])
     cli.add_version(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the data and model libraries' ones)")
-    p.add_argument("--model", required=True, help="a2summ, hiersum, cfsum, mhms, vdf (models.registry), or package.module:factory")
+    p.add_argument("--model", required=True, help="a model folder: a2summ, hiersum, cfsum, mhms, vdf (models/<name>/), or your own "
+                   "(its package, e.g. mypkg.tiny); or package.module:factory (docs/add-a-model.md)")
     p.add_argument("--dataset", required=True, help="a published dataset directory (hub/<name>) or a hub repo id")
     p.add_argument("--config", help="config name (needed when the dataset has several)")
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed when it holds this run)")

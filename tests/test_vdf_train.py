@@ -15,7 +15,7 @@ from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release
 from models import evaluate, train
 from models.vdf.model import VDF
-from models.vdf.train import Plan, kd_loss, stage3_model, transferred
+from models.vdf.stages import Plan, kd_loss, stage3_model, transferred
 from tests.how2_fixtures import write_how2_release
 
 TINY = ["--hparam", "d_model=16", "--hparam", "encoder_layers=2", "--hparam", "decoder_layers=1", "--hparam", "heads=2",

@@ -97,7 +97,7 @@ class A2Summ(nn.Module):
     """``forward(batch)`` -> ``video_scores`` [B, T] logits, ``text_scores`` [B, N] logits (with
     text), the final ``video_features`` / ``text_features`` and ``cls_video`` / ``cls_text`` [B, C].
 
-    Hyper-parameters (defaults: TVSum's row but dropout 0.1; models.registry.DEFAULTS has each dataset's): ``hidden``
+    Hyper-parameters (defaults: TVSum's row but dropout 0.1; models/a2summ/defaults.py has each dataset's): ``hidden``
     C, ``num_layers`` L, ``heads``, ``ffn_ratio``, dropouts (input projection, attention/FFN,
     score head), ``ratio`` r (k = floor(len / r) hard negatives), ``expansion`` (key-set growth
     on each side), ``beta`` / ``lam`` (Eq. 9), focal ``alpha`` / ``gamma``, ``intra_pooling``

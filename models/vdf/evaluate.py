@@ -1,4 +1,4 @@
-"""Evaluate a VDF run (models.vdf.train): generate the summaries of a split, score them as the paper's tables.
+"""Evaluate a VDF run (models.vdf.stages; VDF's ``EVALUATE`` hook, called by ``models.evaluate --run``): generate the summaries of a split, score them as the paper's tables.
 
 Metrics (Tables 2-3: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr), printed as the paper prints them (x100, CIDEr as
 is): BLEU, METEOR and CIDEr by the coco-caption scorers (``models.metrics.generation``: what nmtpytorch and
