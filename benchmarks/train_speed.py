@@ -10,7 +10,7 @@ hyper-parameters (the model folders' defaults, models.registry.DEFAULTS; CFSum, 
 the batch size given here (CPU-sized; the papers use 64 on a GPU), and again small (hidden 32,
 one layer), where a step is cheap and waiting for data would show most. One warm-up epoch of the
 model and one pass of each loader alone (worker processes persist across epochs, as in training),
-then a timed epoch per loader through models.train.train_epoch, the trainer's own loop and timers. The loaders
+then a timed epoch per loader through models.training.train_epoch, the trainer's own loop and timers. The loaders
 alone (no model) are timed too: the batches per second they can deliver.
 
     python benchmarks/train_speed.py [--clips 32] [--batch-size 4] [--models a2summ,hiersum,cfsum] [--threads 2]
@@ -40,7 +40,7 @@ from models.data import (
     resolve_columns,
 )
 from models.loader import Loader
-from models.train import train_epoch
+from models.training import train_epoch
 
 CONFIG = "clip-roberta"
 

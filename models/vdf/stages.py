@@ -52,7 +52,7 @@ from models.collate import to_device
 from models.data import DatasetError, resolve_config, split_names
 from models.loader import Loader
 from models.runs import BEST, CONFIG, RunError, dataset_family
-from models.train import Fit, parse_hparam
+from models.training import Fit, parse_hparam
 from models.vdf.model import VDF, parameter_count
 from models.vdf.data import (
     SOURCE_COLUMN,
@@ -344,7 +344,7 @@ def _sha(path: Path, what: str) -> str:
 
 def fits(args):
     """``models.train --model vdf``: the runs of the stages asked for, in order, each built when the ones before it
-    are trained (``models.train.run`` trains each with ``train_fit``)."""
+    are trained (``models.training.run`` trains each with ``train_fit``)."""
     plan = settings(args)
     stages = stage_list(getattr(args, "stage", None))
     direct = stages == ["direct"]
