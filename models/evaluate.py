@@ -66,6 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from common.loading import load_object
+from common.safefiles import read_json
 from models import baselines as B
 from models.data import (
     KEY_SENTENCES,
@@ -128,7 +129,7 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
 def f1_mode_for(dataset: str | Path) -> str:
     """SumMe is scored against the best-matching annotator (max); every other dataset by the mean."""
     build = Path(dataset) / "build.json"
-    name = json.loads(build.read_text()).get("dataset", "") if build.exists() else Path(dataset).name
+    name = read_json(build).get("dataset", "") if build.exists() else Path(dataset).name
     return "max" if "summe" in name.lower() else "mean"
 
 

@@ -48,13 +48,13 @@ The corpus number of a metric is the mean over the examples that have it.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
 from builders.labels.keyshots import keyshot_summary, upsample_scores
+from common.safefiles import read_json
 from models.metrics.highlight import qvhighlights_hit1, qvhighlights_map, youtube_highlights_ap
 from models.metrics.keyframe import bliss_keyframe_cosine
 from models.metrics.keyshot import f_score, keyshot_f_score
@@ -81,7 +81,7 @@ def card_tags(dataset) -> list[str]:
     build = Path(dataset) / "build.json"
     if not build.exists():
         return []
-    return list(json.loads(build.read_text()).get("card", {}).get("tags", []))
+    return list(read_json(build).get("card", {}).get("tags", []))
 
 
 def detect(columns, dataset=None) -> str:

@@ -75,11 +75,15 @@ from models.runs import (
     CURVES,
     LAST,
     METRICS,
+    RESUME_HINT,
+    RESUME_KEYS,
     RunError,
     add_predictions,
     clear_run,
     dataset_family,
     different_run,
+    load_checkpoint,
+    load_weights,
     make_model,
     model_class,
     passthrough_columns,
@@ -315,7 +319,7 @@ def prepare_out(out: Path, config: dict, restart: bool) -> dict | None:
     old = json.loads((out / CONFIG).read_text())
     if identity(old) != identity(config):
         raise different_run(out, identity(old), identity(config))
-    return torch.load(out / LAST, map_location="cpu", weights_only=True)
+    return load_checkpoint(out / LAST, keys=RESUME_KEYS, hint=RESUME_HINT)
 
 
 def run(args) -> int:
@@ -345,7 +349,7 @@ def run(args) -> int:
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tp["lr"]), weight_decay=float(tp["weight_decay"]))
     done, best, criterion, seen = 0, {"epoch": None, "value": None}, None, 0
     if resume is not None:
-        model.load_state_dict(resume["model"])
+        load_weights(model, resume["model"], out / LAST, RESUME_HINT)
         optimizer.load_state_dict(resume["optimizer"])
         set_rng_state(resume["rng"])
         done, best, criterion, seen = resume["epoch"], resume["best"], resume["criterion"], resume["batches"]

@@ -59,9 +59,9 @@ class MrHiSum(Builder):
         self.rules: dict[str, int] = {}
 
     def items(self):
-        import h5py
+        from builders.eccv16 import open_h5
 
-        with h5py.File(self.h5, "r") as f:
+        with open_h5(self.h5) as f:
             for key in self.keys:
                 yield Video(key, self.meta[key], f[key])
 

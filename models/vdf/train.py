@@ -53,8 +53,8 @@ from models.collate import to_device
 from models.curves import plot_curves
 from models.loader import batch_order
 from models.data import DatasetError, resolve_config, split_names
-from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RunError, clear_run, dataset_family, different_run,
-                         rng_state, save, set_rng_state, truncate_metrics)
+from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RESUME_HINT, RunError, clear_run, dataset_family,
+                         different_run, load_checkpoint, rng_state, save, set_rng_state, truncate_metrics)
 from models.vdf.model import VDF, parameter_count
 from models.vdf.data import (
     SOURCE_COLUMN,
@@ -199,7 +199,7 @@ def make_vdf(plan: Plan, toks: dict, source: str) -> VDF:
 def load_best(path: Path, what: str) -> dict:
     if not path.is_file():
         raise RunError(f"{what} is not there: {path} (run that stage first, e.g. --stage all)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return load_checkpoint(path, hint="run that stage again")
 
 
 def transferred(kd_layer: int, layers: int):
@@ -415,7 +415,7 @@ def _resume_point(out: Path, identity: dict, restart: bool) -> dict | None:
             raise different_run(out, old, identity)
     if not (out / LAST).exists():
         return None
-    return torch.load(out / LAST, map_location="cpu", weights_only=True)
+    return load_checkpoint(out / LAST, hint=RESUME_HINT)
 
 
 # ---------------------------------------------------------------- the command
