@@ -269,7 +269,7 @@ def test_deeply_nested_json_line_fails_that_query_and_the_rest_builds(tmp_path):
     failed = failures(tmp_path / "hub")
     assert set(failed) == {"line-train-2", "3"} and {f["kind"] for f in failed.values()} == {"bad_annotation"}
     assert "nested 100000 deep, deeper than the limit of 100" in failed["line-train-2"]["message"]
-    assert "longer than --max-duration 86400" in failed["3"]["message"]
+    assert "longer than --max-annotated-duration 86400" in failed["3"]["message"]
 
 
 def test_deeply_nested_release_json_or_build_json_is_one_line(tmp_path, capsys):

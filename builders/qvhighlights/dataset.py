@@ -123,8 +123,8 @@ def labels(q: Query) -> dict:
             raise _bad(q, f"{key} must be a non-empty string")
     if not _number(r.get("duration")) or r["duration"] < CLIP_SECONDS:
         raise _bad(q, f"duration must be a number of seconds >= {CLIP_SECONDS}, got {r.get('duration')!r}")
-    if r["duration"] > safe.LIMITS.max_duration:  # arrays are sized from it: 1e12 s would be 3.6 TiB of scores
-        raise _bad(q, f"duration {r['duration']:g} s is longer than --max-duration {safe.LIMITS.max_duration:g} s")
+    if r["duration"] > (most := safe.LIMITS.max_annotated_duration):  # arrays are sized from it: 1e12 s, 3.6 TiB
+        raise _bad(q, f"duration {r['duration']:g} s is longer than --max-annotated-duration {most:g} s")
     try:
         youtube_id, start, end = parse_vid(r["vid"])
     except ValueError:

@@ -34,7 +34,7 @@ class Limits:
     max_pickle_bytes: int = 4 * GiB  # everything one pickle builds, shared references counted each time
     max_json_bytes: int = MAX_JSON_BYTES  # one JSON document or release text file
     max_json_depth: int = MAX_JSON_DEPTH  # nesting of JSON arrays / objects
-    max_duration: float = 24 * 3600.0  # seconds an annotation may give a video (arrays are sized from it)
+    max_annotated_duration: float = 24 * 3600.0  # seconds an annotation may give a video (arrays are sized from it)
 
 
 LIMITS = Limits()
@@ -44,7 +44,7 @@ FLAGS = {  # field -> (flag, help)
     "max_pickle_bytes": ("--max-pickle-bytes", "most a release pickle may build, shared references counted each time"),
     "max_json_bytes": ("--max-json-bytes", "largest JSON / text release file"),
     "max_json_depth": ("--max-json-depth", "deepest nesting of JSON arrays and objects"),
-    "max_duration": ("--max-duration", "longest video duration (s) an annotation may give"),
+    "max_annotated_duration": ("--max-annotated-duration", "longest video duration (s) an annotation may give"),
 }
 
 
