@@ -16,7 +16,6 @@ from datasets import Dataset
 from numpy.lib import format as npy_format
 
 from builders.bliss.a2summ import (
-from builders.core.safe.pickles import NpyDictError, UnsafePickleError, load_npy_dict
     FEATURES,
     clip_indices,
     iter_a2summ,
@@ -24,6 +23,7 @@ from builders.core.safe.pickles import NpyDictError, UnsafePickleError, load_npy
     safe_id,
     validation_videos,
 )
+from builders.core.safe.pickles import NpyDictError, UnsafePickleError, load_npy_dict
 
 # ---------------------------------------------------------------- safe_pickle
 

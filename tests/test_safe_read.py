@@ -117,6 +117,26 @@ def test_h5_external_storage_virtual_data_and_size_bomb_fail_their_video(tmp_pat
     assert "--max-array-bytes" in failed["video_1"]["message"] and "refused before reading" in failed["video_1"]["message"]
 
 
+def test_h5_values_of_the_wrong_kind_fail_their_video_without_a_traceback(tmp_path):
+    """Three of the Mr.HiSum h5 cases that traced back: strings or a compound type as gtscore, a video
+    that is a dataset instead of a group."""
+
+    def hostile(f, root):
+        del f["video_1/gtscore"]
+        f["video_1/gtscore"] = np.array([b"a"] * 30)
+        del f["video_2/gtscore"]
+        f["video_2/gtscore"] = np.zeros(33, dtype=[("a", "f4"), ("b", "i4")])
+        del f["video_3"]
+        f["video_3"] = np.ones(3)
+
+    root = mrhisum_release(tmp_path / "rel", hostile)
+    assert build_mrhisum(root) == 3
+    failed = failures(root / "hub")
+    assert {k: f["kind"] for k, f in failed.items()} == dict.fromkeys(["video_1", "video_2", "video_3"], "bad_annotation")
+    assert "gtscore holds |S1, not numbers" in failed["video_1"]["message"]
+    assert "not numbers" in failed["video_2"]["message"] and "a dataset, not a group" in failed["video_3"]["message"]
+
+
 def test_h5_external_or_dangling_link_refuses_the_file_in_one_line(tmp_path, capsys):
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
@@ -307,12 +327,16 @@ def test_publish_dry_run_refuses_files_outside_the_build(tmp_path, how):
         split: {kind: sorted(p.relative_to(hub).as_posix() for p in (hub / folder / "vis-txt").glob(f"{split}-*{ext}"))
                 for kind, folder, ext in (("parquet", "data", ".parquet"), ("wds", "wds", ".tar"))}
         for split in ("train", "validation", "test")}
+    for split in record["configs"]["vis-txt"]["splits"].values():
+        split.update(num_examples=3, num_bytes=1)
     shards = record["configs"]["vis-txt"]["splits"]["train"]["parquet"]
     target = hub / shards[0]
-    if how == "absolute":
-        shards[0], shown = str(outside), str(outside)
+    if how == "absolute":  # one more shard, named by where it is
+        shards.append(str(outside))
+        shown = str(outside)
     elif how == "dotdot":
-        shards[0], shown = f"{Path(shards[0]).parent}/../../../secret.parquet", "../"
+        shards.append(f"{Path(shards[0]).parent}/../../../secret.parquet")
+        shown = "../"
     elif how == "symlink":
         target.unlink()
         target.symlink_to(outside)

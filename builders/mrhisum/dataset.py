@@ -108,15 +108,22 @@ def h5_row(video: Video, features: bool) -> tuple[dict, str]:
     from builders.core.safe import h5 as safe_h5
 
     group = video.group
+    if not hasattr(group, "keys"):  # video_N is a dataset, not a group
+        raise ItemError("bad_annotation", f"{video.id}: a dataset, not a group of gtscore, change_points, ...", video.id)
 
     def read(key):
         try:
             node = safe_h5.dataset(group, key)
             if node is None:
                 raise ItemError("bad_annotation", f"{video.id}: no {key} in the h5", video.id)
-            return safe_h5.read(node)
+            a = safe_h5.read(node)
         except UnsafeFileError as e:
             raise ItemError("bad_annotation", f"{video.id}: {e}", video.id) from None
+        except (OSError, TypeError, ValueError) as e:  # a dataset HDF5 cannot convert (a damaged file)
+            raise ItemError("bad_annotation", f"{video.id}: {key} cannot be read ({e})", video.id) from None
+        if a.dtype.kind not in "biuf":  # strings, compounds, references: not what Mr.HiSum stores
+            raise ItemError("bad_annotation", f"{video.id}: {key} holds {a.dtype}, not numbers", video.id)
+        return a
 
     gtscore = read("gtscore").astype(np.float64).reshape(-1)
     n = len(gtscore)

@@ -49,7 +49,7 @@ class MrHiSum(Builder):
             keys = [k for k in f.keys() if k.startswith("video_")]
             if not keys:
                 raise BuildError(f"{self.h5} has no video_N groups: not mr_hisum.h5")
-            self.with_features = sum("features" in f[k] for k in keys) * 2 > len(keys)
+            self.with_features = sum(hasattr(f[k], "keys") and "features" in f[k] for k in keys) * 2 > len(keys)
         unknown = [k for k in keys if k not in self.meta]
         if unknown:
             raise BuildError(f"{self.h5} has videos that {self.metadata} does not list, e.g. {', '.join(unknown[:5])}")
