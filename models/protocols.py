@@ -91,7 +91,7 @@ def declared(dataset, config: str | None = None) -> dict:
     build = Path(dataset or ".") / "build.json"
     if not build.is_file():
         return {}
-    record = json.loads(build.read_text())
+    record = read_json(build)
     found = {k: record[k] for k in ("family", "protocol") if k in record}
     found.update({k: v for k, v in record.get("configs", {}).get(config, {}).items() if k in ("family", "protocol")})
     return found
