@@ -7,13 +7,14 @@ The YAML carries what the Hub and ``load_dataset`` read: ``configs`` (data files
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from pathlib import Path
 
 import jinja2
 from datasets import Features
 from huggingface_hub import DatasetCardData
+
+from common.safefiles import read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -150,7 +151,7 @@ def _type_name(feature) -> str:
 
 def write_card(out_dir: str | Path, load_path: str | None = None) -> Path:
     out_dir = Path(out_dir)
-    build = json.loads((out_dir / "build.json").read_text())
+    build = read_json(out_dir / "build.json")
     path = out_dir / "README.md"
     tmp = path.with_name("README.md.tmp")
     tmp.write_text(render_card(build, load_path))

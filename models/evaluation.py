@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from common.loading import load_object
+from common.safefiles import read_json
 from models import baselines as B
 from models.data import (
     KEY_SENTENCES,
@@ -75,7 +76,7 @@ def f1_mode_for(dataset: str | Path, config: str | None = None) -> str:
     if "family" in declared(dataset, config):
         return "max" if declared(dataset, config)["family"] == "summe" else "mean"
     build = Path(dataset) / "build.json"
-    name = json.loads(build.read_text()).get("dataset", "") if build.exists() else Path(dataset).name
+    name = read_json(build).get("dataset", "") if build.exists() else Path(dataset).name
     return "max" if "summe" in name.lower() else "mean"
 
 

@@ -48,7 +48,6 @@ The corpus number of a metric is the mean over the examples that have it.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -56,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.labels.keyshots import keyshot_summary, upsample_scores
+from common.safefiles import read_json
 from models.metrics.highlight import qvhighlights_hit1, qvhighlights_map, youtube_highlights_ap
 from models.metrics.keyframe import bliss_keyframe_cosine
 from models.metrics.keyshot import f_score, keyshot_f_score
@@ -82,7 +82,7 @@ def card_tags(dataset) -> list[str]:
     build = Path(dataset) / "build.json"
     if not build.exists():
         return []
-    return list(json.loads(build.read_text()).get("card", {}).get("tags", []))
+    return list(read_json(build).get("card", {}).get("tags", []))
 
 
 def declared(dataset, config: str | None = None) -> dict:
@@ -91,7 +91,7 @@ def declared(dataset, config: str | None = None) -> dict:
     build = Path(dataset or ".") / "build.json"
     if not build.is_file():
         return {}
-    record = json.loads(build.read_text())
+    record = read_json(build)
     found = {k: record[k] for k in ("family", "protocol") if k in record}
     found.update({k: v for k, v in record.get("configs", {}).get(config, {}).items() if k in ("family", "protocol")})
     return found

@@ -38,11 +38,15 @@ from models.runs import (
     CURVES,
     LAST,
     METRICS,
+    RESUME_HINT,
+    RESUME_KEYS,
     RunError,
     add_predictions,
     clear_run,
     dataset_family,
     different_run,
+    load_checkpoint,
+    load_weights,
     make_model,
     model_class,
     model_entry,
@@ -308,7 +312,7 @@ def prepare_out(out: Path, config: dict, restart: bool) -> dict | None:
             raise different_run(out, identity(old), identity(config))
     if not (out / LAST).exists():
         return None
-    return torch.load(out / LAST, map_location="cpu", weights_only=True)
+    return load_checkpoint(out / LAST, keys=RESUME_KEYS, hint=RESUME_HINT)
 
 
 def train_fit(fit: Fit, args) -> bool:
@@ -321,7 +325,7 @@ def train_fit(fit: Fit, args) -> bool:
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tp["lr"]), weight_decay=float(tp["weight_decay"]))
     done, best, criterion, seen = 0, {"epoch": None, "value": None}, None, 0
     if resume is not None:
-        model.load_state_dict(resume["model"])
+        load_weights(model, resume["model"], out / LAST, RESUME_HINT)
         optimizer.load_state_dict(resume["optimizer"])
         set_rng_state(resume["rng"])
         done, best, criterion, seen = resume["epoch"], resume["best"], resume.get("criterion"), resume.get("batches", 0)

@@ -20,7 +20,8 @@ COMMANDS = {  # module -> argv that reaches its parser
     "models.train": [], "models.evaluate": [], "builders.vmsmo": [], "builders.mmavs": [], "builders.how2_mcls": [],
 }
 BUILDER_FLAGS = {"--out", "--work", "--name", "--scheduler", "--workers", "--shard-size", "--device", "--weights",
-                 "--rows-per-shard", "--no-progress"}
+                 "--rows-per-shard", "--no-progress", "--max-array-bytes", "--max-pickle-bytes", "--max-json-bytes",
+                 "--max-json-depth", "--max-annotated-duration"}
 
 
 class _Parser(Exception):

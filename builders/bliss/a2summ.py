@@ -9,7 +9,7 @@ Release layout (``--source a2summ --input DIR``)::
     DIR/feature/video_summ_clip_{split}.npy  {clip_id: [num_keyframe, 512]} CLIP of the keyframes
 
 Each file is looked for in ``DIR/<subdir>/`` first, then directly in ``DIR/``. The ``.npy`` files are
-pickled dicts; they are read with ``builders.core.safe_pickle.load_npy_dict``, never with plain pickle.
+pickled dicts; they are read with ``builders.core.safe.pickles.load_npy_dict``, never with plain pickle.
 
 Mapping to ``bliss_features("clip", 512, "roberta", 768)`` (frames are 1 fps, so frame i covers
 seconds [i, i + 1)):
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -61,9 +60,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from builders.core import safe
+from builders.core.safe import UnsafeFileError
+from builders.core.safe.pickles import load_npy_dict
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
-from builders.core.safe_pickle import NpyDictError, load_npy_dict
 from builders.core.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
 from builders.core.schema import thumbnail_column
 from collectors.records import ItemError, safe_id
@@ -105,8 +106,7 @@ def find_release_file(root: Path, subdir: str, name: str) -> Path:
 
 def read_annotation(root: Path, split: str) -> dict[str, object]:
     path = find_release_file(root, "annotation", f"{split}.json")
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    data = safe.read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object keyed by clip id, found {type(data).__name__}")
     return data
@@ -387,7 +387,7 @@ class BlissA2Summ(Builder):
     def items(self) -> Iterator[Clip]:
         try:
             yield from self.release.clips()
-        except (OSError, NpyDictError) as e:  # an unsafe, malformed or vanished feature file, found when its split loads
+        except (OSError, UnsafeFileError) as e:  # an unsafe, malformed or vanished feature file, found when its split loads
             raise BuildError(str(e)) from e
 
     def examples(self, clip: Clip, tracks: dict) -> list[dict]:

@@ -34,7 +34,6 @@ import dataclasses
 import datetime
 import inspect
 import itertools
-import json
 import logging
 import sys
 import time
@@ -328,6 +327,9 @@ def parser(builder: type[Builder], prog: str, description: str = "") -> argparse
     g.add_argument("--weights", action="append", metavar="NAME=PATH",
                    help="local weights of extractor NAME (repeatable), e.g. clip=ViT-B-32.pt; without them weights "
                         "come from the cache, else a download")
+    from builders.core import safe
+
+    safe.add_arguments(p)
     return p
 
 
@@ -361,13 +363,21 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
     quiet_dask_logs()
     from extractors.run import SetupError, parse_weights
 
+    from builders.core import safe
+
     try:
-        weights = parse_weights(args.weights)
-        made = builder.from_args(args)
-        result = build(made, args.out, args.work, name=args.name, weights=weights, rows_per_shard=args.rows_per_shard,
-                       job=builder_job(args.scheduler, args.workers, args.shard_size, args.device),
-                       progress=not args.no_progress)
-    except (BuildError, SetupError) as e:
+        limits = safe.from_args(args)
+    except ValueError as e:
+        return usage_error(e)
+    try:
+        with safe.using(**dataclasses.asdict(limits)):  # the flags' limits for this build, the caller's after
+            weights = parse_weights(args.weights)
+            made = builder.from_args(args)
+            result = build(made, args.out, args.work, name=args.name, weights=weights,
+                           rows_per_shard=args.rows_per_shard,
+                           job=builder_job(args.scheduler, args.workers, args.shard_size, args.device),
+                           progress=not args.no_progress)
+    except (BuildError, SetupError, safe.UnsafeFileError) as e:  # an unsafe file every item needs: one line
         return usage_error(e)
     print("\n".join(result.lines))
     return result.status
@@ -389,8 +399,10 @@ def usage_error(e: BaseException | str) -> int:
 def update_build_record(out_dir: str | Path, dataset: str, config: str, record: dict, **top) -> dict:
     """Merge one config's record into build.json (other configs of the dataset are kept);
     ``top`` sets dataset-level keys (the card's facts, the tool)."""
+    from builders.core.safe import read_json
+
     path = Path(out_dir) / "build.json"
-    build = json.loads(path.read_text()) if path.exists() else {}
+    build = read_json(path) if path.exists() else {}
     build.update(top, dataset=dataset)
     build.setdefault("configs", {})[config] = record
     write_json(path, build)

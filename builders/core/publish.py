@@ -32,12 +32,14 @@ import difflib
 import hashlib
 import json
 import re
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import cli
+from common.safefiles import UnsafeFileError, file_kind, read_json
 
 REPO_TYPE = "dataset"
 PARQUET_OWNED = ("data/", "figures/")  # repo folders the build owns: files there that it lacks are deleted
@@ -94,7 +96,9 @@ def read_build(hub_dir: Path) -> dict:
     if not path.is_file():
         raise PublishError(f"{hub_dir} has no build.json: not a built dataset (run python -m builders.<name> first)")
     try:
-        build = json.loads(path.read_text())
+        build = read_json(build_file(hub_dir, "build.json", listed=False))
+    except UnsafeFileError as e:
+        raise PublishError(f"{e}: rebuild the dataset") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PublishError(f"{path} is not valid JSON ({e}): rebuild the dataset") from e
     configs = build.get("configs") if isinstance(build, dict) else None
@@ -105,9 +109,30 @@ def read_build(hub_dir: Path) -> dict:
     return build
 
 
+def build_file(hub_dir: Path, rel, listed: bool = True) -> Path:
+    """``hub_dir / rel`` if it is a regular file inside the build once resolved: ``rel`` relative, without
+    ``..``, not through a symlink that leaves the build; PublishError (one line) otherwise, so nothing
+    outside the build directory is ever uploaded."""
+    named = f"{hub_dir}/build.json names {rel!r}" if listed else f"{hub_dir / rel}"
+    if not isinstance(rel, str) or not rel or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel) or any(
+            part in ("", ".", "..") for part in rel.replace("\\", "/").split("/")):
+        raise PublishError(f"{named}: not a plain relative path inside the build; refusing to publish it")
+    path = hub_dir / rel
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(path)
+    root, real = hub_dir.resolve(), path.resolve()
+    if not real.is_relative_to(root):
+        raise PublishError(f"{named}: it resolves to {real}, outside the build directory; refusing to publish it")
+    mode = real.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise PublishError(f"{named}: {file_kind(mode)}, not a regular file; refusing to publish it")
+    return path
+
+
 def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], list[Path]]:
     """(parquet shards, webdataset tars, figures) of the build: exactly the shards build.json lists,
-    each present; a shard on disk that build.json does not list is an error (a stale file)."""
+    each present, a regular file inside the build (``build_file``); a shard on disk that build.json
+    does not list is an error (a stale file)."""
     listed = {"parquet": [], "wds": []}
     for name, rec in sorted(build["configs"].items()):
         for split, facts in rec["splits"].items():
@@ -116,7 +141,12 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
     if not listed["parquet"]:
         raise PublishError(f"{hub_dir}/build.json lists no parquet shard: rebuild the dataset")
     for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar")):
-        missing = [p for p in listed[kind] if not (hub_dir / p).is_file()]
+        missing = []
+        for p in listed[kind]:
+            try:
+                build_file(hub_dir, p)
+            except FileNotFoundError:
+                missing.append(p)
         if missing:
             raise PublishError(f"{hub_dir}/{missing[0]} is listed in build.json but missing"
                                f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: rebuild the dataset")
@@ -125,7 +155,11 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
         if stale:
             raise PublishError(f"{hub_dir}/{stale[0]} is not in build.json (left from an earlier build?): "
                                "remove it or rebuild the dataset")
-    figures = sorted(p for p in (hub_dir / "figures").rglob("*") if p.is_file()) if (hub_dir / "figures").is_dir() else []
+    figures = []
+    if (hub_dir / "figures").is_dir():
+        for p in sorted((hub_dir / "figures").rglob("*")):
+            if not p.is_dir():
+                figures.append(build_file(hub_dir, p.relative_to(hub_dir).as_posix(), listed=False))
     return ([hub_dir / p for p in listed["parquet"]], [hub_dir / p for p in listed["wds"]], figures)
 
 

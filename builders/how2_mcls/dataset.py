@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError, video_in
 from builders.core.extraction import Track
+from builders.core.safe.arrays import load_array
 from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id
 

@@ -18,7 +18,7 @@ import torch
 
 from common.files import write_json
 from models.data import DatasetError
-from models.runs import BEST, CONFIG, LAST, RunError
+from models.runs import BEST, CONFIG, LAST, RunError, load_checkpoint, load_weights
 from models.vdf.model import VDF
 from models.vdf.data import SOURCE_COLUMN, SUMMARY, VIDEO_COLUMN, Limits, TextVideoSplit, load_tokenizer, summary_batch
 
@@ -48,8 +48,8 @@ def load_vdf(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[VD
     toks = {lang: load_tokenizer(run_dir / name) for lang, name in top["tokenizers"].items()}
     hp = top["model_hparams"]
     model = VDF(len(toks[source]), len(toks["en"]), shared=source == "en", **hp)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
+    state = load_checkpoint(path, hint="train again, or evaluate another --checkpoint")
+    load_weights(model, state["model"], path, hint="train again, or evaluate another --checkpoint")
     return model.to(device).eval(), toks, {"stage": stage, "source": source, "epoch": state.get("epoch"), "config": top}
 
 

@@ -51,7 +51,7 @@ from common.files import sha256_file, write_json
 from models.collate import to_device
 from models.data import DatasetError, resolve_config, split_names
 from models.loader import Loader
-from models.runs import BEST, CONFIG, RunError, dataset_family
+from models.runs import BEST, CONFIG, RunError, dataset_family, load_checkpoint
 from models.training import Fit, parse_hparam
 from models.vdf.model import VDF, parameter_count
 from models.vdf.data import (
@@ -197,7 +197,7 @@ def make_vdf(plan: Plan, toks: dict, source: str) -> VDF:
 def load_best(path: Path, what: str) -> dict:
     if not path.is_file():
         raise RunError(f"{what} is not there: {path} (run that stage first, e.g. --stage all)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return load_checkpoint(path, hint="run that stage again")
 
 
 def transferred(kd_layer: int, layers: int):

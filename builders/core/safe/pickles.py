@@ -6,7 +6,8 @@ feature file can call ``os.system``. Here the stream is read by an unpickler who
 fixed table (nothing is imported by name), so anything else raises ``UnsafePickleError``
 before it is called. What the allowed globals allocate is bounded by the file's own size, checked
 from the declared shape before numpy allocates (``ArraySizeError``): a tiny file cannot ask for
-128 GiB.
+128 GiB. What the whole stream builds is bounded too (``expanded_size``, --max-pickle-bytes): one
+object referenced 20,000 times costs 20,000 copies downstream, so it is counted 20,000 times.
 
 What ``np.save(path, {key: array}, allow_pickle=True)`` references (checked with numpy 2.4,
 protocols 2-5; numpy 1.x writes the same names under ``numpy.core``):
@@ -24,13 +25,17 @@ from __future__ import annotations
 import collections
 import math
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
+from builders.core import safe
+from common.safefiles import UnsafeFileError, open_regular
 
-class NpyDictError(ValueError):
+
+class NpyDictError(UnsafeFileError):
     """The file is not a readable pickled dict of arrays (truncated, plain array, wrong shape)."""
 
 
@@ -121,6 +126,9 @@ class RestrictedUnpickler(pickle.Unpickler):
     # -- the budget ------------------------------------------------------------------------------
 
     def charge(self, nbytes: int, what: str) -> None:
+        if nbytes > safe.LIMITS.max_array_bytes:
+            raise ArraySizeError(f"{self.source}: {what} needs {nbytes} bytes, more than --max-array-bytes "
+                                 f"{safe.LIMITS.max_array_bytes} (refused before allocating)")
         if nbytes > self.budget:
             held = "an unknown number of" if self.file_bytes is None else f"the {self.file_bytes}"
             raise ArraySizeError(f"{self.source}: {what} needs {nbytes} bytes, more than {held} bytes left in the "
@@ -216,7 +224,7 @@ def _read_header(f, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
 def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
     """Read ``np.save(path, {str: ndarray}, allow_pickle=True)`` safely; raise on anything else."""
     path = Path(path)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         try:
             shape, _, dtype = _read_header(f, path)
         except NpyDictError:
@@ -231,6 +239,7 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
             raise
         except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise NpyDictError(f"{path}: truncated or corrupt pickle stream: {type(exc).__name__}: {exc}") from None
+    expanded_size(obj, str(path), path.stat().st_size)
     obj = _plain(obj)
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.shape == ():
         obj = obj.item()
@@ -245,30 +254,96 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
     return {key: _plain(value) for key, value in obj.items()}
 
 
-def _plain_tree(value, depth: int = 0):
-    """``_plain`` through lists, tuples and dicts (a pickle may nest arrays anywhere)."""
-    if depth > 64:
-        return value
+def _children(obj) -> list | None:
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return list(obj)
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, np.ndarray) and obj.dtype.hasobject:
+        return list(obj.flat)
+    return None
+
+
+def _own_size(obj) -> int:
+    return sys.getsizeof(obj) + (obj.nbytes if isinstance(obj, np.ndarray) and not obj.dtype.hasobject else 0)
+
+
+EXPANSION = 16  # a file may always build this many times its own size (Python objects are bigger than their pickles)
+
+
+def expanded_size(root, source: str, file_bytes: int = 0) -> int:
+    """The memory ``root`` takes once every shared reference is a copy of its own (what a builder that
+    copies each sentence, row or list ends up holding), in one pass over the distinct objects (sizes
+    memoised by identity, no recursion). ArraySizeError above --max-pickle-bytes or ``EXPANSION`` times
+    the file's size, whichever is more (a 0.5 MB file that refers to one 500 kB utterance 20,000 times
+    is refused; a 3 GB file of arrays is not), NpyDictError for a cycle or nesting deeper than
+    --max-json-depth."""
+    limit, max_depth = max(safe.LIMITS.max_pickle_bytes, EXPANSION * file_bytes), safe.LIMITS.max_json_depth
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, 0, False)]
+    while stack:
+        obj, depth, done = stack.pop()
+        key = id(obj)
+        if done:
+            on_path.discard(key)
+            sizes[key] = _own_size(obj) + sum(sizes[id(c)] for c in _children(obj))
+        elif key in sizes:
+            continue
+        elif (kids := _children(obj)) is None:
+            sizes[key] = _own_size(obj)
+        elif key in on_path:
+            raise NpyDictError(f"{source}: a container that contains itself (refused)")
+        elif depth >= max_depth:
+            raise NpyDictError(f"{source}: containers nested deeper than --max-json-depth {max_depth} (refused)")
+        else:
+            on_path.add(key)
+            stack.append((obj, depth, True))
+            stack += [(c, depth + 1, False) for c in kids if id(c) not in sizes]
+            continue
+        if sizes[key] > limit:
+            raise ArraySizeError(f"{source}: builds {sizes[key]}+ bytes once its shared references are expanded, "
+                                 f"more than the limit of {limit} (--max-pickle-bytes, or {EXPANSION} x the file's size): "
+                                 "a damaged or hostile file")
+    return sizes[id(root)]
+
+
+def _plain_tree(value, seen: dict | None = None):
+    """``_plain`` through lists, tuples and dicts (a pickle may nest arrays anywhere); a shared object is
+    converted once and stays shared (``expanded_size`` has bounded the nesting)."""
+    seen = {} if seen is None else seen
+    if id(value) in seen:
+        return seen[id(value)]
     if isinstance(value, list):
-        return [_plain_tree(v, depth + 1) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_plain_tree(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain_tree(v, depth + 1) for k, v in value.items()}
-    return _plain(value)
+        out = seen[id(value)] = []
+        out += [_plain_tree(v, seen) for v in value]
+    elif isinstance(value, tuple):
+        out = seen[id(value)] = tuple(_plain_tree(v, seen) for v in value)
+    elif isinstance(value, dict):
+        out = seen[id(value)] = {}
+        out.update((k, _plain_tree(v, seen)) for k, v in value.items())
+    else:
+        out = _plain(value)
+    return out
 
 
 def load_pickle(path: str | Path):
     """A plain pickle file (``pickle.dump(obj, f)``: lists, tuples, dicts, strings, numbers, numpy
     arrays and scalars) read with the restricted unpickler: anything else named in the stream raises
-    UnsafePickleError before it is called; an allocation bigger than the file could hold,
-    ArraySizeError; a truncated or corrupt stream, NpyDictError."""
+    UnsafePickleError before it is called; an allocation bigger than the file could hold (or than
+    --max-array-bytes), or an object bigger than --max-pickle-bytes once shared references are
+    expanded, ArraySizeError; a truncated or corrupt stream, NpyDictError; a FIFO or device,
+    UnsafeFileError."""
     path = Path(path)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         try:
             obj = RestrictedUnpickler(f, source=str(path)).load()
+            size = f.tell()
         except NpyDictError:
             raise
         except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise NpyDictError(f"{path}: truncated or corrupt pickle stream: {type(exc).__name__}: {exc}") from None
+        except RecursionError:
+            raise NpyDictError(f"{path}: a pickle stream nested too deep to read (refused)") from None
+    expanded_size(obj, str(path), size)
     return _plain_tree(obj)
