@@ -73,6 +73,7 @@ MEAN_OF = {  # protocols whose main number is the mean of the metrics present, f
     "multimodal": (("rougeLsum", "keyframe_cos"), ("sentence_f1", "frame_f1")),
     "news": (("rougeLsum", "map", "keyframe_cos"),),
 }
+RANK_METRICS = ("kendall_tau", "spearman_rho")  # the keys models.metrics.rank.rank_correlation returns
 COVER_KS = (1, 2, 5)  # MHMS Table 1: R10@1, R10@2, R10@5
 SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
@@ -284,7 +285,8 @@ def mrhisum_example(row: dict, pred: dict, proportion: float = PROPORTION, keysh
     if scores is None or row.get("frame_scores") is None:
         return {}
     out = frame_importance_example(np.asarray(scores), row, "mean", proportion, keyshots)
-    out.pop("kendall", None), out.pop("spearman", None)  # rank correlation against a 0/1 summary means little
+    for name in RANK_METRICS:  # rank correlation against the one 0/1 summary means little
+        out.pop(name, None)
     out.update(mrhisum_map(np.asarray(scores), np.asarray(row["frame_scores"]), 1.0))
     return out
 
