@@ -93,9 +93,10 @@ from models.protocols import (
     protocol_visual,
     score,
 )
-from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
+from models.predictions import FORMATS, PredictionError, match_rows, read_predictions
 from models.runs import RunError, load_run, passthrough_columns, predict
 from models.selection import budget, indicator
+from models.units import printed
 from builders.labels.keyshots import PROTOCOLS
 
 BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank", "first")
@@ -376,7 +377,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--trials", type=int, default=10, help="random baseline: trials averaged per video (10)")
     p.add_argument("--seed", type=int, default=0, help="random baseline: seed of its trials (0)")
     p.add_argument("--device", default="cpu", help="torch device for --run: cpu (default) or cuda")
-    p.add_argument("--json", action="store_true", help="print one JSON object: metric name -> value")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: metric name -> raw value (fractions, 0..1; CIDEr as is). Without it "
+                        "the metrics print in the papers' units: x100 (two decimals) except Kendall / Spearman, "
+                        "VMSMO's MAP / R10@k and CIDEr (three decimals; models.units)")
     return p.parse_args(argv)
 
 
@@ -400,8 +404,6 @@ def main(argv=None) -> int:
             header = (f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
                       f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}"
                       + (f"  keyshots {args.keyshot_protocol}" if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
-            if args.format == "moment_detr":  # standalone_eval's report: x100, two decimals, its names
-                metrics = percent(metrics)
         elif args.run is not None:
             metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
                                           args.proportion, args.oracle_k, args.f1_mode, args.device,
@@ -429,10 +431,9 @@ def main(argv=None) -> int:
         print(json.dumps(metrics))
         return 0
     print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
-    width, digits = max([18] + [len(k) for k in metrics]), 2 if args.format == "moment_detr" else 4
-    per_metric = facts.get("digits", {}) if args.run is not None else {}  # e.g. VDF: as its paper's tables print
-    for name, value in metrics.items():
-        print(f"  {name:<{width}} {value:.{per_metric.get(name, digits)}f}")
+    width = max([18] + [len(k) for k in metrics])
+    for name, value in metrics.items():  # in the papers' units (models.units)
+        print(f"  {name:<{width}} {printed(name, value)}")
     return 0
 
 
