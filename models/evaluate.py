@@ -317,13 +317,16 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     if seq2seq:  # a text generator (VDF): generates summaries and scores them as its paper does
         return load_object(seq2seq["evaluate"])(run_dir, dataset, config, split, checkpoint, device)
     run_config, model, meta = load_run(run_dir, checkpoint, device)
+    same = dataset is None or Path(dataset).resolve() == Path(run_config["dataset"]).resolve()
     dataset = dataset or run_config["dataset"]
     if not Path(dataset).exists() and "/" not in str(dataset):
         raise DatasetError(f"--dataset {dataset} is not a directory")
-    config, ds = load_split(dataset, config or run_config["config"], split)
+    # another build (zero-shot): its own config (the only one unless --config says), not the run's config name
+    config, ds = load_split(dataset, config or (run_config["config"] if same else None), split)
     c = run_config["columns"]
     query = None if c.get("query") == KEY_SENTENCES else c.get("query")  # labels are training-only input
-    cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
+    video, text = zero_shot_columns(run_dir, run_config, ds, dataset, config)
+    cols = resolve_columns(ds.column_names, video, text, c.get("audio"), query, use_text=False)
     cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
                    passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
     protocol = protocol_of(ds, dataset)
@@ -339,6 +342,43 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     facts = {"dataset": str(dataset), "config": config, "split": split, "examples": n, "protocol": protocol,
              "model": run_config["model"], "checkpoint": checkpoint, "epoch": meta.get("epoch"), "f1_mode": mode}
     return metrics, facts
+
+
+def _first_width(ds, column: str) -> int | None:
+    for row in ds.select_columns([column]):
+        value = row[column]
+        if value is not None and len(value):
+            return len(value[0])
+    return None
+
+
+def zero_shot_columns(run_dir, run_config: dict, ds, dataset, config: str) -> tuple[str, str | None]:
+    """(video, text) columns of ``ds`` for a run trained elsewhere (zero-shot, HierSum Tables 6-7): the run's own
+    columns where the dataset has them, else the dataset's only ``frames_*`` / ``sentences_*`` column; a dataset
+    without text is evaluated on video alone. Feature widths must equal the run's: else a DatasetError naming
+    both encoders (the column suffix: frames_<encoder>)."""
+    c, dims = run_config["columns"], run_config.get("dims", {})
+    chosen = {}
+    for modality, prefix in (("video", "frames_"), ("text", "sentences_")):
+        name = c.get(modality)
+        if name is None:
+            chosen[modality] = None
+            continue
+        if name not in ds.column_names:
+            found = [x for x in ds.column_names if x.startswith(prefix)]
+            if len(found) != 1 and (modality == "video" or found):
+                raise DatasetError(f"run {run_dir} reads {name}; {dataset} config {config} has "
+                                   f"{', '.join(found) or f'no {prefix}* column'}: pass a dataset with one {prefix}* column")
+            name = found[0] if found else None
+        chosen[modality] = name
+        width = _first_width(ds, name) if name else None
+        if name and modality in dims and width is not None and width != dims[modality]:
+            raise DatasetError(
+                f"run {run_dir} ({run_config['model']}) was trained on {modality} features {c[modality]} "
+                f"({dims[modality]}-d, encoder {c[modality][len(prefix):]}); {dataset} config {config} has {name} "
+                f"({width}-d, encoder {name[len(prefix):]}): build it with the run's encoder, or fine-tune "
+                f"(models.train --init)")
+    return chosen["video"], chosen["text"]
 
 
 def _seq2seq_of(run_dir) -> dict | None:

@@ -54,7 +54,8 @@ def model_class(spec: str):
             raise RunError(f"cannot load model factory {spec!r}: {e}") from e
     reg = registry()
     if spec not in reg.MODELS:
-        raise RunError(f"unknown model {spec!r}; choose from {', '.join(reg.MODELS)} (or package.module:factory)")
+        known = list(dict.fromkeys([*reg.MODELS, *getattr(reg, "SEQ2SEQ", {})]))  # VDF: its own trainer, a model too
+        raise RunError(f"unknown model {spec!r}; choose from {', '.join(known)} (or package.module:factory)")
     return reg.MODELS[spec]
 
 

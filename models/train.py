@@ -4,7 +4,7 @@
         [--epochs N] [--device cpu|cuda] [--seed S] [--batch-size B] [--lr LR] [--weight-decay WD]
         [--video-features frames_clip] [--text-features sentences_roberta] [--audio-features COL]
         [--query-features COL | key_sentences] [--hparam KEY=VALUE ...] [--family NAME]
-        [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart]
+        [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart] [--init RUN]
 
 Hyper-parameters: the paper's values for (model, dataset family) from ``models.registry.DEFAULTS``
 (the family comes from the dataset's name, e.g. bliss-sample -> bliss, or ``--family``), then the
@@ -33,6 +33,9 @@ description is ``--query-features`` (default: ``steps_<text encoder>`` when the 
 
 VDF (``--model vdf``) generates summaries: it has its own trainer (``models.vdf.train``, named by
 ``models.registry.SEQ2SEQ``) with ``--stage 1|2|3|all`` for the triple-stage framework; see docs/training.md.
+
+Fine-tuning (HierSum Tables 6-7): ``--init RUN`` starts from RUN's ``checkpoint-best.pt`` (a run of the same model,
+trained on features of the same widths), with RUN's model hyper-parameters as defaults; a fresh optimiser.
 
 Exit status: 0 trained (or already complete), 2 bad usage (unknown model or column, missing split,
 a different run in --out).
@@ -123,8 +126,41 @@ def hyperparameters(args, family: str | None) -> tuple[dict, dict, str]:
     for key in ("batch_size", "lr", "weight_decay", "epochs"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
+    if getattr(args, "init_config", None):  # fine-tuning: the architecture of the run it starts from
+        model.update(args.init_config["model_hparams"])
+        source += f"; model hyper-parameters of --init {args.init}"
     model.update(dict(parse_hparam(h) for h in args.hparam or []))
     return train, model, source
+
+
+def init_run(args) -> dict | None:
+    """The config of the ``--init`` run (None without it); a run of another model is an error."""
+    if args.init is None:
+        return None
+    path = Path(args.init) / CONFIG
+    if not path.is_file() or not (Path(args.init) / BEST).is_file():
+        raise RunError(f"--init {args.init} is not a finished training run (needs {CONFIG} and {BEST})")
+    config = json.loads(path.read_text())
+    if config.get("model") != args.model:
+        raise RunError(f"--init {args.init} is a run of {config.get('model')}, not {args.model}: "
+                       f"fine-tuning starts from the same model's weights")
+    return config
+
+
+def load_init(model, args, dims: dict) -> dict:
+    """Copy the ``--init`` run's best weights into ``model``; features of another width are an error naming both."""
+    old = args.init_config
+    for modality, width in dims.items():
+        was = old.get("dims", {}).get(modality)
+        if was is not None and was != width:
+            raise RunError(f"--init {args.init} was trained on {modality} features {old['columns'][modality]} "
+                           f"({was}-d); {args.dataset} gives {width}-d: fine-tuning needs features of the same encoder")
+    state = torch.load(Path(args.init) / BEST, map_location="cpu", weights_only=True)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise RunError(f"--init {args.init}: its weights do not fit this model ({str(e).splitlines()[0]})") from e
+    return {"run": str(args.init), "checkpoint": BEST, "epoch": state.get("epoch"), "dataset": old.get("dataset")}
 
 
 def default_query(model_spec: str, args, available: list[str], text_col: str | None) -> str | None:
@@ -168,6 +204,7 @@ def setup(args) -> tuple:
     cols = resolve_columns(available, args.video_features, args.text_features, args.audio_features, query)
     cols = model_columns(args.model, cols, available)
     family = args.family or dataset_family(args.dataset)
+    args.init_config = init_run(args)
     train_hp, model_hp, source = hyperparameters(args, family)
     if args.weights:
         if ":" in args.model or "weights" not in inspect.signature(model_class(args.model).__init__).parameters:
@@ -184,7 +221,7 @@ def setup(args) -> tuple:
         "model_hparams": model_hp, "seed": args.seed, "protocol": protocol,
         "keyframe_visual": protocol_visual(protocol, available, cols.video),
         "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "loader_workers": args.loader_workers,
-        "stop_after": args.stop_after, "argv": args.argv,
+        "stop_after": args.stop_after, "argv": args.argv, "init": str(args.init) if args.init else None,
     }
 
 
@@ -211,7 +248,7 @@ def parse_weights(items) -> dict[str, str]:
 
 def identity(config: dict) -> dict:
     """What must match for a run directory to be resumed (epochs may be extended)."""
-    keep = {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES and k not in ("dims", "skipped")}
+    keep = {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES and k not in ("dims", "skipped", "init_from")}
     keep["train"] = {k: v for k, v in config["train"].items() if k != "epochs"}
     return json.loads(json.dumps(keep, default=str))  # as config.json holds it (tuples -> lists)
 
@@ -322,6 +359,8 @@ def run(args) -> int:
     seq2seq = getattr(registry(), "SEQ2SEQ", {})
     if args.model in seq2seq:  # a text generator (VDF): its own trainer and stages
         return load_object(seq2seq[args.model]["train"])(args)
+    if args.init is not None and args.model in seq2seq:
+        raise RunError(f"--init is for the models models.train trains itself, not {args.model} (see its --stage)")
     if args.stage is not None:
         raise RunError(f"--stage is for the staged models ({', '.join(seq2seq) or 'none'}), not {args.model}")
     cols, config = setup(args)
@@ -344,6 +383,8 @@ def run(args) -> int:
     model = make_model(args.model, config["dims"], config["model_hparams"]).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tp["lr"]), weight_decay=float(tp["weight_decay"]))
     done, best, criterion, seen = 0, {"epoch": None, "value": None}, None, 0
+    if args.init is not None:  # before resuming: a resumed run's own weights replace these
+        config["init_from"] = load_init(model, args, config["dims"])
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
@@ -430,6 +471,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--proportion", type=float, default=0.15,
                    help="summary budget of validation: fraction of frames / sentences kept (0.15), as in models.evaluate")
     p.add_argument("--stop-after", type=int, help="stop this invocation after K epochs (resume by rerunning)")
+    p.add_argument("--init", type=Path, metavar="RUN",
+                   help="fine-tune: start from RUN's best weights (a run of the same model, features of the same widths; "
+                        "its model hyper-parameters are the defaults, --hparam still overrides); HierSum Tables 6-7")
     p.add_argument("--restart", action="store_true", help="discard what --out holds and start over")
     p.add_argument("--stage", choices=("1", "2", "3", "all"),
                    help="VDF's triple-stage training (section 2.3): one stage, or all three in order, each kept in "
