@@ -23,6 +23,8 @@ SumMe), and Kendall's tau / Spearman's rho against each annotator's frame scores
 (``builders.labels.keyshots``); ``--rouge-order a2summ`` passes ROUGE's arguments in A2Summ's order.
 Highlight datasets: QVHighlights by Moment-DETR's ``standalone_eval`` (HL mAP / HIT@1 at Fair,
 Good, Very Good), YouTube Highlights by UMT's AP, Mr.HiSum by its solver's F1 and MAP50 / MAP15.
+``--protocol tvsum-top5`` scores a TVSum build as CFSum Table I does (UMT's top-5 mAP on 2-second clips, per
+category and ``Avg.``); without the flag a TVSum build keeps the keyshot F1 / tau / rho of A2Summ and HierSum.
 
 BLiSS-style datasets: ROUGE-1/2/L/Lsum of the selected sentences against ``summary``, A2Summ's
 keyframe cosine of ``thumbnail_<visual>`` against the selected frames, F1 and accuracy of the
@@ -89,9 +91,12 @@ from models.protocols import (
     multimodal_example,
     news_example,
     oracle_k,
+    per_category,
     protocol_columns,
+    SELECTABLE,
     protocol_visual,
     score,
+    select,
 )
 from models.predictions import FORMATS, PredictionError, match_rows, read_predictions
 from models.runs import RunError, load_run, passthrough_columns, predict
@@ -142,8 +147,14 @@ def human_video(ex: dict, f1_mode: str) -> dict:
     return {"f1": float(f1), **human_rank_correlation(annotator_scores(ex))}
 
 
-def protocol_of(ds, dataset=None) -> str:
-    """The dataset's protocol; when none fits, an error naming the frame-importance columns it lacks."""
+def protocol_of(ds, dataset=None, asked: str | None = None) -> str:
+    """The dataset's protocol (or the one ``--protocol`` asks for); when none fits, an error naming the
+    frame-importance columns it lacks."""
+    if asked is not None:
+        try:
+            return select(asked, ds.column_names, dataset)
+        except ValueError as e:
+            raise DatasetError(str(e)) from None
     try:
         return detect(ds.column_names, dataset)
     except ValueError:
@@ -242,9 +253,10 @@ def steps_of(row: dict) -> int | None:
 
 def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15, trials: int = 10,
                       seed: int = 0, dataset=None, oracle: bool = False, video_features: str | None = None,
-                      text_features: str | None = None, keyshots: str = "eccv16", rouge_order: str = "library") -> dict:
-    """Mean over videos of the baseline's metrics, with the dataset's protocol."""
-    protocol = protocol_of(ds, dataset)
+                      text_features: str | None = None, keyshots: str = "eccv16", rouge_order: str = "library",
+                      protocol: str | None = None) -> dict:
+    """Mean over videos of the baseline's metrics, with the dataset's protocol (or ``--protocol``'s)."""
+    protocol = protocol_of(ds, dataset, protocol)
     _check_baseline(baseline, protocol)
     rng = np.random.default_rng(seed)
     needs_frames = baseline == "kmeans" or protocol in ("multimodal", "news")
@@ -282,14 +294,15 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
             per_video.append(aggregate(results))
     if not per_video:
         raise DatasetError("no videos to evaluate")
-    return aggregate(per_video)
+    return per_category(aggregate(per_video)) if protocol == "tvsum_top5" else aggregate(per_video)
 
 
 def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str, proportion: float = 0.15,
-                         f1_mode: str | None = None, keyshots: str = "eccv16") -> tuple[dict, dict]:
+                         f1_mode: str | None = None, keyshots: str = "eccv16",
+                         protocol: str | None = None) -> tuple[dict, dict]:
     """(metrics, facts) of another project's predictions file on one split, with the dataset's protocol."""
     config, ds = load_split(dataset, config, split)
-    protocol = protocol_of(ds, dataset)
+    protocol = protocol_of(ds, dataset, protocol)
     key_column = FORMATS.get(fmt, "id")
     if key_column not in ds.column_names:
         raise DatasetError(f"--format {fmt} names its predictions by {key_column}, which {dataset} config {config} "
@@ -311,7 +324,8 @@ def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str
 
 def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = "test", checkpoint: str = "best",
                  proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
-                 device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library") -> tuple[dict, dict]:
+                 device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library",
+                 protocol: str | None = None) -> tuple[dict, dict]:
     """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
     seq2seq = _seq2seq_of(run_dir)
     if seq2seq:  # a text generator (VDF): generates summaries and scores them as its paper does
@@ -329,7 +343,7 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     cols = resolve_columns(ds.column_names, video, text, c.get("audio"), query, use_text=False)
     cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
                    passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
-    protocol = protocol_of(ds, dataset)
+    protocol = protocol_of(ds, dataset, protocol)
     visual = protocol_visual(protocol, ds.column_names, cols.video)
     batch_size = int(run_config.get("train", {}).get("batch_size") or 8)
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
@@ -398,6 +412,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     what.add_argument("--predictions", type=Path, help="another project's predictions file (see --format)")
     p.add_argument("--format", choices=list(FORMATS), help="with --predictions: moment_detr (standalone_eval submission "
                    "jsonl), mrhisum (JSON {video_id: [score per second]}), eccv16h5 (result.h5 with <key>/score)")
+    p.add_argument("--protocol", choices=list(SELECTABLE),
+                   help="a protocol the columns do not select: tvsum-top5 (CFSum Table I: UMT's top-5 mAP on 2-second "
+                        "clips, per category and Avg., on a TVSum build; its default is the keyshot F1 / tau / rho)")
     p.add_argument("--keyshot-protocol", choices=PROTOCOLS, default="eccv16",
                    help="how frame-importance datasets build keyshot summaries: eccv16 (default), dsnet, a2summ")
     p.add_argument("--rouge-order", choices=("library", "a2summ"), default="library",
@@ -440,14 +457,14 @@ def main(argv=None) -> int:
             if args.split is None:
                 raise DatasetError("--predictions needs --split: the split the predictions were made on")
             metrics, facts = evaluate_predictions(args.predictions, args.format, args.dataset, args.config, args.split,
-                                                  args.proportion, args.f1_mode, args.keyshot_protocol)
+                                                  args.proportion, args.f1_mode, args.keyshot_protocol, args.protocol)
             header = (f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
                       f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}"
                       + (f"  keyshots {args.keyshot_protocol}" if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
         elif args.run is not None:
             metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
                                           args.proportion, args.oracle_k, args.f1_mode, args.device,
-                                          args.keyshot_protocol, args.rouge_order)
+                                          args.keyshot_protocol, args.rouge_order, args.protocol)
             header = (f"run {args.run} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch {facts['epoch']})  "
                       f"dataset {facts['dataset']}  config {facts['config']}  split {facts['split']}  "
                       f"examples {facts['examples']}  protocol {facts['protocol']}")
@@ -456,8 +473,8 @@ def main(argv=None) -> int:
             mode = args.f1_mode or f1_mode_for(args.dataset)
             metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed,
                                         args.dataset, args.oracle_k, args.video_features, args.text_features,
-                                        args.keyshot_protocol, args.rouge_order)
-            protocol = protocol_of(ds, args.dataset)
+                                        args.keyshot_protocol, args.rouge_order, args.protocol)
+            protocol = protocol_of(ds, args.dataset, args.protocol)
             header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
                       f"baseline {args.baseline}  protocol {protocol}"
                       + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))

@@ -71,7 +71,7 @@ from models.data import (
     split_names,
 )
 from models.loader import Loader
-from models.protocols import detect, main_metric, protocol_columns, protocol_visual, score
+from models.protocols import SELECTABLE, main_metric, protocol_columns, protocol_visual, score, select
 from models.runs import (
     BEST,
     CONFIG,
@@ -212,8 +212,10 @@ def setup(args) -> tuple:
         model_hp["weights"] = {**model_hp.get("weights", {}), **parse_weights(args.weights)}
     has_val = "validation" in split_names(args.dataset, config_name, args.format)
     try:
-        protocol = detect(available, args.dataset)
-    except ValueError:
+        protocol = select(args.protocol, available, args.dataset)
+    except ValueError as e:
+        if args.protocol:
+            raise RunError(str(e)) from None
         protocol = None
     return cols, {
         "model": args.model, "dataset": str(args.dataset), "config": config_name, "format": args.format,
@@ -470,6 +472,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--grad-clip", type=float, default=0.0, help="clip the gradient norm (0: off)")
     p.add_argument("--proportion", type=float, default=0.15,
                    help="summary budget of validation: fraction of frames / sentences kept (0.15), as in models.evaluate")
+    p.add_argument("--protocol", choices=list(SELECTABLE),
+                   help="validation protocol the columns do not select (tvsum-top5: CFSum Table I), as models.evaluate")
     p.add_argument("--stop-after", type=int, help="stop this invocation after K epochs (resume by rerunning)")
     p.add_argument("--init", type=Path, metavar="RUN",
                    help="fine-tune: start from RUN's best weights (a run of the same model, features of the same widths; "
