@@ -173,6 +173,9 @@ def default_query(model_spec: str, args, available: list[str], text_col: str | N
     if text_col and "sentence_labels" in available:
         log.info("no global description column: HierSum's parent step uses the key sentences (%s)", KEY_SENTENCES)
         return KEY_SENTENCES
+    if text_col is None:  # a video-only build (Mr.HiSum's release): no subtitles, no description; docs/training.md
+        log.info("%s on a video-only dataset: no text and no parent step (global_every 0)", model_spec)
+        return None
     raise DatasetError(f"{model_spec}'s parent step needs a global description: pass --query-features COLUMN; "
                        f"columns: {', '.join(available)}")
 
@@ -206,6 +209,11 @@ def setup(args) -> tuple:
     family = args.family or dataset_family(args.dataset)
     args.init_config = init_run(args)
     train_hp, model_hp, source = hyperparameters(args, family)
+    if hasattr(model_class(args.model), "global_step") and ":" not in args.model and cols.query is None:
+        if any(parse_hparam(h)[0] == "global_every" and parse_hparam(h)[1] for h in args.hparam or []):
+            raise DatasetError(f"--hparam global_every: {args.model}'s parent step needs a global description "
+                               f"(--query-features COLUMN); {args.dataset} has no text column")
+        model_hp["global_every"] = 0  # nothing to stand in for the global description
     if args.weights:
         if ":" in args.model or "weights" not in inspect.signature(model_class(args.model).__init__).parameters:
             raise RunError(f"--weights: model {args.model} loads no pretrained weights")

@@ -94,6 +94,28 @@ def test_mrhisum_predictions_are_scored_by_its_solver_protocol(release, tmp_path
     assert "30 scores for 33" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_hiersum_trains_on_the_video_only_release_and_prints_table_4(release, tmp_path, capsys):
+    """HierSum Table 4: the release has no text, so HierSum trains video-only (no parent step; docs/training.md)."""
+    from models.train import main as train
+
+    run = tmp_path / "hiersum"
+    small = ["--hparam", "hidden=16", "--hparam", "num_layers=1", "--hparam", "heads=2", "--epochs", "1"]
+    assert train(["--model", "hiersum", "--dataset", str(release / "hub"), "--out", str(run), *small]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["model_hparams"]["global_every"] == 0 and config["columns"]["text"] is None
+    assert config["family"] == "mrhisum" and config["protocol"] == "mrhisum"
+    capsys.readouterr()
+    assert evaluate(["--run", str(run), "--split", "test"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["f1", "map50", "map15"]  # Table 4: F1, MAP rho=50%, MAP rho=15%, in percent
+    assert all(len(r[1].split(".")[1]) == 2 and 0 <= float(r[1]) <= 100 for r in rows)
+    # asking for the parent step without any text is refused in one line
+    assert train(["--model", "hiersum", "--dataset", str(release / "hub"), "--out", str(tmp_path / "x"), *small,
+                  "--hparam", "global_every=5"]) == 2
+    assert "needs a global description" in capsys.readouterr().err
+
+
 def test_align_curve_follows_align_most_replayed():
     # 100 markers of 1.7 s: second k -> marker floor(k * 1000 / 1700); past the last marker -> the last
     markers = [{"start": 1.7 * i, "end": 1.7 * (i + 1), "value": i / 100} for i in range(100)]
