@@ -243,7 +243,7 @@ def _news_prediction(baseline: str, row: dict, cols: Columns, proportion: float,
 
 def steps_of(row: dict) -> int | None:
     """How many scores a frame prediction of this row holds (None: the row has nothing to score)."""
-    for name in ("picks", "frame_scores", "frame_labels"):
+    for name in ("picks", "frame_scores", "frame_labels", "frame_times"):
         if row.get(name) is not None:
             return len(row[name])
     if row.get("user_scores") is not None:

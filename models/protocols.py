@@ -37,6 +37,11 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
   mean of their frame scores (constant within TVSum's 2-second shots). Reported per category (``VT`` ... ``DS``,
   the mean over that category's videos) and ``Avg.``, the mean of the categories present (Table I's columns).
   Main metric: ``Avg.``.
+- ``wikihow`` (a card tagged ``wikihow-summaries`` with ``user_summary``: WikiHow Summaries, HierSum Table 5):
+  TL;DW's protocol: the top 55% of the sampled frames by predicted score are the summary, spread to every video
+  frame (each frame, at its centre, takes its nearest sample); F1 of its overlap with the per-frame ``user_summary``
+  (TL;DW's ``evaluate_summary``: 1 when the summary is empty), and Kendall / Spearman of the spread scores
+  against it. Main metric: ``f1``.
 - ``mrhisum`` (a card tagged ``most-replayed`` with the frame-importance columns: Mr.HiSum): the
   frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
   predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.
@@ -72,13 +77,14 @@ from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
 PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum", "news",
-             "generation", "tvsum_top5")
+             "generation", "tvsum_top5", "wikihow")
+WIKIHOW_PROPORTION = 0.55  # HierSum section 4.5, after TL;DW: the top 55% of the frames
 SELECTABLE = {"tvsum-top5": "tvsum_top5"}  # --protocol NAME -> a protocol detect() never picks on its own
 TVSUM_CATEGORIES = ("VT", "VU", "GA", "MS", "PK", "PR", "FM", "BK", "BT", "DS")  # CFSum Table I's column order
 CLIP_SECONDS = 2.0
 MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
         "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50",
-        "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L", "tvsum_top5": "Avg."}
+        "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L", "tvsum_top5": "Avg.", "wikihow": "f1"}
 MEAN_OF = {  # protocols whose main number is the mean of the metrics present, from the first group that has any
     "multimodal": (("rougeLsum", "keyframe_cos"), ("sentence_f1", "frame_f1")),
     "news": (("rougeLsum", "map", "keyframe_cos"),),
@@ -101,6 +107,8 @@ def detect(columns, dataset=None) -> str:
     tags = card_tags(dataset or ".")
     if {"user_scores", "relevant_windows"} <= columns:
         return "qvhighlights"
+    if "wikihow-summaries" in tags and {"user_summary", "frame_times", "n_frames"} <= columns:
+        return "wikihow"
     if set(FRAME_IMPORTANCE_COLUMNS) <= columns:
         return "mrhisum" if "most-replayed" in tags and "frame_scores" in columns else "frame_importance"
     if "highlight-detection" in tags and "frame_labels" in columns:
@@ -313,6 +321,25 @@ def tvsum_top5_example(row: dict, pred: dict) -> dict:
     return {row["category"]: tvsum_top5_map(clips, clip_means(np.asarray(users), fps))}
 
 
+def wikihow_example(row: dict, pred: dict) -> dict:
+    """HierSum Table 5 for one video: F1 of the top 55% of the frames, tau / rho, against the per-frame summary."""
+    scores, gt = pred.get("video_scores"), row.get("user_summary")
+    if scores is None or gt is None or not len(gt):
+        return {}
+    times, gt = np.asarray(row["frame_times"], np.float64), np.asarray(gt[0], np.float64)
+    if len(scores) != len(times):
+        raise ValueError(f"{row.get('id')}: {len(scores)} scores for {len(times)} frames")
+    nearest = np.searchsorted((times[1:] + times[:-1]) / 2, (np.arange(len(gt)) + 0.5) / float(row["fps"]))  # frame centres
+    chosen = indicator(top_k(scores, budget(len(times), WIKIHOW_PROPORTION)), len(times))[nearest]
+    overlap = float(np.sum(chosen * gt))
+    if gt.sum() == 0:
+        f1 = 1.0
+    else:
+        p, r = overlap / max(chosen.sum(), 1e-8), overlap / gt.sum()
+        f1 = 0.0 if p + r == 0 else 2 * p * r / (p + r)
+    return {"f1": f1, **rank_correlation(np.asarray(scores, np.float64)[nearest], gt[None])}
+
+
 def per_category(metrics: dict) -> dict:
     """Table I's columns: the categories present in its order, then ``Avg.`` (their mean)."""
     cats = {c: metrics[c] for c in TVSUM_CATEGORIES if c in metrics}
@@ -362,6 +389,7 @@ def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
         "mrhisum": ["id", "n_frames", "change_points", "picks", "user_summary", "frame_scores"],
         "news": ["id", "frame_times", "sentences", "summary", "candidates", "candidate_labels"],
         "tvsum_top5": ["id", "n_frames", "fps", "picks", "user_scores", "category"],
+        "wikihow": ["id", "n_frames", "fps", "frame_times", "user_summary"],
     }[protocol]
     if protocol == "multimodal" and visual:
         cols += [f"frames_{visual}", f"thumbnail_{visual}", f"keyframe_{visual}"]
@@ -388,6 +416,8 @@ def example_metrics(protocol: str, row: dict, pred: dict, *, visual: str | None 
         return news_example(row, pred, visual, proportion, rouge_order)
     if protocol == "tvsum_top5":
         return tvsum_top5_example(row, pred)
+    if protocol == "wikihow":
+        return wikihow_example(row, pred)
     return multimodal_example(row, pred, visual, proportion, oracle, rouge_order)
 
 
