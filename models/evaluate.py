@@ -101,6 +101,7 @@ from models.protocols import (
 from models.predictions import FORMATS, PredictionError, match_rows, read_predictions
 from models.runs import RunError, load_run, passthrough_columns, predict
 from models.selection import budget, indicator
+from models.tables import TABLES, table_lines
 from models.units import printed
 from builders.labels.keyshots import PROTOCOLS
 
@@ -415,6 +416,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--protocol", choices=list(SELECTABLE),
                    help="a protocol the columns do not select: tvsum-top5 (CFSum Table I: UMT's top-5 mAP on 2-second "
                         "clips, per category and Avg., on a TVSum build; its default is the keyshot F1 / tau / rho)")
+    p.add_argument("--table", choices=list(TABLES),
+                   help="print the metrics as a row of that paper table: its headers, order and units (models.tables; "
+                        "docs/experiments.md)")
     p.add_argument("--keyshot-protocol", choices=PROTOCOLS, default="eccv16",
                    help="how frame-importance datasets build keyshot summaries: eccv16 (default), dsnet, a2summ")
     p.add_argument("--rouge-order", choices=("library", "a2summ"), default="library",
@@ -443,6 +447,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.table and args.protocol is None:
+        args.protocol = TABLES[args.table][2]  # e.g. cfsum-1 needs --protocol tvsum-top5
     if args.dataset is not None and not args.dataset.is_dir():
         print(f"error: --dataset {args.dataset} is not a directory", file=sys.stderr)
         return 2
@@ -488,6 +494,9 @@ def main(argv=None) -> int:
         print(json.dumps(metrics))
         return 0
     print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
+    if args.table:
+        print("\n".join(table_lines(args.table, metrics)))
+        return 0
     width = max([18] + [len(k) for k in metrics])
     for name, value in metrics.items():  # in the papers' units (models.units)
         print(f"  {name:<{width}} {printed(name, value)}")
