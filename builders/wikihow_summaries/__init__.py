@@ -113,6 +113,11 @@ class WikiHowSummaries(Builder):
     """The WikiHow Summaries test set (and TL;DW's pseudo summaries) as released by the authors."""
 
     name, source = "wikihow-summaries", "tldw-release"
+    family = "wikihow"  # HierSum Table 1's WikiHow column
+
+    def declared(self, config: str) -> dict:
+        """The test config is scored by Table 5's protocol; the pseudo summaries (train only) by none."""
+        return {"family": self.family, "protocol": "wikihow" if config.startswith("wikihow") else None}
 
     def __init__(self, input: Path, videos: Path, pseudo_videos: Path | None = None, visual: str = "clip"):
         for flag, d in (("--videos", videos), ("--pseudo-videos", pseudo_videos)):
