@@ -23,6 +23,8 @@ SumMe), and Kendall's tau / Spearman's rho against each annotator's frame scores
 (``builders.labels.keyshots``); ``--rouge-order a2summ`` passes ROUGE's arguments in A2Summ's order.
 Highlight datasets: QVHighlights by Moment-DETR's ``standalone_eval`` (HL mAP / HIT@1 at Fair,
 Good, Very Good), YouTube Highlights by UMT's AP, Mr.HiSum by its solver's F1 and MAP50 / MAP15.
+``--protocol tvsum-top5`` scores a TVSum build as CFSum Table I does (UMT's top-5 mAP on 2-second clips, per
+category and ``Avg.``); without the flag a TVSum build keeps the keyshot F1 / tau / rho of A2Summ and HierSum.
 
 BLiSS-style datasets: ROUGE-1/2/L/Lsum of the selected sentences against ``summary``, A2Summ's
 keyframe cosine of ``thumbnail_<visual>`` against the selected frames, F1 and accuracy of the
@@ -66,6 +68,8 @@ from builders.labels.keyshots import PROTOCOLS
 from common import cli
 from models.baselines import BASELINES
 from models.predictions import FORMATS
+from models.tables import TABLES
+from models.train import SELECTABLE
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -78,6 +82,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     what.add_argument("--predictions", type=Path, help="another project's predictions file (see --format)")
     p.add_argument("--format", choices=list(FORMATS), help="with --predictions: moment_detr (standalone_eval submission "
                    "jsonl), mrhisum (JSON {video_id: [score per second]}), eccv16h5 (result.h5 with <key>/score)")
+    p.add_argument("--protocol", choices=list(SELECTABLE),
+                   help="a protocol the columns do not select: tvsum-top5 (CFSum Table I: UMT's top-5 mAP on 2-second "
+                        "clips, per category and Avg., on a TVSum build; its default is the keyshot F1 / tau / rho)")
+    p.add_argument("--table", choices=list(TABLES),
+                   help="print the metrics as a row of that paper table: its headers, order and units (models.tables; "
+                        "docs/experiments.md)")
     p.add_argument("--keyshot-protocol", choices=PROTOCOLS, default="eccv16",
                    help="how frame-importance datasets build keyshot summaries: eccv16 (default), dsnet, a2summ")
     p.add_argument("--rouge-order", choices=("library", "a2summ"), default="library",
@@ -97,7 +107,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--trials", type=int, default=10, help="random baseline: trials averaged per video (10)")
     p.add_argument("--seed", type=int, default=0, help="random baseline: seed of its trials (0)")
     p.add_argument("--device", default="cpu", help="torch device for --run: cpu (default) or cuda")
-    p.add_argument("--json", action="store_true", help="print one JSON object: metric name -> value")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: metric name -> raw value (fractions, 0..1; CIDEr as is). Without it "
+                        "the metrics print in the papers' units: x100 (two decimals) except Kendall / Spearman, "
+                        "VMSMO's MAP / R10@k and CIDEr (three decimals; models.units)")
     return p.parse_args(argv)
 
 

@@ -36,13 +36,17 @@ from models.protocols import (
     multimodal_example,
     news_example,
     oracle_k,
+    per_category,
     protocol_columns,
     protocol_visual,
     score,
+    select,
 )
-from models.predictions import FORMATS, PredictionError, match_rows, percent, read_predictions
+from models.predictions import FORMATS, PredictionError, match_rows, read_predictions
 from models.runs import RunError, load_run, model_entry, passthrough_columns, predict
 from models.selection import budget, indicator
+from models.tables import TABLES, table_lines
+from models.units import printed
 
 BASELINES = B.BASELINES
 TEXT_ONLY = ("lead3", "textrank")
@@ -89,8 +93,14 @@ def human_video(ex: dict, f1_mode: str) -> dict:
     return {"f1": float(f1), **human_rank_correlation(annotator_scores(ex))}
 
 
-def protocol_of(ds, dataset=None, config: str | None = None) -> str:
-    """The dataset's protocol; when none fits, an error naming the frame-importance columns it lacks."""
+def protocol_of(ds, dataset=None, config: str | None = None, asked: str | None = None) -> str:
+    """The dataset's protocol (or the one ``--protocol`` asks for); when none fits, an error naming the
+    frame-importance columns it lacks."""
+    if asked is not None:
+        try:
+            return select(asked, ds.column_names, dataset, config)
+        except ValueError as e:
+            raise DatasetError(str(e)) from None
     try:
         return detect(ds.column_names, dataset, config)
     except ValueError:
@@ -179,7 +189,7 @@ def _news_prediction(baseline: str, row: dict, cols: Columns, proportion: float,
 
 def steps_of(row: dict) -> int | None:
     """How many scores a frame prediction of this row holds (None: the row has nothing to score)."""
-    for name in ("picks", "frame_scores", "frame_labels"):
+    for name in ("picks", "frame_scores", "frame_labels", "frame_times"):
         if row.get(name) is not None:
             return len(row[name])
     if row.get("user_scores") is not None:
@@ -189,9 +199,10 @@ def steps_of(row: dict) -> int | None:
 
 def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15, trials: int = 10,
                       seed: int = 0, dataset=None, oracle: bool = False, video_features: str | None = None,
-                      text_features: str | None = None, keyshots: str = "eccv16", rouge_order: str = "library") -> dict:
-    """Mean over videos of the baseline's metrics, with the dataset's protocol."""
-    protocol = protocol_of(ds, dataset)
+                      text_features: str | None = None, keyshots: str = "eccv16", rouge_order: str = "library",
+                      protocol: str | None = None) -> dict:
+    """Mean over videos of the baseline's metrics, with the dataset's protocol (or ``--protocol``'s)."""
+    protocol = protocol_of(ds, dataset, asked=protocol)
     _check_baseline(baseline, protocol)
     rng = np.random.default_rng(seed)
     needs_frames = baseline == "kmeans" or protocol in ("multimodal", "news")
@@ -229,14 +240,15 @@ def evaluate_baseline(ds, baseline: str, f1_mode: str, proportion: float = 0.15,
             per_video.append(aggregate(results))
     if not per_video:
         raise DatasetError("no videos to evaluate")
-    return aggregate(per_video)
+    return per_category(aggregate(per_video)) if protocol == "tvsum_top5" else aggregate(per_video)
 
 
 def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str, proportion: float = 0.15,
-                         f1_mode: str | None = None, keyshots: str = "eccv16") -> tuple[dict, dict]:
+                         f1_mode: str | None = None, keyshots: str = "eccv16",
+                         protocol: str | None = None) -> tuple[dict, dict]:
     """(metrics, facts) of another project's predictions file on one split, with the dataset's protocol."""
     config, ds = load_split(dataset, config, split)
-    protocol = protocol_of(ds, dataset, config)
+    protocol = protocol_of(ds, dataset, config, protocol)
     key_column = FORMATS.get(fmt, "id")
     if key_column not in ds.column_names:
         raise DatasetError(f"--format {fmt} names its predictions by {key_column}, which {dataset} config {config} "
@@ -258,22 +270,26 @@ def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str
 
 def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = "test", checkpoint: str = "best",
                  proportion: float = 0.15, oracle: bool = False, f1_mode: str | None = None,
-                 device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library") -> tuple[dict, dict]:
+                 device: str = "cpu", keyshots: str = "eccv16", rouge_order: str = "library",
+                 protocol: str | None = None) -> tuple[dict, dict]:
     """(metrics, facts) of a trained run's checkpoint on one split, with the dataset's protocol."""
     evaluator = _evaluator_of(run_dir)
     if evaluator:  # the model folder scores its runs itself (VDF: generates summaries, scores them as its paper does)
         return load_object(evaluator)(run_dir, dataset, config, split, checkpoint, device)
     run_config, model, meta = load_run(run_dir, checkpoint, device)
+    same = dataset is None or Path(dataset).resolve() == Path(run_config["dataset"]).resolve()
     dataset = dataset or run_config["dataset"]
     if not Path(dataset).exists() and "/" not in str(dataset):
         raise DatasetError(f"--dataset {dataset} is not a directory")
-    config, ds = load_split(dataset, config or run_config["config"], split)
+    # another build (zero-shot): its own config (the only one unless --config says), not the run's config name
+    config, ds = load_split(dataset, config or (run_config["config"] if same else None), split)
     c = run_config["columns"]
     query = None if c.get("query") == KEY_SENTENCES else c.get("query")  # labels are training-only input
-    cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
+    video, text = zero_shot_columns(run_dir, run_config, ds, dataset, config)
+    cols = resolve_columns(ds.column_names, video, text, c.get("audio"), query, use_text=False)
     cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
                    passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
-    protocol = protocol_of(ds, dataset, config)
+    protocol = protocol_of(ds, dataset, config, protocol)
     visual = protocol_visual(protocol, ds.column_names, cols.video)
     batch_size = int(run_config.get("train", {}).get("batch_size") or 8)
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
@@ -288,6 +304,43 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     return metrics, facts
 
 
+def _first_width(ds, column: str) -> int | None:
+    for row in ds.select_columns([column]):
+        value = row[column]
+        if value is not None and len(value):
+            return len(value[0])
+    return None
+
+
+def zero_shot_columns(run_dir, run_config: dict, ds, dataset, config: str) -> tuple[str, str | None]:
+    """(video, text) columns of ``ds`` for a run trained elsewhere (zero-shot, HierSum Tables 6-7): the run's own
+    columns where the dataset has them, else the dataset's only ``frames_*`` / ``sentences_*`` column; a dataset
+    without text is evaluated on video alone. Feature widths must equal the run's: else a DatasetError naming
+    both encoders (the column suffix: frames_<encoder>)."""
+    c, dims = run_config["columns"], run_config.get("dims", {})
+    chosen = {}
+    for modality, prefix in (("video", "frames_"), ("text", "sentences_")):
+        name = c.get(modality)
+        if name is None:
+            chosen[modality] = None
+            continue
+        if name not in ds.column_names:
+            found = [x for x in ds.column_names if x.startswith(prefix)]
+            if len(found) != 1 and (modality == "video" or found):
+                raise DatasetError(f"run {run_dir} reads {name}; {dataset} config {config} has "
+                                   f"{', '.join(found) or f'no {prefix}* column'}: pass a dataset with one {prefix}* column")
+            name = found[0] if found else None
+        chosen[modality] = name
+        width = _first_width(ds, name) if name else None
+        if name and modality in dims and width is not None and width != dims[modality]:
+            raise DatasetError(
+                f"run {run_dir} ({run_config['model']}) was trained on {modality} features {c[modality]} "
+                f"({dims[modality]}-d, encoder {c[modality][len(prefix):]}); {dataset} config {config} has {name} "
+                f"({width}-d, encoder {name[len(prefix):]}): build it with the run's encoder, or fine-tune "
+                f"(models.train --init)")
+    return chosen["video"], chosen["text"]
+
+
 def _evaluator_of(run_dir) -> str | None:
     """The ``EVALUATE`` hook ("module:function") of a run's model folder (VDF's generation scoring), else None."""
     path = Path(run_dir) / "config.json"
@@ -298,6 +351,8 @@ def _evaluator_of(run_dir) -> str | None:
 
 def run(args) -> int:
     """``python -m models.evaluate`` once its flags are parsed (models.evaluate): the header and the table, or one JSON."""
+    if args.table and args.protocol is None:
+        args.protocol = TABLES[args.table][2]  # e.g. cfsum-1 needs --protocol tvsum-top5
     if args.dataset is not None and not args.dataset.is_dir():
         print(f"error: --dataset {args.dataset} is not a directory", file=sys.stderr)
         return 2
@@ -312,16 +367,14 @@ def run(args) -> int:
             if args.split is None:
                 raise DatasetError("--predictions needs --split: the split the predictions were made on")
             metrics, facts = evaluate_predictions(args.predictions, args.format, args.dataset, args.config, args.split,
-                                                  args.proportion, args.f1_mode, args.keyshot_protocol)
+                                                  args.proportion, args.f1_mode, args.keyshot_protocol, args.protocol)
             header = (f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
                       f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}"
                       + (f"  keyshots {args.keyshot_protocol}" if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
-            if args.format == "moment_detr":  # standalone_eval's report: x100, two decimals, its names
-                metrics = percent(metrics)
         elif args.run is not None:
             metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
                                           args.proportion, args.oracle_k, args.f1_mode, args.device,
-                                          args.keyshot_protocol, args.rouge_order)
+                                          args.keyshot_protocol, args.rouge_order, args.protocol)
             header = (f"run {args.run} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch {facts['epoch']})  "
                       f"dataset {facts['dataset']}  config {facts['config']}  split {facts['split']}  "
                       f"examples {facts['examples']}  protocol {facts['protocol']}")
@@ -330,8 +383,8 @@ def run(args) -> int:
             mode = args.f1_mode or f1_mode_for(args.dataset, config)
             metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed,
                                         args.dataset, args.oracle_k, args.video_features, args.text_features,
-                                        args.keyshot_protocol, args.rouge_order)
-            protocol = protocol_of(ds, args.dataset, config)
+                                        args.keyshot_protocol, args.rouge_order, args.protocol)
+            protocol = protocol_of(ds, args.dataset, config, args.protocol)
             header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
                       f"baseline {args.baseline}  protocol {protocol}"
                       + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
@@ -345,9 +398,11 @@ def run(args) -> int:
         print(json.dumps(metrics))
         return 0
     print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
-    width, digits = max([18] + [len(k) for k in metrics]), 2 if args.format == "moment_detr" else 4
-    per_metric = facts.get("digits", {}) if args.run is not None else {}  # e.g. VDF: as its paper's tables print
-    for name, value in metrics.items():
-        print(f"  {name:<{width}} {value:.{per_metric.get(name, digits)}f}")
+    if args.table:
+        print("\n".join(table_lines(args.table, metrics)))
+        return 0
+    width = max([18] + [len(k) for k in metrics])
+    for name, value in metrics.items():  # in the papers' units (models.units)
+        print(f"  {name:<{width}} {printed(name, value)}")
     return 0
 

@@ -4,7 +4,7 @@
         [--epochs N] [--device cpu|cuda] [--seed S] [--batch-size B] [--lr LR] [--weight-decay WD]
         [--video-features frames_clip] [--text-features sentences_roberta] [--audio-features COL]
         [--query-features COL | key_sentences] [--hparam KEY=VALUE ...] [--family NAME]
-        [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart]
+        [--format parquet|wds] [--loader-workers N] [--stop-after K] [--restart] [--init RUN]
 
 Hyper-parameters: the paper's values for (model, dataset family) from the model folder's defaults
 (``models/<model>/defaults.py``: its recipe with the family's overrides; the family comes from the
@@ -36,6 +36,9 @@ more than one run of its network gives the runs (``TRAINING``): VDF (``--model v
 ``--stage 1|2|3|all``, by the triple-stage framework, each stage a run of this loop with its own batches and loss
 (``models.vdf.stages``); see docs/training.md.
 
+Fine-tuning (HierSum Tables 6-7): ``--init RUN`` starts from RUN's ``checkpoint-best.pt`` (a run of the same model,
+trained on features of the same widths), with RUN's model hyper-parameters as defaults; a fresh optimiser.
+
 Exit status: 0 trained (or already complete), 2 bad usage (unknown model or column, missing split,
 a different run in --out).
 """
@@ -50,6 +53,7 @@ from pathlib import Path
 from common import cli
 
 KEY_SENTENCES = "key_sentences"  # models.data.KEY_SENTENCES, said here so --help loads no data library
+SELECTABLE = ("tvsum-top5",)  # models.protocols.SELECTABLE: the protocols --protocol names
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -82,7 +86,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--grad-clip", type=float, default=0.0, help="clip the gradient norm (0: off)")
     p.add_argument("--proportion", type=float, default=0.15,
                    help="summary budget of validation: fraction of frames / sentences kept (0.15), as in models.evaluate")
+    p.add_argument("--protocol", choices=list(SELECTABLE),
+                   help="validation protocol the columns do not select (tvsum-top5: CFSum Table I), as models.evaluate")
     p.add_argument("--stop-after", type=int, help="stop this invocation after K epochs (resume by rerunning)")
+    p.add_argument("--init", type=Path, metavar="RUN",
+                   help="fine-tune: start from RUN's best weights (a run of the same model, features of the same widths; "
+                        "its model hyper-parameters are the defaults, --hparam still overrides); HierSum Tables 6-7")
     p.add_argument("--restart", action="store_true", help="discard what --out holds and start over")
     p.add_argument("--stage", choices=("1", "2", "3", "all"),
                    help="VDF's triple-stage training (section 2.3): one stage, or all three in order, each kept in "

@@ -31,7 +31,7 @@ from models.data import (
 )
 from models.loader import Loader
 from models.registry import UnlistedFamily
-from models.protocols import detect, main_metric, protocol_columns, protocol_visual, score
+from models.protocols import select, main_metric, protocol_columns, protocol_visual, score
 from models.runs import (
     BEST,
     CONFIG,
@@ -63,7 +63,7 @@ GENERIC = {"batch_size": 4, "lr": 1e-3, "weight_decay": 1e-5, "epochs": 50, "sch
 # May differ when a run is resumed ("workers": the loader workers of runs from before --loader-workers).
 RESUMABLE_CHANGES = ("epochs", "device", "loader_workers", "workers", "stop_after", "argv")
 # What a run learns once it has started: not part of its identity either.
-RECORDED = ("dims", "skipped", "parameters", "stages", "tokenizers")
+RECORDED = ("dims", "skipped", "parameters", "stages", "tokenizers", "init_from")
 
 
 def parse_hparam(text: str) -> tuple[str, object]:
@@ -96,8 +96,38 @@ def hyperparameters(args, family: str | None) -> tuple[dict, dict, str]:
     for key in ("batch_size", "lr", "weight_decay", "epochs"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
+    if getattr(args, "init_config", None):  # fine-tuning: the architecture of the run it starts from
+        model.update(args.init_config["model_hparams"])
+        source += f"; model hyper-parameters of --init {args.init}"
     model.update(dict(parse_hparam(h) for h in args.hparam or []))
     return train, model, source
+
+
+def init_run(args) -> dict | None:
+    """The config of the ``--init`` run (None without it); a run of another model is an error."""
+    if getattr(args, "init", None) is None:
+        return None
+    path = Path(args.init) / CONFIG
+    if not path.is_file() or not (Path(args.init) / BEST).is_file():
+        raise RunError(f"--init {args.init} is not a finished training run (needs {CONFIG} and {BEST})")
+    config = json.loads(path.read_text())
+    if config.get("model") != args.model:
+        raise RunError(f"--init {args.init} is a run of {config.get('model')}, not {args.model}: "
+                       f"fine-tuning starts from the same model's weights")
+    return config
+
+
+def load_init(model, args, dims: dict) -> dict:
+    """Copy the ``--init`` run's best weights into ``model``; features of another width are an error naming both."""
+    old = args.init_config
+    for modality, width in dims.items():
+        was = old.get("dims", {}).get(modality)
+        if was is not None and was != width:
+            raise RunError(f"--init {args.init} was trained on {modality} features {old['columns'][modality]} "
+                           f"({was}-d); {args.dataset} gives {width}-d: fine-tuning needs features of the same encoder")
+    state = load_checkpoint(Path(args.init) / BEST, hint="train that run again, or start without --init")
+    load_weights(model, state["model"], Path(args.init) / BEST, "its weights do not fit this model")
+    return {"run": str(args.init), "checkpoint": BEST, "epoch": state.get("epoch"), "dataset": old.get("dataset")}
 
 
 def default_query(model_spec: str, args, available: list[str], text_col: str | None) -> str | None:
@@ -110,6 +140,9 @@ def default_query(model_spec: str, args, available: list[str], text_col: str | N
     if text_col and "sentence_labels" in available:
         log.info("no global description column: HierSum's parent step uses the key sentences (%s)", KEY_SENTENCES)
         return KEY_SENTENCES
+    if text_col is None:  # a video-only build (Mr.HiSum's release): no subtitles, no description; docs/training.md
+        log.info("%s on a video-only dataset: no text and no parent step (global_every 0)", model_spec)
+        return None
     raise DatasetError(f"{model_spec}'s parent step needs a global description: pass --query-features COLUMN; "
                        f"columns: {', '.join(available)}")
 
@@ -141,15 +174,23 @@ def setup(args) -> tuple:
     cols = resolve_columns(available, args.video_features, args.text_features, args.audio_features, query)
     cols = model_columns(args.model, cols, available)
     family = args.family or dataset_family(args.dataset, config_name)
+    args.init_config = init_run(args)
     train_hp, model_hp, source = hyperparameters(args, family)
+    if hasattr(model_class(args.model), "global_step") and ":" not in args.model and cols.query is None:
+        if any(parse_hparam(h)[0] == "global_every" and parse_hparam(h)[1] for h in args.hparam or []):
+            raise DatasetError(f"--hparam global_every: {args.model}'s parent step needs a global description "
+                               f"(--query-features COLUMN); {args.dataset} has no text column")
+        model_hp["global_every"] = 0  # nothing to stand in for the global description
     if args.weights:
         if ":" in args.model or "weights" not in inspect.signature(model_class(args.model).__init__).parameters:
             raise RunError(f"--weights: model {args.model} loads no pretrained weights")
         model_hp["weights"] = {**model_hp.get("weights", {}), **parse_weights(args.weights)}
     has_val = "validation" in split_names(args.dataset, config_name, args.format)
     try:
-        protocol = detect(available, args.dataset, config_name)
-    except ValueError:
+        protocol = select(args.protocol, available, args.dataset, config_name)
+    except ValueError as e:
+        if args.protocol:
+            raise RunError(str(e)) from None
         protocol = None
     return cols, {
         "model": args.model, "dataset": str(args.dataset), "config": config_name, "format": args.format,
@@ -157,7 +198,7 @@ def setup(args) -> tuple:
         "model_hparams": model_hp, "seed": args.seed, "protocol": protocol,
         "keyframe_visual": protocol_visual(protocol, available, cols.video),
         "validation": has_val, "epochs": train_hp["epochs"], "device": args.device, "loader_workers": args.loader_workers,
-        "stop_after": args.stop_after, "argv": args.argv,
+        "stop_after": args.stop_after, "argv": args.argv, "init": str(args.init) if args.init else None,
     }
 
 
@@ -385,6 +426,8 @@ def fits(args):
     config["dims"] = cols.dims_of(first)
     torch.manual_seed(args.seed)
     model = make_model(args.model, config["dims"], config["model_hparams"]).to(args.device)
+    if args.init is not None:  # a resumed run's own weights replace these (train_fit)
+        config["init_from"] = load_init(model, args, config["dims"])
     config["skipped"] = {"train": train_src.skipped}
     yield Fit(args.out, config, model, loader, val_loader, model_step(model),
               lambda val: validate(model, val, config, args.device, args.proportion))
@@ -396,6 +439,8 @@ def run(args) -> int:
     staged = folder is not None and folder.training is not None
     if args.stage is not None and not staged:
         raise RunError(f"--stage is for the staged models (vdf), not {args.model}")
+    if args.init is not None and staged:
+        raise RunError(f"--init is for the models trained as one run, not {args.model} (see its --stage)")
     for fit in (load_object(folder.training + ":fits") if staged else fits)(args):
         if train_fit(fit, args):
             break

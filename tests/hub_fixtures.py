@@ -66,13 +66,13 @@ def tiny_bliss(out: Path, splits=("train", "validation", "test"), per_split: int
     return out
 
 
-def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
-    """A HierSum-schema dataset (config vis-txt): most-replayed frame_scores, steps; one video without a curve."""
+def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0, visual: str = "vis", dv: int = 6) -> Path:
+    """A HierSum-schema dataset (config <visual>-txt): most-replayed frame_scores, steps; one video without a curve."""
     from builders.core.schema import hiersum_features
 
     rng = np.random.default_rng(seed)
-    features = hiersum_features("vis", 6, "txt", 5)
-    with ConfigWriter(out, "vis-txt", features) as w:
+    features = hiersum_features(visual, dv, "txt", 5)
+    with ConfigWriter(out, f"{visual}-txt", features) as w:
         for s, split in enumerate(("train", "validation", "test")):
             for i in range(per_split):
                 T, N, G = 20 + 5 * i, 4, 2
@@ -80,7 +80,7 @@ def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
                 w.add(split, {
                     "id": f"h{s}{i}", "video_id": f"h{s}{i}", "url": "", "title": "", "description": "", "views": 0,
                     "duration": float(T), "frame_times": np.arange(T) + 0.5,
-                    "frames_vis": rng.standard_normal((T, 6)).astype(np.float32),
+                    f"frames_{visual}": rng.standard_normal((T, dv)).astype(np.float32),
                     "sentences": [{"start": 5.0 * j, "end": 5.0 * j + 5.0, "text": f"s{j}"} for j in range(N)],
                     "sentences_txt": rng.standard_normal((N, 5)).astype(np.float32), "transcript_source": "manual",
                     "steps": ["a", "b"], "steps_txt": rng.standard_normal((G, 5)).astype(np.float32),
@@ -89,5 +89,5 @@ def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
                     "frame_scores": scores,
                     "frame_labels": None if scores is None else (scores >= 0.15).astype(np.int8),
                 })
-    update_build_record(out, "hiersum", "vis-txt", {"features": features.to_dict()})
+    update_build_record(out, "hiersum", f"{visual}-txt", {"features": features.to_dict()})
     return out

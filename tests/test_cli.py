@@ -64,9 +64,10 @@ def test_help_and_version_import_nothing_heavy(module):
 
 
 def test_the_light_commands_spell_constants_as_the_modules_they_save_loading():
-    from models import baselines, data, evaluate, train
+    from models import baselines, data, evaluate, protocols, train
 
     assert train.KEY_SENTENCES == data.KEY_SENTENCES and evaluate.BASELINES == baselines.BASELINES
+    assert list(train.SELECTABLE) == list(protocols.SELECTABLE)
 
 
 def test_every_bliss_source_answers_help_without_heavy_imports():
