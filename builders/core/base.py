@@ -302,7 +302,8 @@ def parser(builder: type[Builder], prog: str, description: str = "") -> argparse
     g.add_argument("--work", type=Path, help="manifest and extracted features, the cache of reruns (default: work/<name>)")
     g.add_argument("--name", help=f"dataset name (default: {builder.name})")
     g.add_argument("--rows-per-shard", type=int, default=DEFAULT_ROWS_PER_SHARD,
-                   help=f"examples per parquet shard and per tar (default {DEFAULT_ROWS_PER_SHARD})")
+                   help=f"examples per parquet shard (default {DEFAULT_ROWS_PER_SHARD}); webdataset tars are "
+                        "sized by bytes, at least 2 per split of 2+ examples (docs/publishing.md)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g = p.add_argument_group("extraction job (every builder; see python -m extractors.run)")
     where = g.add_mutually_exclusive_group()

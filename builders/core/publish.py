@@ -113,7 +113,7 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
                 listed[kind] += facts.get(kind, [])
     if not listed["parquet"]:
         raise PublishError(f"{hub_dir}/build.json lists no parquet shard: rebuild the dataset")
-    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar")):
+    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar*")):
         missing = [p for p in listed[kind] if not (hub_dir / p).is_file()]
         if missing:
             raise PublishError(f"{hub_dir}/{missing[0]} is listed in build.json but missing"
