@@ -340,24 +340,15 @@ def validate_repo_id(repo_id: str, flag: str) -> None:
 # ---------------------------------------------------------------- publish
 
 
-def _wds_members(build: dict) -> dict:
-    """Per config, the types of a tar sample's members, for the -wds card's dataset_info."""
-    from datasets import Features
-
-    from builders.core.writers import wds_features
-
-    return {name: wds_features(Features.from_dict(rec["features"])) for name, rec in build["configs"].items()}
-
-
 def plan_repos(hub_dir: Path, build: dict, repo_id: str, wds_repo_id: str) -> list[RepoPlan]:
     """The two repos' target contents (the webdataset repo first: the parquet card links to it)."""
     from cards.render import render_card
-    from cards.wds_card import render_wds_card
+    from cards.wds_card import render_wds_card, wds_members
 
     parquet, tars, figures = build_files(hub_dir, build)
     plans = []
     if tars:
-        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=_wds_members(build)).encode()
+        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=wds_members(build)).encode()
         plans.append(RepoPlan(wds_repo_id, [LocalFile("README.md", data=wds_card)]
                               + [LocalFile(p.relative_to(hub_dir).as_posix(), p) for p in tars], WDS_OWNED))
     card = render_card(build, load_path=repo_id, wds_repo=wds_repo_id if tars else None).encode()

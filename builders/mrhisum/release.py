@@ -13,7 +13,7 @@ class MrHiSum(Builder):
     """The released h5 + metadata + split file: config ``annotations``, or ``yt8m`` with the features."""
 
     name, source = "mrhisum", "mrhisum"
-    tool = "vsumhub builders.mrhisum"
+    tool = "python -m builders.mrhisum"
 
     def __init__(self, h5: Path, metadata: Path, splits: Path | None = None):
         self.h5, self.metadata, self.splits_file = Path(h5), Path(metadata), splits and Path(splits)

@@ -61,7 +61,7 @@ class QVHighlightsReleased(Builder):
     """The release files with Moment-DETR's feature files (see the module docstring)."""
 
     name, source = "qvhighlights", "moment_detr_features"
-    tool = "vsumhub builders.qvhighlights"
+    tool = "python -m builders.qvhighlights"
 
     def __init__(self, annotations, features_dir: Path):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]
