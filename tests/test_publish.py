@@ -162,7 +162,11 @@ def test_publish_sends_every_file_in_one_commit_per_repo(build, hub, tmp_path):
             p for p in tars if Path(p).name.startswith(f"{split}-"))
     assert "parquet" not in json.dumps(wds_meta["configs"]) and "webdataset" in wds_meta["tags"]
     (info,) = wds_meta["dataset_info"]  # every member typed: the loader infers nothing
-    assert {f["name"] for f in info["features"]} >= {"json", "frames_colorhist.npy", "frame_labels.npy", "__key__"}
+    assert {f["name"] for f in info["features"]} >= {"json", "frames_colorhist.npy", "__key__"}
+    packed = next(f for f in info["features"] if f["name"] == "json")["struct"]
+    assert {"name": "frame_labels", "list": "int8"} in packed  # small arrays typed inside json
+    assert all({"name", "num_bytes", "num_examples"} <= set(s) for s in info["splits"])  # no "Ignoring part of dataset_info"
+    assert wds_meta["configs"][0]["default"] is True
     assert f'load_dataset("{WDS}", "{CONFIG}"' in wds_files["README.md"].decode()
     assert len(wds.history()) == 2
     # every LFS object was sent once; the output names both commits
