@@ -497,6 +497,7 @@ def test_an_offline_dry_run_lists_every_file_and_both_cards_and_exits_0(build, t
     assert refused.returncode == 2 and "HF_HUB_OFFLINE" in refused.stderr
 
 
+@pytest.mark.slow  # two builds of the BLiSS sample
 def test_a_republish_after_an_unchanged_rebuild_sends_no_file(bliss_sample_dir, hub, tmp_path):
     """Two builds of the same input: byte-equal tars, parquet, figures, build.json and cards, so nothing is sent."""
     from builders import bliss
