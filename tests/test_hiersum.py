@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders import hiersum
 from test_youtube import PHRASE, FIXTURES, Server, make_info, needs_jfk, server  # noqa: F401  (the module-scoped loopback server)
 
@@ -48,6 +50,7 @@ def test_build_from_info_files(tmp_path, info_dir, article_server):
     record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
     assert {f["id"]: f["kind"] for f in record["failures"]["items"]} == {"brokenMedia": "unavailable"}
     assert record["collect"]["skipped"] == {"views": 1}  # fewViews001 below --min-views: skipped, not failed
+    assert_wds_readable(tmp_path / "hub")
     ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
     rows = {ex["id"]: ex for s in ds for ex in ds[s]}
     assert set(rows) == {"Xq3Ok-Hn0aE", "noHeatmap01"}
