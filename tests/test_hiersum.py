@@ -94,15 +94,18 @@ def check_webdataset_loads(hub, config, record, parquet_rows):
                 assert len(samples) == facts["num_examples"]
                 for vid, ex in samples.items():
                     members = {k for k in ex if not k.startswith("__")}
-                    assert members == {"json"} | {f"{c}.npy" for c in ("frame_times", "frames_colorhist", "sentences_minilm",
-                                                                      "steps_minilm", "frame_scores", "frame_labels")}
+                    # one .npy per [N, D] vector column; small arrays packed in json
+                    assert members == {"json"} | {f"{c}.npy" for c in ("frames_colorhist", "sentences_minilm", "steps_minilm")}
                     row = parquet_rows[vid]
                     nulls = set(ex["json"][NULL_COLUMNS].split())
                     assert nulls == {c for c in ("frame_scores", "frame_labels") if row[c] is None}
-                    for column in ("frame_scores", "frame_labels", "frames_colorhist"):
-                        got = np.asarray(ex[f"{column}.npy"], dtype=np.float64)
+                    for column in ("frame_scores", "frame_labels", "frame_times"):
+                        assert (ex["json"][column] is None) == (row[column] is None)
+                        got = np.asarray(ex["json"][column] or [], dtype=np.float64)
                         want = np.zeros(0) if row[column] is None else np.asarray(row[column], dtype=np.float64)
-                        assert got.shape == want.shape and np.allclose(got, want)
+                        assert got.shape == want.shape and np.array_equal(got, want)
+                    got = np.asarray(ex["frames_colorhist.npy"], dtype=np.float64)
+                    assert np.allclose(got, np.asarray(row["frames_colorhist"], dtype=np.float64).reshape(got.shape))
                     assert ex["json"]["title"] == row["title"]
 
 
