@@ -13,10 +13,10 @@ changed shard moves little), and ``num_bytes`` as ``datasets`` defines it: the A
 Webdataset shards (docs/publishing.md): ``wds/<config>/<split>-XXXXXX.tar.gz``, gzip-compressed
 tars (an annotation row is ~200 parquet bytes; an uncompressed tar spends 1 KB on any sample).
 Every sample has the same members (the ``datasets`` webdataset loader and webdataset pipelines
-both expect it): ``<column>.npy`` for every ``[N, D]`` vector column, and one ``json`` for
-everything else, small arrays included (lists whose floats read back exactly in the column's
-type), plus ``null_columns``, the space-separated names of the array columns that are null in
-this row (a null vector's ``.npy`` is then ``[0, D]``). :func:`wds_features` gives the exact types
+both expect it): ``<column>.npy`` for every 2-D array column (``[N, D]`` vectors, ``[U, T]``
+matrices), and one ``json`` for everything else, 1-D arrays included (lists whose floats read back
+exactly in the column's type), plus ``null_columns``, the space-separated names of the array columns
+that are null in this row (a null 2-D column's ``.npy`` is then ``[0, D]``). :func:`wds_features` gives the exact types
 of those members, for ``load_dataset("webdataset", ..., features=...)``. A split is spooled and
 cut when it ends (:func:`tar_plan`): at least 2 shards for 2+ examples, more past
 ``TAR_TARGET_BYTES``. Members carry a fixed mtime, owner and mode, and gzip no name or time, so
@@ -82,18 +82,24 @@ def rows_to_table(rows: list[dict], features: Features) -> pa.Table:
 
 
 def vector_columns(features: Features) -> list[str]:
-    """The ``[N, D]`` vector columns (``List(List(float, length=D))``): the big arrays, one ``.npy`` member each."""
+    """The 2-D array columns, one ``.npy`` member each: ``[N, D]`` vectors (``List(List(float, length=D))``)
+    and ``[U, T]`` matrices (``user_summary``: 20 x every frame in TVSum): the arrays that can be big."""
     return [name for name, f in features.items()
-            if isinstance(f, List) and isinstance(f.feature, List) and f.feature.length not in (None, -1)
-            and isinstance(f.feature.feature, Value)]
+            if isinstance(f, List) and isinstance(f.feature, List) and isinstance(f.feature.feature, Value)
+            and f.feature.feature.dtype not in ("string", "large_string")]
 
 
 def _vector_npy(value, feature) -> bytes:
-    """A vector column's value as ``.npy`` bytes: ``[N, D]`` in the column's dtype; null as ``[0, D]``."""
+    """A 2-D column's value as ``.npy`` bytes in the column's dtype: ``[N, D]``; null as ``[0, D]``
+    (``[0, 0]`` for a matrix without a fixed width)."""
     inner = feature.feature
-    dim = inner.length
-    array = np.zeros((0, dim), inner.feature.dtype) if value is None else \
-        np.asarray(value, dtype=inner.feature.dtype).reshape(-1, dim)
+    dim = inner.length if inner.length not in (None, -1) else None
+    dtype = inner.feature.dtype
+    if value is None:
+        array = np.zeros((0, dim or 0), dtype)
+    else:
+        array = np.asarray(value, dtype=dtype)
+        array = array.reshape(-1, dim) if dim else array.reshape(len(array), -1) if array.size else np.zeros((len(array), 0), dtype)
     buf = io.BytesIO()
     np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
     return buf.getvalue()
@@ -115,8 +121,8 @@ def _packed(value, feature):
 
 
 def _wds_sample(row: dict, vectors: set[str], arrays: set[str], features: Features) -> dict[str, bytes]:
-    """One row as a webdataset sample's members: ``<column>.npy`` per vector column, ``json`` for the
-    rest (small arrays packed as lists, see the module docstring)."""
+    """One row as a webdataset sample's members: ``<column>.npy`` per 2-D column, ``json`` for the
+    rest (1-D arrays packed as lists, see the module docstring)."""
     members, meta, nulls = {}, {}, []
     for name, value in row.items():
         if value is None and name in arrays:
