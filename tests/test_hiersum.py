@@ -99,10 +99,10 @@ def check_webdataset_loads(hub, config, record, parquet_rows):
                     row = parquet_rows[vid]
                     nulls = set(ex["json"][NULL_COLUMNS].split())
                     assert nulls == {c for c in ("frame_scores", "frame_labels") if row[c] is None}
-                    for column in ("frame_scores", "frame_labels", "frame_times"):
+                    for column, dtype in (("frame_scores", np.float32), ("frame_labels", np.int8), ("frame_times", np.float64)):
                         assert (ex["json"][column] is None) == (row[column] is None)
-                        got = np.asarray(ex["json"][column] or [], dtype=np.float64)
-                        want = np.zeros(0) if row[column] is None else np.asarray(row[column], dtype=np.float64)
+                        got = np.asarray(ex["json"][column] or [], dtype=dtype)  # inferred float64 reads back exactly
+                        want = np.zeros(0, dtype) if row[column] is None else np.asarray(row[column], dtype=dtype)
                         assert got.shape == want.shape and np.array_equal(got, want)
                     got = np.asarray(ex["frames_colorhist.npy"], dtype=np.float64)
                     assert np.allclose(got, np.asarray(row["frames_colorhist"], dtype=np.float64).reshape(got.shape))
