@@ -38,10 +38,9 @@ import pyarrow as pa
 from datasets.arrow_writer import ParquetWriter, get_writer_batch_size_from_data_size
 from datasets import Features, List, Value
 
-from builders.core.schema import NULL_COLUMNS, SPLITS, array_columns
+from builders.core.schema import DEFAULT_ROWS_PER_SHARD, NULL_COLUMNS, SPLITS, array_columns
 from collectors.records import safe_id
 
-DEFAULT_ROWS_PER_SHARD = 200
 TAR_SUFFIX = ".tar.gz"
 TAR_TARGET_BYTES = 256 << 20  # uncompressed tar bytes per shard at most (webdataset's advice: 100 MB - 1 GB shards)
 TAR_MTIME = 0  # every member's mtime: a rebuild of the same rows writes the same bytes
