@@ -161,18 +161,14 @@ def _type_name(feature) -> str:
 
 
 def write_card(out_dir: str | Path, load_path: str | None = None) -> Path:
-    """Render README.md from build.json, after checking it (and the ``-wds`` card publishing would
-    send) against the Hub's metadata rules: a bad card raises cards.validate.CardError, nothing written."""
+    """Render README.md from build.json, after checking it against the Hub's metadata rules: a bad
+    card raises cards.validate.CardError, nothing written."""
     from cards.validate import check
 
     out_dir = Path(out_dir)
     build = json.loads((out_dir / "build.json").read_text())
     text = render_card(build, load_path)
     check(text, "card")
-    if any(v.get("wds") for rec in build["configs"].values() for v in rec["splits"].values()):
-        from cards.wds_card import render_wds_card, wds_members
-
-        check(render_wds_card(build, "ORG/NAME-wds", "ORG/NAME", members=wds_members(build)), "webdataset card")
     path = out_dir / "README.md"
     tmp = path.with_name("README.md.tmp")
     tmp.write_text(text)

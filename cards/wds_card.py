@@ -14,15 +14,6 @@ from huggingface_hub import DatasetCardData
 from cards.render import TEMPLATES, default_config, size_category
 
 
-def wds_members(build: dict) -> dict:
-    """Per config, the types of a tar sample's members (builders.core.writers.wds_features)."""
-    from datasets import Features
-
-    from builders.core.writers import wds_features
-
-    return {name: wds_features(Features.from_dict(rec["features"])) for name, rec in build["configs"].items()}
-
-
 def _pattern(name: str, split: str, files: list[str]) -> str:
     """The data_files glob of a split's tars (their suffix as written: .tar.gz, or .tar from older builds)."""
     suffix = ".tar.gz" if all(f.endswith(".tar.gz") for f in files) else ".tar"
@@ -30,7 +21,8 @@ def _pattern(name: str, split: str, files: list[str]) -> str:
 
 
 def wds_yaml(build: dict, members: dict | None = None) -> str:
-    """``members``: per config, the ``datasets.Features`` of a tar sample's members (:func:`wds_members`);
+    """``members``: per config, the ``datasets.Features`` of a tar sample's members
+    (``builders.core.writers.wds_members``);
     declared as ``dataset_info`` (with each split's size) so the loader never guesses them."""
     card = build["card"]
     configs, infos, total = [], [], 0

@@ -25,7 +25,8 @@ def assert_wds_readable(hub: Path, card_workers: int = 8) -> dict:
     import torch
     import webdataset as wds
 
-    from cards.wds_card import render_wds_card, wds_members
+    from builders.core.writers import wds_members
+    from cards.wds_card import render_wds_card
 
     hub = Path(hub)
     build = json.loads((hub / "build.json").read_text())

@@ -216,6 +216,7 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
 
     log.debug("figures drawn in %.1f s", time.time() - t_figures)
     try:
+        _check_wds_card(out)
         write_card(out)
     except CardError as e:
         raise BuildError(f"{e} (fix the builder's card facts; the data is written, the card is not)") from e
@@ -237,6 +238,17 @@ def _unchanged(out: Path, config: str, record: dict) -> dict:
         return record
     same = json.loads(json.dumps({k: v for k, v in record.items() if k not in VOLATILE}))  # as stored
     return old if same == {k: v for k, v in old.items() if k not in VOLATILE} else record
+
+
+def _check_wds_card(out: Path) -> None:
+    """The ``-wds`` card publishing would send, against the Hub's rules (cards.validate.CardError)."""
+    from builders.core.writers import wds_members
+    from cards.validate import check
+    from cards.wds_card import render_wds_card
+
+    build = json.loads((out / "build.json").read_text())
+    if any(v.get("wds") for rec in build["configs"].values() for v in rec["splits"].values()):
+        check(render_wds_card(build, "ORG/NAME-wds", "ORG/NAME", members=wds_members(build)), "webdataset card")
 
 
 def _check_license(builder: Builder) -> None:

@@ -359,7 +359,8 @@ def check_cards(card: str, wds_card: str | None) -> None:
 def plan_repos(hub_dir: Path, build: dict, repo_id: str, wds_repo_id: str) -> list[RepoPlan]:
     """The two repos' target contents (the webdataset repo first: the parquet card links to it)."""
     from cards.render import render_card
-    from cards.wds_card import render_wds_card, wds_members
+    from builders.core.writers import wds_members
+    from cards.wds_card import render_wds_card
 
     parquet, tars, figures = build_files(hub_dir, build)
     plans = []

@@ -197,6 +197,12 @@ def wds_features(features: Features) -> Features:
     return Features({**members, "__key__": Value("string"), "__url__": Value("string")})
 
 
+def wds_members(build: dict) -> dict:
+    """Per config of a build record (build.json), the types of a tar sample's members (:func:`wds_features`),
+    for the ``-wds`` card's dataset_info."""
+    return {name: wds_features(Features.from_dict(rec["features"])) for name, rec in build["configs"].items()}
+
+
 class _Spool:
     """A split's tar samples, in order, on disk until the split's size is known (then cut into shards)."""
 
