@@ -10,6 +10,8 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
+from wds_checks import assert_wds_readable
+
 from builders import bliss
 from collectors.synthetic import write_video
 from extractors.decode import iter_sampled_frames
@@ -110,7 +112,7 @@ def test_webdataset_tars_hold_the_same_rows(sample_build):
     ds = load_dataset(str(out), "colorhist-minilm", split="train")
     by_id = {ex["id"]: ex for ex in ds}
     found = {}
-    for tar in (out / "wds/colorhist-minilm").glob("train-*.tar"):
+    for tar in (out / "wds/colorhist-minilm").glob("train-*.tar.gz"):
         with tarfile.open(tar) as tf:
             for m in tf.getmembers():
                 key, ext = m.name.split(".", 1)
@@ -120,6 +122,7 @@ def test_webdataset_tars_hold_the_same_rows(sample_build):
         frames = np.load(io.BytesIO(files["frames_colorhist.npy"]))
         assert np.array_equal(frames, np.array(by_id[key]["frames_colorhist"], dtype=np.float32))
         assert json.loads(files["json"])["summary"] == by_id[key]["summary"]
+    assert_wds_readable(out)
 
 
 def test_card_describes_the_build(sample_build):

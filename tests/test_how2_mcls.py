@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders.core.base import BuildError, build
 from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release, MCLSRelease, main
@@ -31,6 +33,7 @@ def test_how2_release_becomes_mcls_ms_and_nested_few_shot_configs(how2):
     root, expect, built = how2
     assert built.status == 3  # two planted bad videos, recorded; the others built
     hub = str(root / "hub")
+    assert_wds_readable(root / "hub")
     mcls = load_dataset(hub, "mcls")
     for split, ids in expect["mcls"].items():
         assert sorted(mcls[split]["id"]) == sorted(ids), split

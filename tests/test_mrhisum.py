@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders.mrhisum import main
 from builders.mrhisum.collect import align_curve
 from models.evaluate import main as evaluate
@@ -52,6 +54,7 @@ def release(tmp_path_factory):
 def test_the_release_layout_builds_and_loads(release):
     ds = load_dataset(str(release / "hub"), "yt8m")
     assert {s: ds[s].num_rows for s in ds} == {"train": 1, "validation": 1, "test": 1}
+    assert_wds_readable(release / "hub")
     ex = ds["validation"][0]
     with h5py.File(release / "mr_hisum.h5") as f:
         np.testing.assert_allclose(ex["frame_scores"], f["video_2/gtscore"][()], rtol=1e-6)

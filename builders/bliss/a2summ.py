@@ -365,7 +365,7 @@ class BlissA2Summ(Builder):
     """The files A2Summ released, features as released: ``--source a2summ --input DIR``."""
     family = "bliss"
     protocol = "multimodal"
-    name, source, tool = "bliss", "a2summ", TOOL
+    name, source, tool = "bliss", "a2summ", f"{TOOL} --source a2summ"
 
     def __init__(self, input: Path, validation_fraction: float = 0.1):
         self.input_dir, self.validation_fraction, self.input = Path(input), validation_fraction, str(input)

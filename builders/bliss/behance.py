@@ -30,7 +30,7 @@ from collectors.records import ItemError
 class BlissBehance(BlissRaw):
     """Livestreams crawled from behance.net (listing pages and livestream URLs), built as raw input."""
 
-    name, source = "behance-livestreams", "behance"
+    name, source, tool = "behance-livestreams", "behance", "python -m builders.bliss --source behance"
 
     def __init__(self, listing: list[str] = (), urls: Path | None = None, raw_dir: Path | None = None, *,
                  limit: int | None = None, visual: str = "clip", text: str = "roberta", fps: float = 1.0,

@@ -123,7 +123,7 @@ class StreamHover(Builder):
     """StreamHover's Behance transcripts and summaries, its sentences encoded by the job: ``--source streamhover``."""
     family = "bliss"
     protocol = "multimodal"
-    name, source, tool = "streamhover", "streamhover", TOOL
+    name, source, tool = "streamhover", "streamhover", f"{TOOL} --source streamhover"
 
     def __init__(self, input: Path, text: str = "roberta"):
         try:

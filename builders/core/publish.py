@@ -22,6 +22,8 @@ rerunning resumes: LFS objects the Hub already holds are not sent again. The tok
 
 ``--dry-run`` only reads: it lists every file (local path, repo path, size, upload / unchanged /
 delete) and prints each card's unified diff against the card in the repo (or against nothing).
+Offline (``HF_HUB_OFFLINE=1``) it lists every file and both cards, marked "not compared with the
+Hub (offline)", and exits 0: a first publish previewed without a network.
 Errors are one line on stderr and exit status 2.
 """
 
@@ -140,7 +142,7 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
                 listed[kind] += facts.get(kind, [])
     if not listed["parquet"]:
         raise PublishError(f"{hub_dir}/build.json lists no parquet shard: rebuild the dataset")
-    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar")):
+    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar*")):
         missing = []
         for p in listed[kind]:
             try:
@@ -376,28 +378,33 @@ def validate_repo_id(repo_id: str, flag: str) -> None:
 # ---------------------------------------------------------------- publish
 
 
-def _wds_members(build: dict) -> dict:
-    """Per config, the types of a tar sample's members, for the -wds card's dataset_info."""
-    from datasets import Features
+def check_cards(card: str, wds_card: str | None) -> None:
+    """Both cards against the Hub's metadata rules (cards.validate) before any request."""
+    from cards.validate import CardError, check
 
-    from builders.core.writers import wds_features
-
-    return {name: wds_features(Features.from_dict(rec["features"])) for name, rec in build["configs"].items()}
+    try:
+        check(card, "card")
+        if wds_card is not None:
+            check(wds_card, "webdataset card")
+    except CardError as e:
+        raise PublishError(f"{e}: rebuild the dataset with fixed card facts") from e
 
 
 def plan_repos(hub_dir: Path, build: dict, repo_id: str, wds_repo_id: str) -> list[RepoPlan]:
     """The two repos' target contents (the webdataset repo first: the parquet card links to it)."""
     from cards.render import render_card
+    from builders.core.writers import wds_members
     from cards.wds_card import render_wds_card
 
     parquet, tars, figures = build_files(hub_dir, build)
     plans = []
     if tars:
-        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=_wds_members(build)).encode()
+        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=wds_members(build)).encode()
         plans.append(RepoPlan(wds_repo_id, [LocalFile("README.md", data=wds_card)]
                               + [LocalFile(p.relative_to(hub_dir).as_posix(), p) for p in tars], WDS_OWNED))
-    card = render_card(build, load_path=repo_id, wds_repo=wds_repo_id if tars else None).encode()
-    files = [LocalFile("README.md", data=card), LocalFile("build.json", hub_dir / "build.json")]
+    card = render_card(build, load_path=repo_id, wds_repo=wds_repo_id if tars else None)
+    check_cards(card, wds_card.decode() if tars else None)
+    files = [LocalFile("README.md", data=card.encode()), LocalFile("build.json", hub_dir / "build.json")]
     files += [LocalFile(p.relative_to(hub_dir).as_posix(), p) for p in parquet + figures]
     plans.append(RepoPlan(repo_id, files, PARQUET_OWNED))
     return plans
@@ -443,7 +450,9 @@ def publish(hub_dir, repo_id: str, wds_repo_id: str | None = None, private: bool
     plans = plan_repos(hub_dir, build, repo_id, wds_repo_id)
     endpoint = constants.ENDPOINT
     if constants.is_offline_mode():
-        raise PublishError(OFFLINE_MESSAGE)
+        if not dry_run:
+            raise PublishError(OFFLINE_MESSAGE)
+        return _offline_dry_run(plans, out)
     api = HfApi()
     stage, current = "check", None
     try:
@@ -487,6 +496,21 @@ def publish(hub_dir, repo_id: str, wds_repo_id: str | None = None, private: bool
         raise
     except Exception as e:  # the Hub or the network: say which repo, what failed, what to do
         raise PublishError(explain(e, current, endpoint, stage)) from e
+
+
+def _offline_dry_run(plans: list[RepoPlan], out) -> list[dict]:
+    """``--dry-run`` with HF_HUB_OFFLINE: every file and both cards as they would be sent, none compared
+    with the Hub (a first publish previewed offline)."""
+    out("dry run, offline (HF_HUB_OFFLINE): nothing is sent; files not compared with the Hub (offline)")
+    for plan in plans:
+        out(f"{plan.repo_id} (dataset repo): not compared with the Hub (offline)")
+        for f in plan.files:
+            out(f"  {'send':9s} {f.size:>13,} B  {f.path_in_repo}  <- {f.where()}")
+        out(f"  would send at most {len(plan.files)} file(s) ({sum(f.size for f in plan.files):,} B)")
+        out("".join(difflib.unified_diff([], plan.card().data.decode().splitlines(keepends=True), fromfile="(not compared: offline)",
+                                         tofile=f"{plan.repo_id}:README.md (new)")).rstrip("\n"))
+    return [{"repo_id": p.repo_id, "commit": None, "uploaded": [f.path_in_repo for f in p.files], "deleted": [],
+             "unchanged": [], "offline": True} for p in plans]
 
 
 def main(argv=None) -> int:

@@ -129,7 +129,7 @@ class How2MCLSBuilder(Builder):
     family = "how2"
     protocol = "generation"
     name = "how2-mcls"
-    tool = "vsumhub builders.how2_mcls"
+    tool = "python -m builders.how2_mcls"
     source_label = ""  # the card's sources paragraph
 
     def __init__(self, input: Path, features: Path | None = None, videos: Path | None = None,
@@ -273,6 +273,7 @@ class How2MCLSBuilder(Builder):
                 "- `mcls-<n>`: the first n `mcls` training videos by sha1 of the video id, nested; validation and test "
                 "as `mcls` (section 3.7 reports 1k and 3k)."),
             "license": "cc-by-sa-4.0" if self.source == "how2" else "other",
+            **({} if self.source == "how2" else {"license_name": "how2-mcls", "license_link": "https://github.com/korokes/MCLS"}),
             "license_text": ("How2's data-like content is released under CC BY-SA 4.0 (its repository's README); the "
                              "videos belong to their YouTube owners under the standard YouTube license. "
                              + ("The MCLS authors' reorganised files state no license of their own. "

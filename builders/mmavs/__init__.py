@@ -173,6 +173,7 @@ def card_facts(subset: str) -> dict:
         "labels": "\n".join(labels),
         "license": "other",
         "license_name": "mm-avs-research",
+        "license_link": "https://github.com/xiyan524/MM-AVS",  # its README: shared for research and study
         "license_text": "MM-AVS is shared for research and study (its README); the articles, images and videos "
                         f"belong to {name}. No license file is published: ask the authors before redistributing.",
         "task_categories": ["summarization", "video-text-to-text"],
@@ -198,7 +199,7 @@ class MMAVS(Builder):
     protocol = "news"
     name = "mmavs"  # hub/mmavs-<subset> by default
     source = "mm-avs"
-    tool = "vsumhub builders.mmavs"
+    tool = "python -m builders.mmavs"
 
     def __init__(self, subset: str, input: Path, visual: str = "resnet101", text: str = "roberta", fps: float = 1.0):
         if subset not in SUBSETS:

@@ -14,7 +14,7 @@ class MrHiSum(Builder):
     family = "mrhisum"
     protocol = "mrhisum"
     name, source = "mrhisum", "mrhisum"
-    tool = "vsumhub builders.mrhisum"
+    tool = "python -m builders.mrhisum"
 
     def __init__(self, h5: Path, metadata: Path, splits: Path | None = None):
         self.h5, self.metadata, self.splits_file = Path(h5), Path(metadata), splits and Path(splits)

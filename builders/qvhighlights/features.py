@@ -69,7 +69,7 @@ class QVHighlightsReleased(Builder):
     family = "qvhighlights"
     protocol = "qvhighlights"
     name, source = "qvhighlights", "moment_detr_features"
-    tool = "vsumhub builders.qvhighlights"
+    tool = "python -m builders.qvhighlights"
 
     def __init__(self, annotations, features_dir: Path):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]

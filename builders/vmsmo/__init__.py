@@ -140,6 +140,7 @@ def card_facts(visual: str, text: str) -> dict:
         ),
         "license": "other",
         "license_name": "vmsmo-research-only",
+        "license_link": "https://github.com/yingtaomj/VMSMO",  # the DIMS repository: its copyright note
         "license_text": "VMSMO's annotations are free for research; the dataset may not be used commercially nor "
                         "distributed to others without the authors' permission; the original content belongs to "
                         "its owners (the DIMS repository's copyright note).",
@@ -169,7 +170,7 @@ class VMSMO(Builder):
     family = "vmsmo"
     protocol = "news"
     name = source = "vmsmo"
-    tool = "vsumhub builders.vmsmo"
+    tool = "python -m builders.vmsmo"
 
     def __init__(self, input: Path, videos: Path | None = None, covers: Path | None = None, visual: str = "resnet101",
                  text: str = "roberta", fps: float = 2.5, max_frames: int = 200):

@@ -291,6 +291,8 @@ class YouTubeHighlights(Builder):
                        "clips that its labels and every feature file have, as UMT does.\n"
                        "- Splits per domain: `train`, and `test` = UMT's `val` list (what UMT and CFSum report on)."),
             "license": "other",
+            "license_name": "youtube-highlights-research",
+            "license_link": "https://github.com/aliensunmin/DomainSpecificHighlight",  # the annotations' release
             "license_text": "The annotations come from Sun et al. (ECCV 2014) and the features and split from UMT "
                             "(BSD-3-Clause code release); the videos belong to their YouTube owners. Use for research "
                             "and cite both.",
