@@ -12,12 +12,16 @@ files) reads its layout into :class:`Video` records; :class:`How2MCLSBuilder` tu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
+    from datasets import Features
+
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
 from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError, video_in
@@ -89,6 +93,8 @@ def few_shot_subsets(train_ids, sizes) -> dict[str, set[str]]:
 
 
 def features() -> Features:
+    from datasets import Features, List, Value
+
     return Features({
         "id": Value("string"),  # the How2 video id (a YouTube id)
         "video_id": Value("string"),
@@ -116,7 +122,8 @@ COLUMNS = {
 
 class How2MCLSBuilder(Builder):
     """The configs of How2-MCLS from a source's :class:`Video` records (subclasses implement ``read``)."""
-
+    family = "how2"
+    protocol = "generation"
     name = "how2-mcls"
     tool = "vsumhub builders.how2_mcls"
     source_label = ""  # the card's sources paragraph
