@@ -96,6 +96,14 @@ def release_features():
     return bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
 
 
+def __getattr__(name: str):
+    """``FEATURES``, the name callers and tests used before ``release_features()``, built on first use
+    (so importing this module still does not build the datasets Features)."""
+    if name == "FEATURES":
+        return release_features()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def find_release_file(root: Path, subdir: str, name: str) -> Path:
     """``root/subdir/name`` or ``root/name``; the error lists both so a wrong --input is obvious."""
     tried = [root / subdir / name, root / name]
