@@ -1,7 +1,9 @@
-"""The BLiSS sample built once per test session for tests/test_data.py and tests/test_train_eval.py
-(``python -m builders.bliss`` into a temporary directory, ~20 s), plus a small hand-made dataset.
+"""The BLiSS sample built once per test session for tests/test_bliss_build.py, test_data.py,
+test_publish.py and test_train_eval.py (``python -m builders.bliss`` with its default local cluster of
+worker processes into a temporary directory, ~20-30 s), plus a small hand-made dataset.
 
-Both test modules call ``built_bliss_hub``; the build is cached here, not per module.
+Every module calls ``built_bliss`` / ``built_bliss_hub``; the build is cached here, not per module,
+so a session builds the sample once whichever of them run.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from builders.core.schema import bliss_features
 _BUILT: dict[str, Path] = {}
 
 
-def built_bliss_hub(sample_dir: Path, base: Path) -> Path:
-    """hub/bliss-sample (config colorhist-minilm) built from the session's sample; read-only."""
+def built_bliss(sample_dir: Path, base: Path) -> tuple[Path, Path]:
+    """(hub, work) of the session's sample built by ``python -m builders.bliss --sample-dir`` (config
+    colorhist-minilm, the default engine: a local cluster of worker processes); both read-only."""
     if "hub" not in _BUILT:
         from builders import bliss
 
-        out = base / "bliss-hub"
+        out, work = base / "bliss-hub", base / "bliss-work"
         shutil.rmtree(out, ignore_errors=True)
-        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(base / "bliss-work"),
-                           "--no-progress"])
+        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(work), "--no-progress"])
         assert code == 0
-        _BUILT["hub"] = out
-    return _BUILT["hub"]
+        _BUILT["hub"], _BUILT["work"] = out, work
+    return _BUILT["hub"], _BUILT["work"]
+
+
+def built_bliss_hub(sample_dir: Path, base: Path) -> Path:
+    """hub/bliss-sample (config colorhist-minilm) built from the session's sample; read-only."""
+    return built_bliss(sample_dir, base)[0]
 
 
 def copy_hub(hub: Path, dest: Path) -> Path:

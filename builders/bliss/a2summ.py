@@ -49,10 +49,12 @@ imported. A missing or unsafe file stops the whole import: that is not one clip'
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
 import re
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -62,7 +64,7 @@ import numpy as np
 
 from builders.core import safe
 from builders.core.safe import UnsafeFileError
-from builders.core.safe.pickles import load_npy_dict
+from builders.core.safe.pickles import SpillFile, SpilledArray, load_npy_dict
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
 from builders.core.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
@@ -93,6 +95,14 @@ VALIDATION_RULE = (
 def release_features():
     """The columns of an imported clip (the release's CLIP and RoBERTa widths)."""
     return bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
+
+
+def __getattr__(name: str):
+    """``FEATURES``, the name callers and tests used before ``release_features()``, built on first use
+    (so importing this module still does not build the datasets Features)."""
+    if name == "FEATURES":
+        return release_features()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_release_file(root: Path, subdir: str, name: str) -> Path:
@@ -289,13 +299,35 @@ class Clip(NamedTuple):
     features: Mapping[str, Mapping[str, np.ndarray]]
 
 
+class SpilledFeatures(Mapping):
+    """clip id -> array of one feature file, read from the split's spill file when asked for."""
+
+    def __init__(self, spill: SpillFile, tokens: dict[str, SpilledArray]):
+        self.spill, self.tokens = spill, tokens
+
+    def __getitem__(self, clip_id: str) -> np.ndarray:
+        return self.spill.read(self.tokens[clip_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
 class Release:
     """A2Summ's release in ``input_dir``, every file located and the annotations read up front (a
-    wrong ``--input`` fails at once); features load one release split at a time, as clips need them
-    (the real train split holds gigabytes of arrays)."""
+    wrong ``--input`` fails at once); features load one release split at a time, as clips need them.
 
-    def __init__(self, input_dir: str | Path, validation_fraction: float = 0.1):
+    The real train split holds gigabytes of arrays (video_clip_train.npy alone ~7 GB), so a split's
+    three pickled dicts are read one after the other, each array spilled to a file under
+    ``spill_dir`` (default: a temporary directory) as soon as it is read, and read back one clip at
+    a time: memory holds one clip, not the split. The spill file is deleted when the split is done.
+    """
+
+    def __init__(self, input_dir: str | Path, validation_fraction: float = 0.1, spill_dir: str | Path | None = None):
         root = Path(input_dir)
+        self.spill_dir = None if spill_dir is None else Path(spill_dir)
         self.annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
         self.paths = {
             split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
@@ -312,10 +344,21 @@ class Release:
 
     def clips(self) -> Iterator[Clip]:
         for split in RELEASE_SPLITS:
-            features = {stem: load_npy_dict(path) for stem, path in self.paths[split].items()}
-            for clip_id, ann in self.annotations[split].items():
-                yield Clip(clip_id, split, ann, features)
-            del features
+            with self._spilled(split) as features:
+                for clip_id, ann in self.annotations[split].items():
+                    yield Clip(clip_id, split, ann, features)
+
+    @contextlib.contextmanager
+    def _spilled(self, split: str) -> Iterator[dict[str, SpilledFeatures]]:
+        """The split's features, every file spilled (see the class docstring); removed on exit."""
+        with contextlib.ExitStack() as stack:
+            if self.spill_dir is None:
+                where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="a2summ-spill-")))
+            else:
+                where = self.spill_dir
+                where.mkdir(parents=True, exist_ok=True)
+            spill = stack.enter_context(SpillFile(where / f"{split}.spill"))
+            yield {stem: SpilledFeatures(spill, load_npy_dict(path, spill=spill.add)) for stem, path in self.paths[split].items()}
 
     def example(self, clip: Clip, arrays: bool = False) -> tuple[str, dict]:
         """(published split, example) of one clip; ItemError (its message starts with the release
@@ -379,7 +422,7 @@ class BlissA2Summ(Builder):
         if not self.input_dir.is_dir():
             raise BuildError(f"--input {self.input_dir} is not a directory")
         try:
-            self.release = Release(self.input_dir, self.validation_fraction)
+            self.release = Release(self.input_dir, self.validation_fraction, spill_dir=ctx.work / "a2summ-spill")
         except (OSError, ValueError) as e:  # a missing or malformed file: the whole release's problem
             raise BuildError(str(e)) from e
         self.published: dict[str, str] = {}

@@ -25,8 +25,10 @@ from __future__ import annotations
 import collections
 import math
 import pickle
+import struct
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -90,7 +92,7 @@ def _remaining(file) -> int | None:
         return None
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+class _Restricted:
     """An unpickler that resolves globals from ``ALLOWED_GLOBALS`` only, and bounds what they allocate.
 
     Every array the stream builds carries its data in the stream, so a file can never need more
@@ -192,6 +194,129 @@ class RestrictedUnpickler(pickle.Unpickler):
         return GuardedArray
 
 
+class RestrictedUnpickler(_Restricted, pickle.Unpickler):
+    __doc__ = _Restricted.__doc__
+
+
+class SpilledArray(NamedTuple):
+    """Where ``SpillFile.add`` put one array: its C-order bytes at ``offset``."""
+
+    offset: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+class SpillFile:
+    """An append-only file of arrays (``add`` -> ``SpilledArray``, ``read`` back one at a time), so
+    a pickled dict of gigabytes can be read while memory holds one array at a time. Removed on
+    ``close``."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._f = open(self.path, "w+b")
+        self._end = 0
+
+    def add(self, array: np.ndarray) -> SpilledArray:
+        data = np.ascontiguousarray(array)
+        self._f.seek(self._end)
+        self._f.write(memoryview(data).cast("B") if data.size else b"")
+        token = SpilledArray(self._end, tuple(data.shape), data.dtype)
+        self._end += data.nbytes
+        return token
+
+    def read(self, token: SpilledArray) -> np.ndarray:
+        self._f.seek(token.offset)
+        n = math.prod(token.shape)
+        return np.fromfile(self._f, dtype=token.dtype, count=n).reshape(token.shape) if n else np.zeros(token.shape, token.dtype)
+
+    def close(self) -> None:
+        self._f.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> SpillFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_SPENT = object()  # what the memo keeps of an array's raw bytes once the array is spilled
+_BIG = 4096  # bytes objects longer than this are array data, never referenced twice by np.save
+
+
+def _is_big(obj) -> bool:
+    if isinstance(obj, (bytes, bytearray)):
+        return len(obj) > _BIG
+    return isinstance(obj, tuple) and any(isinstance(x, (bytes, bytearray)) and len(x) > _BIG for x in obj)
+
+
+class SpillingUnpickler(_Restricted, pickle._Unpickler):
+    """The restricted unpickler (pure-Python, so its opcodes can be hooked) that hands every numeric
+    array to ``spill`` as soon as it is complete and keeps only an empty stand-in: memory holds one
+    array and the dict's keys, whatever the file's size. The memo, which would keep every array's
+    raw bytes alive, keeps a marker for them instead (np.save never refers back to them)."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file, spill, source: str = "<stream>") -> None:
+        super().__init__(file, source=source)
+        self.spill = spill
+        self.spilled: dict[int, tuple[np.ndarray, SpilledArray]] = {}  # id(stand-in) -> (stand-in, token)
+        frombuffer = ALLOWED_GLOBALS[("numpy._core.numeric", "_frombuffer")]
+        self._guards[id(frombuffer)] = self._frombuffer
+        self._real["frombuffer"] = frombuffer
+
+    def token(self, array: np.ndarray) -> SpilledArray:
+        """The spilled place of ``array``: spilled now (the stand-in emptied) unless it already was."""
+        if id(array) not in self.spilled:
+            token = self.spill(array.view(np.ndarray))
+            np.ndarray.__setstate__(array, (1, (0,), array.dtype, False, b""))
+            self.spilled[id(array)] = (array, token)
+        return self.spilled[id(array)][1]
+
+    def _frombuffer(self, *args):  # protocol 5 (np.save uses 4): the array views the stream's bytes
+        array = self._real["frombuffer"](*args)
+        if array.dtype.hasobject:
+            return array
+        stand_in = np.empty(0, array.dtype)
+        self.spilled[id(stand_in)] = (stand_in, self.spill(array))
+        return stand_in
+
+    def load_build(self):
+        inst = self.stack[-2]
+        pickle._Unpickler.load_build(self)
+        if isinstance(inst, self.array_type) and not inst.dtype.hasobject:
+            self.token(inst)
+
+    def _memoize(self, i: int) -> None:
+        obj = self.stack[-1]
+        self.memo[i] = _SPENT if _is_big(obj) else obj
+
+    def load_put(self):
+        i = int(self.readline()[:-1])
+        if i < 0:
+            raise ValueError("negative PUT argument")
+        self._memoize(i)
+
+    def load_binput(self):
+        self._memoize(self.read(1)[0])
+
+    def load_long_binput(self):
+        i, = struct.unpack("<I", self.read(4))
+        if i > sys.maxsize:
+            raise ValueError("negative LONG_BINPUT argument")
+        self._memoize(i)
+
+    def load_memoize(self):
+        self._memoize(len(self.memo))
+
+    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.PUT[0]] = load_put
+    dispatch[pickle.BINPUT[0]] = load_binput
+    dispatch[pickle.LONG_BINPUT[0]] = load_long_binput
+    dispatch[pickle.MEMOIZE[0]] = load_memoize
+
+
 class _NdarrayToken:
     """What ``numpy.ndarray`` resolves to in a restricted stream: the subtype argument of
     ``_reconstruct`` (np.save's way), and a bounded constructor if the stream calls it directly."""
@@ -221,8 +346,13 @@ def _read_header(f, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
     raise NpyDictError(f"{path}: unsupported .npy format version {version}")
 
 
-def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
-    """Read ``np.save(path, {str: ndarray}, allow_pickle=True)`` safely; raise on anything else."""
+def load_npy_dict(path: str | Path, spill=None) -> dict[str, np.ndarray] | dict[str, SpilledArray]:
+    """Read ``np.save(path, {str: ndarray}, allow_pickle=True)`` safely; raise on anything else.
+
+    With ``spill`` (``SpillFile.add`` or any callable taking an array and returning a token) each
+    array goes to ``spill`` as soon as the stream has built it and the dict maps keys to tokens:
+    memory then holds one array at a time instead of the whole file (slower: a pure-Python unpickler).
+    """
     path = Path(path)
     with open_regular(path) as f:
         try:
@@ -234,10 +364,12 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
         if not dtype.hasobject:
             raise NpyDictError(f"{path}: expected a pickled dict, found a plain {dtype} array of shape {shape}")
         try:
-            obj = RestrictedUnpickler(f, source=str(path)).load()
+            unpickler = RestrictedUnpickler(f, source=str(path)) if spill is None else SpillingUnpickler(f, spill, str(path))
+            obj = unpickler.load()
         except NpyDictError:  # unsafe globals, allocation bombs: already say what and where
             raise
-        except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                struct.error) as exc:
             raise NpyDictError(f"{path}: truncated or corrupt pickle stream: {type(exc).__name__}: {exc}") from None
     expanded_size(obj, str(path), path.stat().st_size)
     obj = _plain(obj)
@@ -251,6 +383,8 @@ def load_npy_dict(path: str | Path) -> dict[str, np.ndarray]:
         if not isinstance(value, np.ndarray) or value.dtype.hasobject:
             kind = f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
             raise NpyDictError(f"{path}: expected a numeric array for key {key!r}, found {kind}")
+    if spill is not None:
+        return {key: unpickler.token(value) for key, value in obj.items()}
     return {key: _plain(value) for key, value in obj.items()}
 
 
