@@ -11,8 +11,9 @@ A :class:`Builder` answers, as plain methods (TFDS's ``_info`` / ``_split_genera
 - ``features(dims)``: ``{config: Features}``, given the dims of the tracks' vectors;
 - ``examples(item, tracks)``: the rows of one item, given its FeatureTracks by key; a bad item
   raises ``collectors.records.ItemError`` and is recorded with its kind, the others are built;
-- ``card_facts()``: the card's prose and metadata (cards/render.py), and ``source`` / ``input``:
-  where the build read from.
+- ``card_facts()``: the card's metadata and prose (cards/render.py); the prose as strings or as sections of
+  the dataset's page docs/datasets/<name>.md (``cards.pages.ref``), and ``source`` / ``input``: where the
+  build read from.
 
 Optional: ``prepare(ctx)`` reads or collects the input first (a whole-input problem raises
 :class:`BuildError`), ``count(row)`` adds numbers to a split's stats, ``facts(config)`` adds keys to
