@@ -1,0 +1,5 @@
+import sys
+
+from builders.bliss import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from builders.eccv16 import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from builders.hiersum import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from builders.how2_mcls import main
+
+sys.exit(main())

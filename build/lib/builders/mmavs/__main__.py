@@ -1,0 +1,5 @@
+import sys
+
+from builders.mmavs import main
+
+sys.exit(main())

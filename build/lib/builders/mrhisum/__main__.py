@@ -1,0 +1,5 @@
+import sys
+
+from builders.mrhisum import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from builders.qvhighlights import main
+
+sys.exit(main())

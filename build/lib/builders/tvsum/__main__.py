@@ -1,0 +1,5 @@
+import sys
+
+from builders.tvsum import main
+
+sys.exit(main())

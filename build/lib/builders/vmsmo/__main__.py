@@ -1,0 +1,5 @@
+import sys
+
+from builders.vmsmo import main
+
+sys.exit(main())

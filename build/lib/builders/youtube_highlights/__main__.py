@@ -1,0 +1,5 @@
+import sys
+
+from builders.youtube_highlights import main
+
+sys.exit(main())

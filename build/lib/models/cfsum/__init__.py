@@ -1,0 +1,1 @@
+"""CFSum: coarse-fine fusion of video, audio and text; the network, its defaults."""

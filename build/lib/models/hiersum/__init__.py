@@ -1,0 +1,1 @@
+"""HierSum (Beedu & Essa): the network, its defaults, its passthrough columns."""
