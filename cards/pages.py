@@ -24,21 +24,21 @@ class PageError(LookupError):
     """A page or a section a card names does not exist."""
 
 
-def page_dirs() -> list[Path]:
-    """Where pages may be, in order: the source checkout, then an installed package's data files."""
-    dirs = [Path(__file__).resolve().parents[1] / "docs" / "datasets",
-            Path(sysconfig.get_path("data")) / SHARE,
-            Path(__file__).resolve().parents[1] / SHARE]  # pip install --target DIR puts data files in DIR
+def page_dirs():
+    """Where pages may be, in order: the source checkout, then an installed package's data files (looked up
+    only when the one before has no page)."""
+    yield Path(__file__).resolve().parents[1] / "docs" / "datasets"
+    yield Path(sysconfig.get_path("data")) / SHARE
+    yield Path(__file__).resolve().parents[1] / SHARE  # pip install --target DIR puts data files in DIR
     try:
         from importlib.metadata import PackageNotFoundError, distribution
 
         for f in distribution("vsumhub").files or ():
             if str(f).endswith(".md") and SHARE.as_posix() in str(f):
-                dirs.append(Path(f.locate()).resolve().parent)
-                break
+                yield Path(f.locate()).resolve().parent
+                return
     except (ImportError, PackageNotFoundError):
         pass
-    return dirs
 
 
 def page_path(name: str) -> Path:
