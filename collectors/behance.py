@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from collectors.records import TRANSCRIPT_SOURCES, ItemError, RawItem, check_item_id, check_transcript
-from collectors.media import DecodeError, video_duration
 
 SOURCE = "behance"
 CLIP_SECONDS = 300  # annotation clip k covers [300 k, 300 (k + 1)) seconds of the video
@@ -80,6 +79,8 @@ def read_item(video_dir: str | os.PathLike) -> RawItem:
 
 def _read_into(d: Path, fields: dict) -> None:
     # Video: exists and PyAV reads its header (decoding it is the extractors' business).
+    from collectors.media import DecodeError, video_duration  # PyAV: loaded once a stream is read
+
     video = next((d / n for n in VIDEO_NAMES if (d / n).is_file()), None)
     if video is None:
         raise ItemError("bad_media", f"no video file in {d} (looked for {', '.join(VIDEO_NAMES)})")

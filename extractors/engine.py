@@ -60,7 +60,6 @@ import logging
 import os
 from pathlib import Path
 
-from distributed.diagnostics.plugin import WorkerPlugin
 
 
 def quiet_dask_logs() -> None:
@@ -135,6 +134,8 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     if scheduler is None:
         cluster = local_cluster(workers, gpu, tasks_per_gpu)
         client = Client(cluster)
+        from extractors.workerplugin import QuietCancellation
+
         client.register_plugin(QuietCancellation(), name="vsumhub-quiet-cancellation")
         return client, [_LocalShutdown(client, cluster)]
     if isinstance(scheduler, Client):
@@ -146,15 +147,6 @@ def connect(scheduler=None, workers: int | None = None, gpu: bool = False, tasks
     else:
         client = Client(str(scheduler))
     return client, [client]
-
-
-class QuietCancellation(WorkerPlugin):
-    """Worker plugin for the local clusters we start (their workers print to our terminal): a task the
-    job cancels (it stops on a full disk, or on Ctrl-C) makes each worker log "Async instruction ...
-    ended with CancelledError" at WARNING; that logger keeps its errors only."""
-
-    def setup(self, worker) -> None:
-        logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
 
 class _LocalShutdown:

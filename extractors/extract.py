@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import cli
 from common.files import files_fingerprint, write_json
 from collectors.records import ItemError, RawItem, check_transcript
 from collectors.records import item_id as records_item_id
@@ -216,8 +217,9 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m extractors.extract", description=__doc__,
+    p = argparse.ArgumentParser(prog=cli.prog("python -m extractors.extract"), description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_version(p)
     p.add_argument("path", help="video / audio file, or a transcript .json / .txt for text extractors")
     p.add_argument("--extractor", required=True, help=f"one of: {', '.join(names())}")
     p.add_argument("--weights", action="append", metavar="NAME=PATH",
@@ -226,7 +228,10 @@ def main(argv=None) -> int:
     p.add_argument("--fps", type=float, help="sampling rate for frame extractors")
     p.add_argument("--device", choices=["cpu", "cuda"], help="torch device for the model (default: the extractor's, cpu)")
     p.add_argument("--out", required=True, help="FILE.parquet, or FILE.npy (+ FILE.json)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the model libraries' ones)")
     args = p.parse_args(argv)
+    if args.no_progress:
+        cli.silence_progress()
     try:
         return run(args)
     except (UsageError, UnknownExtractorError) as err:

@@ -6,6 +6,7 @@ import argparse
 import shutil
 import textwrap
 
+from common import cli
 from extractors.registry import REGISTRY, names
 
 COLUMNS = ("name", "modality", "dim", "sampling", "weights", "summary")
@@ -27,7 +28,8 @@ def table(modality: str | None = None, width: int | None = None) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m extractors.list", description=__doc__)
+    p = argparse.ArgumentParser(prog=cli.prog("python -m extractors.list"), description=__doc__)
+    cli.add_version(p)
     p.add_argument("--modality", choices=sorted({e.modality for e in REGISTRY.values()}), help="only this modality")
     args = p.parse_args(argv)
     print(table(args.modality))

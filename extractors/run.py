@@ -55,6 +55,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from collectors.records import ItemError, RawItem, read_manifest
+from common import cli
 from common.loading import load_object
 from extractors.base import FeatureTrack, UnknownExtractorError
 from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
@@ -591,8 +592,9 @@ def parse_options(pairs: list[str] | None) -> dict[str, dict]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m extractors.run", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=cli.prog("python -m extractors.run"), description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    cli.add_version(p)
     p.add_argument("--manifest", required=True, type=Path, help="manifest.jsonl (collectors' RawItems)")
     p.add_argument("--extractors", required=True, help=f"comma-separated: {', '.join(names())}")
     p.add_argument("--out", required=True, type=Path, help="output directory (plan, shards, run.json)")
@@ -617,8 +619,10 @@ def main(argv=None) -> int:
                    help="local cluster with --device cuda: tasks (videos decoding) at once per GPU, sharing its model")
     p.add_argument("--max-attempts", type=int, default=3, help="submissions of a task whose workers keep dying (default 3)")
     p.add_argument("--log-every", type=float, default=30.0, help="seconds between progress lines when not on a terminal")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines (nor the libraries' bars)")
     args = p.parse_args(argv)
+    if args.no_progress:
+        cli.silence_progress()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_dask_logs()
     try:

@@ -65,6 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import cli
 from common.loading import load_object
 from models import baselines as B
 from models.data import (
@@ -84,6 +85,7 @@ from models.protocols import (
     FRAME_IMPORTANCE_COLUMNS,
     aggregate,
     annotator_scores,
+    declared,
     detect,
     example_metrics,
     multimodal_example,
@@ -125,8 +127,10 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
     return config, dd[split] if split is not None else concatenate_datasets([dd[s] for s in dd])
 
 
-def f1_mode_for(dataset: str | Path) -> str:
+def f1_mode_for(dataset: str | Path, config: str | None = None) -> str:
     """SumMe is scored against the best-matching annotator (max); every other dataset by the mean."""
+    if "family" in declared(dataset, config):
+        return "max" if declared(dataset, config)["family"] == "summe" else "mean"
     build = Path(dataset) / "build.json"
     name = json.loads(build.read_text()).get("dataset", "") if build.exists() else Path(dataset).name
     return "max" if "summe" in name.lower() else "mean"
@@ -141,10 +145,10 @@ def human_video(ex: dict, f1_mode: str) -> dict:
     return {"f1": float(f1), **human_rank_correlation(annotator_scores(ex))}
 
 
-def protocol_of(ds, dataset=None) -> str:
+def protocol_of(ds, dataset=None, config: str | None = None) -> str:
     """The dataset's protocol; when none fits, an error naming the frame-importance columns it lacks."""
     try:
-        return detect(ds.column_names, dataset)
+        return detect(ds.column_names, dataset, config)
     except ValueError:
         missing = [c for c in FRAME_IMPORTANCE_COLUMNS if c not in ds.column_names]
         raise DatasetError(f"the frame-importance protocol needs columns {missing}; the dataset has: "
@@ -288,7 +292,7 @@ def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str
                          f1_mode: str | None = None, keyshots: str = "eccv16") -> tuple[dict, dict]:
     """(metrics, facts) of another project's predictions file on one split, with the dataset's protocol."""
     config, ds = load_split(dataset, config, split)
-    protocol = protocol_of(ds, dataset)
+    protocol = protocol_of(ds, dataset, config)
     key_column = FORMATS.get(fmt, "id")
     if key_column not in ds.column_names:
         raise DatasetError(f"--format {fmt} names its predictions by {key_column}, which {dataset} config {config} "
@@ -298,7 +302,7 @@ def evaluate_predictions(path, fmt: str, dataset, config: str | None, split: str
     preds = match_rows(read_predictions(path, fmt), rows, key_column,
                        lambda r: any(r.get(c) is not None for c in ("user_scores", "frame_scores", "frame_labels",
                                                                        "user_summary")))
-    mode = f1_mode or f1_mode_for(dataset)
+    mode = f1_mode or f1_mode_for(dataset, config)
     metrics, n = score(protocol, rows, preds, proportion=proportion, f1_mode=mode, keyshots=keyshots)
     if not n:
         raise DatasetError(f"no example of {dataset} {split} could be scored with the {protocol} protocol "
@@ -325,11 +329,11 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     cols = resolve_columns(ds.column_names, c["video"], c.get("text"), c.get("audio"), query, use_text=False)
     cols = Columns(video=cols.video, text=cols.text, audio=cols.audio, query=cols.query,  # no targets needed
                    passthrough=passthrough_columns(run_config["model"], ds.column_names, training=False))
-    protocol = protocol_of(ds, dataset)
+    protocol = protocol_of(ds, dataset, config)
     visual = protocol_visual(protocol, ds.column_names, cols.video)
     batch_size = int(run_config.get("train", {}).get("batch_size") or 8)
     preds = predict(model, Loader(ParquetSource(ds, cols), min(batch_size, 16)).epoch(0), device)
-    mode = f1_mode or f1_mode_for(dataset)
+    mode = f1_mode or f1_mode_for(dataset, config)
     rows = dataset_rows(ds, protocol_columns(protocol, visual))
     metrics, n = score(protocol, rows, preds, visual=visual, proportion=proportion, oracle=oracle, f1_mode=mode,
                        keyshots=keyshots, rouge_order=rouge_order)
@@ -350,7 +354,9 @@ def _seq2seq_of(run_dir) -> dict | None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=cli.prog("python -m models.evaluate"), description=__doc__.split("\n\n")[0])
+    cli.add_version(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the data and model libraries' ones)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--baseline", choices=BASELINES, help="reference baseline to evaluate")
     what.add_argument("--run", type=Path, help="a training run directory (python -m models.train --out DIR)")
@@ -382,6 +388,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.no_progress:
+        cli.silence_progress()
     if args.dataset is not None and not args.dataset.is_dir():
         print(f"error: --dataset {args.dataset} is not a directory", file=sys.stderr)
         return 2
@@ -411,11 +419,11 @@ def main(argv=None) -> int:
                       f"examples {facts['examples']}  protocol {facts['protocol']}")
         else:
             config, ds = load_split(args.dataset, args.config, args.split)
-            mode = args.f1_mode or f1_mode_for(args.dataset)
+            mode = args.f1_mode or f1_mode_for(args.dataset, config)
             metrics = evaluate_baseline(ds, args.baseline, mode, args.proportion, args.trials, args.seed,
                                         args.dataset, args.oracle_k, args.video_features, args.text_features,
                                         args.keyshot_protocol, args.rouge_order)
-            protocol = protocol_of(ds, args.dataset)
+            protocol = protocol_of(ds, args.dataset, config)
             header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
                       f"baseline {args.baseline}  protocol {protocol}"
                       + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -84,8 +85,44 @@ def card_tags(dataset) -> list[str]:
     return list(json.loads(build.read_text()).get("card", {}).get("tags", []))
 
 
-def detect(columns, dataset=None) -> str:
-    """The protocol a dataset's columns call for (see the module docstring)."""
+def declared(dataset, config: str | None = None) -> dict:
+    """What a build declares for training and evaluation in build.json: ``family`` and ``protocol``
+    (the config's record first, then the build's); empty for a build made before builders declared them."""
+    build = Path(dataset or ".") / "build.json"
+    if not build.is_file():
+        return {}
+    record = json.loads(build.read_text())
+    found = {k: record[k] for k in ("family", "protocol") if k in record}
+    found.update({k: v for k, v in record.get("configs", {}).get(config, {}).items() if k in ("family", "protocol")})
+    return found
+
+
+_NOTICED: set = set()
+
+
+def notice_undeclared(dataset, what: str, guess) -> None:
+    """One line, once per build and fact: an older build is read by the old rules."""
+    if (str(dataset), what) not in _NOTICED:
+        _NOTICED.add((str(dataset), what))
+        print(f"notice: {dataset} declares no {what} in build.json (built by an older vsumhub): "
+              f"{guess!r} inferred from its {'name' if what == 'family' else 'columns'}; rebuild to declare it",
+              file=sys.stderr)
+
+
+def detect(columns, dataset=None, config: str | None = None) -> str:
+    """The protocol the build declares; for older builds, the one its columns call for (module docstring)."""
+    protocol = declared(dataset, config).get("protocol") if dataset is not None else None
+    if protocol:
+        return protocol
+    protocol = detect_from_columns(columns, dataset)
+    if dataset is not None and (Path(dataset) / "build.json").is_file():
+        notice_undeclared(dataset, "protocol", protocol)
+    return protocol
+
+
+def detect_from_columns(columns, dataset=None) -> str:
+    """The protocol a dataset's columns call for (see the module docstring): the rule for builds that
+    declare none."""
     columns = set(columns)
     tags = card_tags(dataset or ".")
     if {"user_scores", "relevant_windows"} <= columns:

@@ -79,8 +79,22 @@ def passthrough_columns(spec: str, available, training: bool) -> tuple[str, ...]
     return tuple(n for n in dict.fromkeys(names) if n in set(available))
 
 
-def dataset_family(dataset) -> str | None:
-    """The family of a dataset (for the paper defaults), from its build record's name or its path."""
+def dataset_family(dataset, config: str | None = None) -> str | None:
+    """The family of a dataset (for the paper defaults), as its build declares it; for older builds,
+    from its build record's name or its path (with a one-line notice)."""
+    from models.protocols import declared, notice_undeclared
+
+    facts = declared(dataset, config)
+    if "family" in facts:
+        return facts["family"]
+    family = family_from_name(dataset)
+    if (Path(dataset) / "build.json").is_file():
+        notice_undeclared(dataset, "family", family)
+    return family
+
+
+def family_from_name(dataset) -> str | None:
+    """The old rule: a substring of the build's name or directory."""
     build = Path(dataset) / "build.json"
     name = json.loads(build.read_text()).get("dataset", "") if build.exists() else ""
     name = f"{name} {Path(str(dataset)).name}".lower()

@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import cli
 from common.files import write_json
 from common.loading import load_object
 from models.collate import to_device
@@ -167,7 +168,7 @@ def setup(args) -> tuple:
     query = default_query(args.model, args, available, text_first.text)
     cols = resolve_columns(available, args.video_features, args.text_features, args.audio_features, query)
     cols = model_columns(args.model, cols, available)
-    family = args.family or dataset_family(args.dataset)
+    family = args.family or dataset_family(args.dataset, config_name)
     train_hp, model_hp, source = hyperparameters(args, family)
     if args.weights:
         if ":" in args.model or "weights" not in inspect.signature(model_class(args.model).__init__).parameters:
@@ -175,7 +176,7 @@ def setup(args) -> tuple:
         model_hp["weights"] = {**model_hp.get("weights", {}), **parse_weights(args.weights)}
     has_val = "validation" in split_names(args.dataset, config_name, args.format)
     try:
-        protocol = detect(available, args.dataset)
+        protocol = detect(available, args.dataset, config_name)
     except ValueError:
         protocol = None
     return cols, {
@@ -403,7 +404,9 @@ def _report(line: dict, epochs: int) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=cli.prog("python -m models.train"), description=__doc__.split("\n\n")[0])
+    cli.add_version(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the data and model libraries' ones)")
     p.add_argument("--model", required=True, help="a2summ, hiersum, cfsum, mhms, vdf (models.registry), or package.module:factory")
     p.add_argument("--dataset", required=True, help="a published dataset directory (hub/<name>) or a hub repo id")
     p.add_argument("--config", help="config name (needed when the dataset has several)")
@@ -442,6 +445,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if args.no_progress:
+        cli.silence_progress()
     try:
         return run(args)
     except (DatasetError, RunError) as e:

@@ -1,4 +1,5 @@
-"""Imports flow one way: common -> collectors -> extractors -> cards -> builders -> models, without circles.
+"""Imports flow one way: common -> collectors -> extractors -> cards -> builders -> models -> vsumhub (the front
+door), without circles.
 
 Every import of every module is read from its source (ast), the ones inside functions too: a lazy
 import is still a dependency. A module may import its own package and the packages below it; the
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("common", "collectors", "extractors", "cards", "builders", "models")  # bottom first
+LAYERS = ("common", "collectors", "extractors", "cards", "builders", "models", "vsumhub")  # bottom first
 
 
 def modules() -> dict[str, Path]:
@@ -125,3 +126,23 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
 def test_the_bottom_layer_imports_no_project_package(package):
     g = graph()
     assert not {b for a, bs in g.items() if a.split(".")[0] == package for b in bs if b.split(".")[0] != package}
+
+
+def test_the_builders_machinery_imports_no_dataset():
+    """builders.core and builders.labels serve every dataset: none of them reaches into one."""
+    machinery = ("builders.core", "builders.labels")
+    g = graph()
+    found = sorted(f"{a} imports {b}" for a, bs in g.items() if a.startswith(machinery) for b in bs
+                   if b.startswith("builders.") and not b.startswith(machinery))
+    assert found == []
+
+
+def test_every_dataset_is_one_package():
+    """A dataset is a package builders/<name>/ run as python -m builders.<name> (its __main__), never a
+    module beside it; the only modules directly in builders/ are the commands publish and export."""
+    root = ROOT / "builders"
+    modules = sorted(p.stem for p in root.glob("*.py") if p.name != "__init__.py")
+    assert set(modules) <= {"publish", "export"}, modules
+    for d in root.iterdir():
+        if (d / "__init__.py").is_file() and d.name not in ("core", "labels"):
+            assert (d / "__main__.py").is_file(), f"builders/{d.name} has no __main__.py"

@@ -49,6 +49,7 @@ imported. A missing or unsafe file stops the whole import: that is not one clip'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -68,7 +69,6 @@ from builders.core.schema import thumbnail_column
 from collectors.records import ItemError, safe_id
 
 VISUAL, VISUAL_DIM, TEXT, TEXT_DIM = "clip", 512, "roberta", 768
-FEATURES = bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
 RELEASE_SPLITS = ("train", "test")
 CLIP_SECONDS = 300
 # release feature file stem -> (example column, width)
@@ -86,6 +86,12 @@ VALIDATION_RULE = (
     "in the released test split, ordered by (sha1(video_id utf-8) hex, video_id); never all of them "
     "(at most n - 1), none when f == 0 or n < 2"
 )
+
+
+@functools.cache
+def release_features():
+    """The columns of an imported clip (the release's CLIP and RoBERTa widths)."""
+    return bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
 
 
 def find_release_file(root: Path, subdir: str, name: str) -> Path:
@@ -233,7 +239,7 @@ def build_example(
     clip_id: str, ann: object, features: Mapping[str, Mapping[str, np.ndarray]], clip_index: int, arrays: bool = False,
     repairs: Counter | None = None,
 ) -> dict:
-    """One example in ``FEATURES`` column order; raises ``ItemError`` for an inconsistent clip.
+    """One example in the column order of ``release_features()``; raises ``ItemError`` for an inconsistent clip.
 
     ``arrays=True`` gives the vector columns as float32 ``[rows, dim]`` arrays instead of lists;
     ``repairs`` counts what was repaired (see the module docstring).
@@ -271,7 +277,7 @@ def build_example(
     }
     if repairs is not None:  # counted once the clip is known to be good
         repairs.update(found)
-    return {name: example[name] for name in FEATURES}
+    return {name: example[name] for name in release_features()}
 
 
 class Clip(NamedTuple):
@@ -357,7 +363,8 @@ def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tupl
 
 class BlissA2Summ(Builder):
     """The files A2Summ released, features as released: ``--source a2summ --input DIR``."""
-
+    family = "bliss"
+    protocol = "multimodal"
     name, source, tool = "bliss", "a2summ", TOOL
 
     def __init__(self, input: Path, validation_fraction: float = 0.1):
@@ -391,7 +398,7 @@ class BlissA2Summ(Builder):
         return self.published[clip.id]
 
     def features(self, dims: dict) -> dict:
-        return {config_name(VISUAL, TEXT): FEATURES}
+        return {config_name(VISUAL, TEXT): release_features()}
 
     def count(self, row: dict) -> dict:
         return count(row, VISUAL)

@@ -122,7 +122,8 @@ def _clip_row(item, clip: Clip, sentences, ann, video, text, thumbs, visual, tex
 
 class BlissRaw(Builder):
     """Livestreams in the raw layout: extract, cut into clips, label."""
-
+    family = "bliss"
+    protocol = "multimodal"
     name, source, tool = "bliss", "raw", TOOL
 
     def __init__(self, input: Path, visual: str = "clip", text: str = "roberta", fps: float = 1.0,

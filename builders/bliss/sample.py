@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from PIL import Image
 
 from builders.core.base import BuildError, usage_error
 from builders.bliss.raw import BlissRaw
-from collectors.synthetic import write_video
+from common import cli
 
 SAMPLE_VERSION = 1
 SAMPLE_NAME = f"bliss-sample-v{SAMPLE_VERSION}"
@@ -364,6 +363,10 @@ def _dump(path: Path, obj) -> None:
 
 def write_sample(out_dir: str | os.PathLike) -> list[str]:
     """Write the whole sample into `out_dir` (no marker, no atomicity); returns the relative file paths."""
+    from PIL import Image  # Pillow and PyAV: loaded once the command line is parsed
+
+    from collectors.synthetic import write_video
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stream in STREAMS:
@@ -485,7 +488,8 @@ class BlissSample(BlissRaw):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m builders.bliss.sample", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=cli.prog("python -m builders.bliss.sample"), description=__doc__.split("\n\n")[0])
+    cli.add_version(p)
     p.add_argument("--dir", type=Path, help=f"where to write it (default: $VSUMHUB_CACHE or ~/.cache/vsumhub, /{SAMPLE_NAME})")
     p.add_argument("--force", action="store_true", help="write it again even when a complete sample is there")
     args = p.parse_args(argv)

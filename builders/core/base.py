@@ -45,9 +45,9 @@ from pathlib import Path
 
 from builders.core.extraction import BUILDER_SHARD_SIZE, Track, TrackReader, builder_job, extract
 from extractors.jobconfig import JobConfig
-from builders.core.schema import SPLITS
-from builders.core.writers import DEFAULT_ROWS_PER_SHARD, ConfigWriter
+from builders.core.schema import DEFAULT_ROWS_PER_SHARD, SPLITS
 from collectors.records import ItemError, RawItem, write_manifest
+from common import cli
 from common.files import write_json
 
 log = logging.getLogger("builders")
@@ -79,6 +79,8 @@ class Builder:
     source = ""  # build.json "source": the kind of input
     input = ""  # build.json "input": what was read
     tool = ""  # build.json "tool": the command (default: vsumhub <the builder's module>)
+    family = None  # the hyper-parameter family models.train reads (models.registry), e.g. "bliss", "tvsum"
+    protocol = None  # the evaluation protocol models.evaluate applies (models.protocols.PROTOCOLS)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -113,6 +115,11 @@ class Builder:
 
     def facts(self, config: str) -> dict:
         return {}
+
+    def declared(self, config: str) -> dict:
+        """What training and evaluation read from build.json instead of guessing from names or columns:
+        the config's ``family`` and ``protocol`` (a builder whose configs differ overrides this)."""
+        return {"family": self.family, "protocol": self.protocol}
 
     def card_facts(self) -> dict:
         raise NotImplementedError
@@ -162,6 +169,8 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
         failures = [{"id": i.id, **i.error} for i in items if not i.ok]
         items = [i for i in items if i.ok]
     t_extract = time.time()
+    from builders.core.writers import ConfigWriter  # pyarrow and datasets: loaded once the command line is parsed
+
     features = builder.features({k: r.dim for k, r in readers.items()})
     tally = _Tally(features, len(failures))
     with contextlib.ExitStack() as stack:  # an error leaves every config as it was (ConfigWriter)
@@ -194,10 +203,12 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
     }
     records, t_figures = {}, time.time()
     for config, writer in writers.items():
-        records[config] = {"features": features[config].to_dict(), "splits": writer.facts,
+        declared = builder.declared(config)
+        records[config] = {"features": features[config].to_dict(), "splits": writer.facts, **declared,
                            **tally.record(config, failures), **common, **builder.facts(config),
                            **_figure(out, config, items)}
-        update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder))
+        update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder),
+                            **declared)
     from cards.render import write_card
 
     log.debug("figures drawn in %.1f s", time.time() - t_figures)
@@ -296,7 +307,9 @@ def _report(out: Path, records: dict[str, dict], seconds: float) -> list[str]:
 
 def parser(builder: type[Builder], prog: str, description: str = "") -> argparse.ArgumentParser:
     """The builder's flags, then the flags every builder shares."""
-    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog=cli.prog(prog), description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_version(p)
     builder.add_arguments(p)
     g = p.add_argument_group("output (every builder)")
     g.add_argument("--out", type=Path, help=f"output directory (default: hub/<name>; here hub/{builder.name})")
@@ -304,7 +317,7 @@ def parser(builder: type[Builder], prog: str, description: str = "") -> argparse
     g.add_argument("--name", help=f"dataset name (default: {builder.name})")
     g.add_argument("--rows-per-shard", type=int, default=DEFAULT_ROWS_PER_SHARD,
                    help=f"examples per parquet shard and per tar (default {DEFAULT_ROWS_PER_SHARD})")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars (ours, nor those of the libraries)")
     g = p.add_argument_group("extraction job (every builder; see python -m extractors.run)")
     where = g.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="extract on a running Dask scheduler (tcp://host:8786 or a scheduler file)")
@@ -342,6 +355,8 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
         args = p.parse_args(argv)
     except SystemExit as e:  # --help, or a usage error argparse has printed: its status, returned like every other
         return e.code
+    if args.no_progress:
+        cli.silence_progress()
     from extractors.engine import quiet_dask_logs
 
     quiet_dask_logs()

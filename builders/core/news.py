@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from datasets import List, Value
 
 from builders.core.extraction import Track
-from builders.core.schema import SENTENCE, sentences_column, vectors
+from builders.core.schema import sentence, sentences_column, vectors
 from collectors.records import RawItem
 from collectors.transcripts import CLOSERS, has_cjk, is_sentence_end
 
@@ -76,9 +75,11 @@ def text_track(text: str, options: dict | None = None) -> Track:
 
 
 def article_features(text: str, text_dim: int) -> dict:
+    from datasets import List, Value
+
     return {
         "article": Value("string"),  # the article as released
-        "sentences": List(SENTENCE),  # [N] its sentences, start / end null
+        "sentences": List(sentence()),  # [N] its sentences, start / end null
         sentences_column(text): vectors(text_dim),  # [N, D]
         "summary": Value("string"),  # the reference summary (one sentence per line)
     }

@@ -37,6 +37,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import cli
+
 REPO_TYPE = "dataset"
 PARQUET_OWNED = ("data/", "figures/")  # repo folders the build owns: files there that it lacks are deleted
 WDS_OWNED = ("wds/",)
@@ -454,15 +456,19 @@ def publish(hub_dir, repo_id: str, wds_repo_id: str | None = None, private: bool
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m builders.publish", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=cli.prog("python -m builders.publish"), description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_version(p)
     p.add_argument("hub_dir", type=Path, help="a built dataset directory (hub/<name>, with build.json)")
     p.add_argument("--repo-id", required=True, help="the parquet dataset repo, ORG/NAME")
     p.add_argument("--wds-repo-id", help="the webdataset repo (default: <repo-id>-wds)")
     p.add_argument("--private", action="store_true", help="create missing repos private (an existing public repo is an error)")
     p.add_argument("--revision", default="main", help="branch to commit to (created from the default branch if missing)")
     p.add_argument("--dry-run", action="store_true", help="list files and card diffs; send nothing")
+    p.add_argument("--no-progress", action="store_true", help="no upload progress bars")
     args = p.parse_args(argv)
+    if args.no_progress:
+        cli.silence_progress()
     try:
         publish(args.hub_dir, args.repo_id, args.wds_repo_id, args.private, args.revision, args.dry_run)
     except PublishError as e:

@@ -7,16 +7,27 @@ the example (the clip); ``clip_start`` places the clip in its source video.
 
 from __future__ import annotations
 
-from datasets import Features, List, Value
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
+    from datasets import Features, List
 
 NULL_COLUMNS = "null_columns"  # json key of a webdataset sample: its array columns that are null (builders.core.writers)
 
 SPLITS = ("train", "validation", "test")
+DEFAULT_ROWS_PER_SHARD = 200  # examples per parquet shard and per tar (builders.core.writers)
 
-SENTENCE = {"start": Value("float64"), "end": Value("float64"), "text": Value("string")}
+
+def sentence() -> dict:
+    """One transcript sentence: ``{start, end, text}``, seconds."""
+    from datasets import Value
+
+    return {"start": Value("float64"), "end": Value("float64"), "text": Value("string")}
 
 
 def vectors(dim: int, dtype: str = "float32") -> List:
+    from datasets import List, Value
+
     return List(List(Value(dtype), length=dim))
 
 
@@ -42,6 +53,8 @@ def config_name(visual: str, text: str) -> str:
 
 def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Features:
     """Columns of a BLiSS-style example (one 5-minute clip of a livestream)."""
+    from datasets import Features, List, Value
+
     return Features(
         {
             "id": Value("string"),  # <video_id>_<clip_index:03d>; the released clip id for --source a2summ
@@ -57,7 +70,7 @@ def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Fe
             "tools": List(Value("string")),
             "frame_times": List(Value("float64")),  # [T] step centres, 1 fps: 0.5, 1.5, ...
             frames_column(visual): vectors(visual_dim),  # [T, D]
-            "sentences": List(SENTENCE),  # [N], times inside [0, duration]
+            "sentences": List(sentence()),  # [N], times inside [0, duration]
             sentences_column(text): vectors(text_dim),  # [N, D]
             "frame_labels": List(Value("int8")),  # [T] 1 = keyframe
             "sentence_labels": List(Value("int8")),  # [N] 1 = key sentence
@@ -71,6 +84,8 @@ def bliss_features(visual: str, visual_dim: int, text: str, text_dim: int) -> Fe
 
 def transcript_summary_features(text: str, text_dim: int) -> Features:
     """Columns of a transcript-only livestream clip (StreamHover): BLiSS's text columns, no frames."""
+    from datasets import Features, List, Value
+
     return Features(
         {
             "id": Value("string"),  # <video_id>_<clip_index:03d>
@@ -82,7 +97,7 @@ def transcript_summary_features(text: str, text_dim: int) -> Features:
             "title": Value("string"),
             "url": Value("string"),
             "transcript_url": Value("string"),
-            "sentences": List(SENTENCE),  # [N] times from the clip start
+            "sentences": List(sentence()),  # [N] times from the clip start
             sentences_column(text): vectors(text_dim),  # [N, D]
             "sentence_labels": List(Value("int8")),  # [N] 1 = in the extractive summary
             "summary": Value("string"),
@@ -92,6 +107,8 @@ def transcript_summary_features(text: str, text_dim: int) -> Features:
 
 # Columns stored as .npy arrays in webdataset samples; everything else goes into <key>.json.
 def array_columns(features: Features) -> list[str]:
+    from datasets import List, Value
+
     return [
         name
         for name, f in features.items()
@@ -107,6 +124,8 @@ def frame_score_features(visual: str | None = None, visual_dim: int | None = Non
     ``frame_times``, ``frame_scores`` and ``frames_<visual>`` describe (every 15th frame in the
     eccv16 convention). ``change_points`` rows are inclusive frame ranges covering 0..n_frames-1.
     """
+    from datasets import Features, List, Value
+
     cols = {
         "id": Value("string"),
         "video_id": Value("string"),
@@ -139,6 +158,8 @@ def hiersum_features(visual: str, visual_dim: int, text: str, text_dim: int) -> 
     ``frame_scores`` is YouTube's most-replayed curve at the frame times and ``frame_labels`` its
     >= 0.15 threshold (HierSum's rule); both are null for a video without the curve.
     """
+    from datasets import Features, List, Value
+
     return Features({
         "id": Value("string"),
         "video_id": Value("string"),
@@ -149,7 +170,7 @@ def hiersum_features(visual: str, visual_dim: int, text: str, text_dim: int) -> 
         "duration": Value("float64"),
         "frame_times": List(Value("float64")),  # [T]
         frames_column(visual): vectors(visual_dim),  # [T, D]
-        "sentences": List(SENTENCE),  # [N] local level: subtitles / ASR
+        "sentences": List(sentence()),  # [N] local level: subtitles / ASR
         sentences_column(text): vectors(text_dim),  # [N, D]
         "transcript_source": Value("string"),  # manual | auto | whisper
         "steps": List(Value("string")),  # [G] global level: article steps or description sentences

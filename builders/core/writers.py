@@ -28,10 +28,9 @@ import pyarrow as pa
 from datasets.arrow_writer import ParquetWriter, get_writer_batch_size_from_data_size
 from datasets import Features, List, Value
 
-from builders.core.schema import NULL_COLUMNS, SPLITS, array_columns
+from builders.core.schema import DEFAULT_ROWS_PER_SHARD, NULL_COLUMNS, SPLITS, array_columns
 from collectors.records import safe_id
 
-DEFAULT_ROWS_PER_SHARD = 200
 
 
 def _vector_array(values: list, field: pa.DataType) -> pa.Array:

@@ -5,6 +5,11 @@ See docs/datasets/eccv16.md (the h5 layout, the column mapping, folds, failures;
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
+    from datasets import Features
+
 import json
 import logging
 import math
@@ -15,7 +20,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from datasets import Features, List, Value
 
 from builders.core.base import Builder, BuildError, run
 from cards.pages import ref
@@ -121,6 +125,8 @@ def column_keys(f, keys: list[str]) -> tuple[str, ...]:
 
 def eccv16_features(columns: tuple[str, ...], fps: bool) -> Features:
     """The schema variant of one file: the frame-score columns it can fill, plus ``frame_labels``."""
+    from datasets import Features, List, Value
+
     keep = set(ALWAYS) | set(columns)
     if fps:
         keep.add("fps")
@@ -338,22 +344,29 @@ class Group(NamedTuple):
     group: object
 
 
+FAMILIES = ("tvsum", "summe")
+
+
 class Eccv16(Builder):
     """An eccv16 h5 file (and its split folds): config ``googlenet`` plus ``googlenet-split{i}`` per fold."""
-
+    protocol = "frame_importance"
     source = "eccv16"
 
-    def __init__(self, h5: Path, splits: Path | None = None, fps: float | None = None):
+    def __init__(self, h5: Path, splits: Path | None = None, fps: float | None = None, family: str | None = None):
         if fps is not None and not (math.isfinite(fps) and fps > 0):
             raise BuildError(f"--fps must be a positive number, got {fps}")
         self.h5, self.splits_file, self.fps = Path(h5), splits and Path(splits), fps
         self.name, self.input = default_name(h5), str(h5)
+        # the file names the dataset (eccv16_dataset_summe_google_pool5.h5); --family says it for any other name
+        self.family = family or next((f for f in FAMILIES if f in self.name), None)
 
     @classmethod
     def add_arguments(cls, p) -> None:
         p.add_argument("--h5", type=Path, required=True, help="eccv16_dataset_<name>_google_pool5.h5")
         p.add_argument("--splits", type=Path, help="split folds: JSON or YAML list of {train_keys, test_keys}")
         p.add_argument("--fps", type=float, help="frame rate of every video; adds fps, frame_times, duration")
+        p.add_argument("--family", choices=FAMILIES, help="which dataset the file holds, for the training defaults "
+                       "(default: from the file name, eccv16_dataset_<tvsum|summe>_google_pool5.h5)")
 
     def prepare(self, ctx) -> None:
         """The file's videos, columns and folds, checked before anything is written."""

@@ -6,6 +6,11 @@ See docs/datasets/hiersum.md (what it is, its inputs, flags, columns, labels, fa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collectors.youtube import Options
+
 import dataclasses
 import hashlib
 import json
@@ -23,7 +28,6 @@ from builders.core.schema import config_name, frames_column, hiersum_features, s
 from builders.core.splits import assign_splits
 from collectors.net import Net
 from collectors.records import ItemError, RawItem
-from collectors.youtube import DEFER_ASR, Options
 from common.files import write_json
 from extractors.base import UnknownExtractorError
 from extractors.registry import entry, names
@@ -128,12 +132,13 @@ def card_facts() -> dict:
 class HierSum(Builder):
     """Instructional videos collected from YouTube (channels, URLs or saved info files), their
     articles, and the job's frames, sentences and steps."""
-
+    family = "wikihow"
+    protocol = "most_replayed"
     name, source = "hiersum", "youtube"
 
     def __init__(self, channels: list[str] = (), urls: Path | None = None, info_json: Path | None = None, *,
                  limit: int | None = None, visual: str = "clip", text: str = "minilm", whisper: bool = True,
-                 options: Options = Options(need_media=True, min_views=50000), article_mirrors: dict | None = None):
+                 options: Options | None = None, article_mirrors: dict | None = None):
         if not (channels or urls or info_json):
             raise BuildError("give --channel, --urls or --info-json")
         for path, flag in ((urls, "--urls"), (info_json, "--info-json")):
@@ -146,7 +151,10 @@ class HierSum(Builder):
             raise BuildError(str(e)) from e
         self.channels, self.urls, self.info_json, self.limit = list(channels), urls, info_json, limit
         self.visual, self.text, self.whisper = visual, text, whisper
-        self.options, self.mirrors = options, dict(article_mirrors or {})
+        from collectors.youtube import Options  # yt-dlp: loaded once the command line is parsed
+
+        self.options = options or Options(need_media=True, min_views=50000)
+        self.mirrors = dict(article_mirrors or {})
 
     @classmethod
     def add_arguments(cls, p) -> None:
@@ -174,6 +182,8 @@ class HierSum(Builder):
     def from_args(cls, args) -> "HierSum":
         if any("=" not in m for m in args.article_mirror or []):
             raise BuildError("--article-mirror takes PREFIX=URL")
+        from collectors.youtube import Options
+
         net = Net(sleep=args.sleep, retries=args.retries, timeout=args.timeout, cookies=args.cookies)
         options = Options(need_media=True, min_views=args.min_views, require_heatmap=args.require_heatmap,
                           max_duration=args.max_duration, net=net)
@@ -199,7 +209,7 @@ class HierSum(Builder):
 
     def prepare(self, ctx) -> None:
         """Collect (resumably), transcribe what needs Whisper, fetch the articles the videos link."""
-        from collectors.youtube import collect, latest_items
+        from collectors.youtube import DEFER_ASR, collect, latest_items
 
         inputs = self._inputs()
         if not inputs:

@@ -5,12 +5,16 @@ See docs/datasets/how2_mcls.md (what it is, its inputs, flags, columns, labels, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
+    from datasets import Features
+
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
 from cards.pages import ref
 from builders.core.arrays import load_array
@@ -71,6 +75,8 @@ def few_shot_subsets(train_ids, sizes) -> dict[str, set[str]]:
 
 
 def features() -> Features:
+    from datasets import Features, List, Value
+
     return Features({
         "id": Value("string"),  # the How2 video id (a YouTube id)
         "video_id": Value("string"),
@@ -85,7 +91,8 @@ def features() -> Features:
 
 class How2MCLSBuilder(Builder):
     """The configs of How2-MCLS from a source's :class:`Video` records (subclasses implement ``read``)."""
-
+    family = "how2"
+    protocol = "generation"
     name = "how2-mcls"
     tool = "vsumhub builders.how2_mcls"
 

@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
 from cards.pages import ref
 from builders.core.base import Builder, BuildError, run
@@ -112,7 +111,7 @@ def card_facts(subset: str) -> dict:
 
 class MMAVS(Builder):
     """One subset (dailymail or cnn) of the MM-AVS release (see the module docstring)."""
-
+    protocol = "news"
     name = "mmavs"  # hub/mmavs-<subset> by default
     source = "mm-avs"
     tool = "vsumhub builders.mmavs"
@@ -124,6 +123,7 @@ class MMAVS(Builder):
             raise BuildError(f"--fps must be positive, got {fps}")
         self.subset, self.dir, self.visual, self.text, self.fps = subset, Path(input), visual, text, float(fps)
         self.name = f"mmavs-{subset}"
+        self.family = subset  # the paper defaults differ between Daily Mail and CNN
         self.input = str(input)
         self.repairs: Counter = Counter()
 
@@ -205,6 +205,8 @@ class MMAVS(Builder):
         return config_name(self.visual, self.text)
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features, List, Value
+
         cols = {"id": Value("string"), "video_id": Value("string"), "title": Value("string"),
                 **article_features(self.text, dims["text"]), "highlights": List(Value("string")),
                 "duration": Value("float64"), "frame_times": List(Value("float64")),

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
 from builders.core.base import Builder, BuildError
 from builders.mrhisum.dataset import card_facts, common_columns, read_metadata, read_splits
 from collectors.records import ItemError, safe_id
 from common.files import write_json
 
-HEATMAP = List({"start": Value("float64"), "end": Value("float64"), "value": Value("float32")})
+def heatmap_feature():
+    """The most-replayed markers as the collector gives them: ``{start, end, value}``."""
+    from datasets import List, Value
+
+    return List({"start": Value("float64"), "end": Value("float64"), "value": Value("float32")})
 
 
 def align_curve(heatmap: list[dict], duration: float) -> np.ndarray:
@@ -44,7 +47,7 @@ class Wanted:
 
 class MrHiSumCollect(Builder):
     """Config ``collected``: the metadata's videos with their curve fetched anew."""
-
+    family, protocol = "mrhisum", "most_replayed"  # the curve, no keyshot summary: scored as HierSum scores it
     name, source = "mrhisum", "youtube"
     tool = "vsumhub builders.mrhisum --collect"
 
@@ -74,7 +77,9 @@ class MrHiSumCollect(Builder):
         return self.split_of[item.id]
 
     def features(self, dims: dict) -> dict:
-        return {"collected": Features({**common_columns(), "heatmap": HEATMAP})}
+        from datasets import Features
+
+        return {"collected": Features({**common_columns(), "heatmap": heatmap_feature()})}
 
     def curve(self, youtube_id: str) -> list[dict]:
         """The video's markers: from the cache, else from the collector (ItemError with its kind)."""

@@ -5,13 +5,17 @@ See docs/datasets/mrhisum.md (what it is, its inputs, flags, columns, labels, fa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
+    from datasets import Features
+
 import csv
 import json
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from datasets import Features, List, Value
 
 from cards.pages import ref
 from builders.core.base import BuildError
@@ -139,6 +143,8 @@ def h5_row(video: Video, features: bool) -> tuple[dict, str]:
 
 
 def common_columns() -> dict:
+    from datasets import List, Value
+
     return {"id": Value("string"), "video_id": Value("string"), "youtube_id": Value("string"),
             "yt8m_file": Value("string"), "random_id": Value("string"), "duration": Value("float64"),
             "views": Value("int64"), "labels": List(Value("int32")), "n_frames": Value("int32"), "fps": Value("float64"),
@@ -146,6 +152,8 @@ def common_columns() -> dict:
 
 
 def h5_features(with_features: bool) -> Features:
+    from datasets import Features, List, Value
+
     cols = common_columns()
     if with_features:
         cols[frames_column("yt8m")] = vectors(FEATURE_DIM)

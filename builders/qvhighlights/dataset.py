@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import List, Value
 
 from cards.pages import ref
 from builders.core.base import BuildError
@@ -171,6 +170,8 @@ def check_video_splits(queries: list[Query]) -> None:
 
 
 def label_features() -> dict:
+    from datasets import List, Value
+
     return {
         "id": Value("string"), "qid": Value("int64"), "query": Value("string"), "video_id": Value("string"),
         "youtube_id": Value("string"), "clip_start": Value("float64"), "clip_end": Value("float64"),
@@ -180,6 +181,8 @@ def label_features() -> dict:
 
 
 def target_features() -> dict:
+    from datasets import List, Value
+
     return {
         "relevant_windows": List(List(Value("float64"))),  # [W, 2] seconds (no fixed length: the writers take no null there)
         "relevant_clip_ids": List(Value("int32")),

@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from datasets import Features
 
 from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError
@@ -59,7 +58,8 @@ def _load(path: Path, key: str | None, qid: str) -> np.ndarray:
 
 class QVHighlightsReleased(Builder):
     """The release files with Moment-DETR's feature files (see the module docstring)."""
-
+    family = "qvhighlights"
+    protocol = "qvhighlights"
     name, source = "qvhighlights", "moment_detr_features"
     tool = "vsumhub builders.qvhighlights"
 
@@ -87,6 +87,8 @@ class QVHighlightsReleased(Builder):
         return "slowfast-clip" + ("-pann" if self.audio else "")
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features
+
         cols = label_features()
         for name, (_, dim) in VIDEO.items():
             cols[frames_column(name)] = vectors(dim)

@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from datasets import Features
 
 from builders.core.base import Builder, BuildError, video_in
 from builders.core.extraction import Track
@@ -32,7 +31,8 @@ from collectors.records import ItemError, RawItem, item_id
 
 class QVHighlights(Builder):
     """The annotation files alone (config ``annotations``), or with the videos (config of the encoders)."""
-
+    family = "qvhighlights"
+    protocol = "qvhighlights"
     name = "qvhighlights"
     source = "qvhighlights"
     tool = "vsumhub builders.qvhighlights"
@@ -169,6 +169,8 @@ class QVHighlights(Builder):
         return "-".join(v for v in self.encoders.values() if v)
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features
+
         cols = label_features()
         for key, track in self.tracks().items():
             cols[track.column] = vectors(dims[key])

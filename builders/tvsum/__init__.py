@@ -136,7 +136,8 @@ def card_facts() -> dict:
 
 class TVSum(Builder):
     """TVSum from its annotation file; with a directory of its videos, GoogLeNet features and KTS shots too."""
-
+    family = "tvsum"
+    protocol = "frame_importance"
     name = source = "tvsum"
 
     def __init__(self, annotations: Path, videos: Path | None = None, proportion: float = 0.15):

@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
 from cards.pages import ref
 from builders.core.base import Builder, BuildError, run
@@ -27,7 +26,6 @@ from builders.core.news import (
 )
 from builders.core.schema import config_name, frames_column, sentences_column, vectors
 from collectors.records import ItemError, RawItem, item_id
-from extractors.ahash import hamming
 
 FILES = {"train": "train.json", "validation": "valid.json", "test": "test.json"}
 VIDEO_SUFFIXES = (".mp4", ".flv", ".mov", ".mkv", ".webm", ".ts", ".m4v")
@@ -115,7 +113,8 @@ def card_facts(visual: str, text: str) -> dict:
 
 class VMSMO(Builder):
     """VMSMO's release files with their videos and cover pictures (see the module docstring)."""
-
+    family = "vmsmo"
+    protocol = "news"
     name = source = "vmsmo"
     tool = "vsumhub builders.vmsmo"
 
@@ -208,6 +207,8 @@ class VMSMO(Builder):
         return config_name(self.visual, self.text)
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features, List, Value
+
         cols = {"id": Value("string"), "video_id": Value("string"), "title": Value("string"),
                 **article_features(self.text, dims["text"]),
                 "duration": Value("float64"), "frame_times": List(Value("float64")),
@@ -230,6 +231,8 @@ class VMSMO(Builder):
         sentences = [s["text"] for s in item.article["steps"]]
         vectors_ = check_text_track(item.id, tracks["text"], sentences)
         keep = min(len(frames), self.max_frames)
+        from extractors.ahash import hamming
+
         distances = hamming(hashes.values[:keep], cover.values[0])
         cover_frame = int(np.argmin(distances))  # the earliest of equally near frames
         labels = np.zeros(keep, np.int8)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from datasets import Features, List, Value
 
 from cards.pages import ref
 from builders.core.arrays import load_array
@@ -75,7 +74,8 @@ def read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
 
 class YouTubeHighlights(Builder):
     """UMT's YouTube Highlights files: a config per domain, with UMT's features when they are there."""
-
+    family = "youtube_highlights"
+    protocol = "highlights"
     name, source = "youtube-highlights", "umt"
 
     def __init__(self, input: Path, splits: Path, videos: Path | None = None, visual: str = "clip",
@@ -168,6 +168,8 @@ class YouTubeHighlights(Builder):
         return {self.config(item.domain): item.split}
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features, List, Value
+
         cols = {"id": Value("string"), "video_id": Value("string"), "domain": Value("string"),
                 "duration": Value("float64"), "frame_times": List(Value("float64"))}
         if "video" in self.dims:

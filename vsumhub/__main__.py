@@ -1,0 +1,5 @@
+import sys
+
+from vsumhub.cli import main
+
+sys.exit(main())
