@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,9 +174,11 @@ def test_page_values_and_their_errors():
 def test_an_installed_package_renders_cards_from_its_pages(tmp_path):
     """The wheel ships the pages; a card rendered from the installed package has the page's text, and editing the
     installed page changes the card."""
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    wheels, target, source = tmp_path / "wheels", tmp_path / "site", tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(  # setuptools builds in the tree: a copy keeps ours clean
+        ".git", "build", "dist", "hub", "work", "runs", "features", "*.egg-info", "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
-                    str(ROOT)], check=True, cwd=tmp_path, capture_output=True)
+                    str(source)], check=True, cwd=tmp_path, capture_output=True)
     wheel = next(wheels.glob("vsumhub-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, cwd=tmp_path, capture_output=True)

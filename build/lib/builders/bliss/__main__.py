@@ -1,5 +1,0 @@
-import sys
-
-from builders.bliss import main
-
-sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from builders.eccv16 import main
-
-sys.exit(main())

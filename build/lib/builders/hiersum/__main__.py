@@ -1,5 +1,0 @@
-import sys
-
-from builders.hiersum import main
-
-sys.exit(main())

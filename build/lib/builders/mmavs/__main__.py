@@ -1,5 +1,0 @@
-import sys
-
-from builders.mmavs import main
-
-sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from builders.mrhisum import main
-
-sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from builders.qvhighlights import main
-
-sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from builders.tvsum import main
-
-sys.exit(main())

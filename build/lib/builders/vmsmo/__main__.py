@@ -1,5 +1,0 @@
-import sys
-
-from builders.vmsmo import main
-
-sys.exit(main())

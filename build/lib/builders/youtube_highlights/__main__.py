@@ -1,5 +1,0 @@
-import sys
-
-from builders.youtube_highlights import main
-
-sys.exit(main())

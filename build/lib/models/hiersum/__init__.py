@@ -1,1 +1,0 @@
-"""HierSum (Beedu & Essa): the network, its defaults, its passthrough columns."""
