@@ -151,12 +151,13 @@ def test_a_card_is_made_of_its_page():
         "built_at": "now", "items": {"ok": 1, "total": 1}, "failures": {"by_kind": {}}, "columns": {},
         "features": {"id": {"dtype": "string", "_type": "Value"}, "picks": {"feature": {"dtype": "int32",
                      "_type": "Value"}, "_type": "List"}}}
-    card = render_card(json.loads(json.dumps(build)))  # as build.json stores it
+    card = render_card(json.loads(json.dumps(build)))  # as build.json stores it (one of an older version: no family)
     page = sections("tvsum")
     assert page["What it is"].splitlines()[0] in card and page["License"] in card
     assert "@inproceedings{song2015tvsum," in card and "```bibtex\n@inproceedings" in card  # the block's content
     assert "| `picks` | `List(int32)` | [T] sampled frame indices (every 15th frame) |" in card  # the page's table
     assert "ref(" not in card and "'page'" not in card
+    assert "This build declares no family or evaluation protocol." in card
 
 
 def test_page_values_and_their_errors():
