@@ -1,0 +1,5 @@
+import sys
+
+from builders.export import main
+
+sys.exit(main())
