@@ -15,6 +15,7 @@ from datasets import Features
 from huggingface_hub import DatasetCardData
 
 from common.safefiles import read_json
+from cards.pages import prose
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -90,7 +91,7 @@ def render_card(build: dict, load_path: str | None = None, wds_repo: str | None 
     what the "Load it" section passes to ``load_dataset``: a Hub repo id, or None for a local build (the
     card then says ``path/to/<dataset>``, never the build machine's directories); ``wds_repo``
     names the Hub repo holding the webdataset shards when they are published apart from the parquet."""
-    card = build["card"]
+    card = prose(build["card"])  # the prose named on the dataset's page, docs/datasets/<name>.md
     configs, columns = [], {}
     for name, rec in sorted(build["configs"].items()):
         splits = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import jinja2
 from huggingface_hub import DatasetCardData
 
+from cards.pages import prose
 from cards.render import TEMPLATES, default_config, size_category
 
 
@@ -70,6 +71,6 @@ def render_wds_card(build: dict, repo_id: str, parquet_repo: str, members: dict 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("wds_card.md.j2").render(
-        yaml=wds_yaml(build, members).strip(), card=build["card"], build=build, configs=configs,
+        yaml=wds_yaml(build, members).strip(), card=prose(build["card"]), build=build, configs=configs,
         repo_id=repo_id, parquet_repo=parquet_repo, first=configs[0],
     )

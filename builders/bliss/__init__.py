@@ -1,17 +1,7 @@
 """BLiSS (A2Summ, CVPR 2023): livestreams cut into 5-minute clips with frames, sentences, key
 sentences, keyframes and an abstractive summary; published as a Hugging Face dataset + webdataset shards.
 
-    python -m builders.bliss                                  # the bundled sample -> hub/bliss-sample
-    python -m builders.bliss --source raw --input DIR         # your own livestreams (docs/raw-layout.md)
-    python -m builders.bliss --source a2summ --input DIR      # the files A2Summ released
-    python -m builders.bliss --source behance --listing URL   # crawl new livestreams from behance.net
-    python -m builders.bliss --source streamhover --input DIR # StreamHover's released transcripts and summaries
-
-One module per source, each a builder on builders.core.base: ``sample`` (builders.bliss.sample),
-``raw`` (builders.bliss.raw: the labels are defined there), ``a2summ`` (builders.bliss.a2summ),
-``behance`` (builders.bliss.behance: a crawl, then built as raw), ``streamhover``
-(builders.bliss.streamhover: transcripts only, its own dataset).
-From Python: ``build(BlissRaw("livestreams/", visual="clip"), out="hub/bliss")``.
+See docs/datasets/bliss.md (its five sources, flags, columns, labels, splits, failures; the card's prose).
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL
+from cards.pages import ref
 from builders.core.extraction import Track
 from builders.core.safe import UnsafeFileError
 from builders.core.safe.pickles import load_pickle
@@ -54,13 +55,6 @@ FILES = {"train": "Behance_train.pkl", "validation": "Behance_val.pkl", "test": 
 FIELDS = ("transcript", "abstractive_summary", "extractive_summary", "video_id", "clip_id", "title", "video_url",
           "transcript_url")
 TOLERANCE = 1.0  # s an utterance may start outside its clip's window (rounding in the release)
-CITATION = """@inproceedings{cho-et-al:2021,
-  author    = {Sangwoo Cho and Franck Dernoncourt and Tim Ganter and Trung Bui and Nedim Lipka and Walter Chang and
-               Hailin Jin and Jonathan Brandt and Hassan Foroosh and Fei Liu},
-  title     = {StreamHover: Livestream Transcript Summarization and Annotation},
-  booktitle = {Proceedings of the 2021 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
-  year      = {2021}
-}"""
 
 
 def _is_int(x) -> bool:
@@ -221,25 +215,15 @@ class StreamHover(Builder):
     def card_facts(self) -> dict:
         return {
             "pretty_name": "StreamHover: Behance livestream transcripts with extractive and abstractive summaries",
-            "summary": "5-minute transcript clips of Behance livestreams with an extractive summary (key utterances) "
-                       "and an abstractive summary per clip (StreamHover, EMNLP 2021; BLiSS's predecessor).",
-            "sources": "The pickled release of StreamHover (Behance_{train,val,test}.pkl), read with a restricted "
-                       "unpickler; sentences encoded by vsumhub's extraction job.",
-            "labels": ("- `sentence_labels`: 1 for the utterances of the clip's extractive summary, as released.\n"
-                       "- `summary`: the abstractive summary, as released.\n"
-                       "- Times: utterance offsets converted to seconds from the clip start (see `offsets` in "
-                       "build.json for which clips had video times); `duration` is 300 s except for a video's "
-                       "last clip, which ends with its last utterance (the release has no clip lengths)."),
+            "summary": ref("bliss", "StreamHover: what it is"),
+            "sources": ref("bliss", "StreamHover: input"),
+            "labels": ref("bliss", "StreamHover: labels"),
             "license": "unknown",
-            "license_text": "Unknown. The StreamHover repository (github.com/ucfnlp/streamhover) states no license for "
-                            "its data; the transcripts come from Behance livestreams and belong to their streamers. "
-                            "Check with the authors before redistributing.",
+            "license_text": ref("bliss", "StreamHover: license"),
             "item_unit": "released clips",
             "task_categories": ["summarization"],
             "tags": ["livestream", "extractive-summarization", "abstractive-summarization", "transcripts"],
-            "citation": CITATION,
-            "columns": {"sentences": "[N] utterances with start/end (s from the clip start)",
-                        "sentences_*": "[N, D] one vector per utterance", "sentence_labels": "[N] 1 = in the "
-                        "extractive summary", "summary": "abstractive summary", "transcript_url": "as released"},
+            "citation": ref("bliss", "StreamHover: citation"),
+            "columns": ref("bliss", "StreamHover: columns"),
             "usage_columns": ["sentences", "sentences_*", "sentence_labels", "summary"],
         }

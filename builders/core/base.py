@@ -11,8 +11,9 @@ A :class:`Builder` answers, as plain methods (TFDS's ``_info`` / ``_split_genera
 - ``features(dims)``: ``{config: Features}``, given the dims of the tracks' vectors;
 - ``examples(item, tracks)``: the rows of one item, given its FeatureTracks by key; a bad item
   raises ``collectors.records.ItemError`` and is recorded with its kind, the others are built;
-- ``card_facts()``: the card's prose and metadata (cards/render.py), and ``source`` / ``input``:
-  where the build read from.
+- ``card_facts()``: the card's metadata and prose (cards/render.py); the prose as strings or as sections of
+  the dataset's page docs/datasets/<name>.md (``cards.pages.ref``), and ``source`` / ``input``: where the
+  build read from.
 
 Optional: ``prepare(ctx)`` reads or collects the input first (a whole-input problem raises
 :class:`BuildError`), ``count(row)`` adds numbers to a split's stats, ``facts(config)`` adds keys to
@@ -36,6 +37,7 @@ import dataclasses
 import datetime
 import inspect
 import itertools
+import json
 import logging
 import sys
 import time
@@ -45,6 +47,7 @@ from pathlib import Path
 
 from builders.core.extraction import BUILDER_SHARD_SIZE, Track, TrackReader, builder_job, extract
 from extractors.jobconfig import JobConfig
+from builders.core.safe import read_json
 from builders.core.schema import DEFAULT_ROWS_PER_SHARD, SPLITS
 from collectors.records import ItemError, RawItem, write_manifest
 from common import cli
@@ -232,7 +235,7 @@ def _unchanged(out: Path, config: str, record: dict) -> dict:
     unchanged rebuild leaves build.json and the card byte-equal and a republish sends nothing."""
     path = out / "build.json"
     try:
-        old = json.loads(path.read_text())["configs"][config]
+        old = read_json(path)["configs"][config]
     except (OSError, ValueError, KeyError, TypeError):
         return record
     same = json.loads(json.dumps({k: v for k, v in record.items() if k not in VOLATILE}))  # as stored
@@ -245,7 +248,7 @@ def _check_wds_card(out: Path) -> None:
     from cards.validate import check
     from cards.wds_card import render_wds_card
 
-    build = json.loads((out / "build.json").read_text())
+    build = read_json(out / "build.json")
     if any(v.get("wds") for rec in build["configs"].values() for v in rec["splits"].values()):
         check(render_wds_card(build, "ORG/NAME-wds", "ORG/NAME", members=wds_members(build)), "webdataset card")
 
@@ -451,8 +454,6 @@ def usage_error(e: BaseException | str) -> int:
 def update_build_record(out_dir: str | Path, dataset: str, config: str, record: dict, **top) -> dict:
     """Merge one config's record into build.json (other configs of the dataset are kept);
     ``top`` sets dataset-level keys (the card's facts, the tool)."""
-    from builders.core.safe import read_json
-
     path = Path(out_dir) / "build.json"
     build = read_json(path) if path.exists() else {}
     build.update(top, dataset=dataset)

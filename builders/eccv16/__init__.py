@@ -1,42 +1,6 @@
 """Import the eccv16 h5 files (Zhang et al., ECCV 2016) and their split files into the hub schema.
 
-    python -m builders.eccv16 --h5 FILE [--splits FILE] [--out DIR] [--name NAME] [--fps F]
-    build(Eccv16("eccv16_dataset_summe_google_pool5.h5", splits="summe.json"))      # from Python
-
-``eccv16_dataset_{tvsum,summe,ovp,youtube}_google_pool5.h5``, as redistributed by VASNet, DSNet and
-PGL-SUM, hold one group per video (``video_1``, ...) with ``features`` [T, 1024] (GoogLeNet pool5 at
-``picks``, every 15th frame), ``gtscore`` [T], ``gtsummary`` [T], ``user_summary`` [U, n_frames],
-``change_points`` [S, 2], ``n_frame_per_seg`` [S], ``n_frames``, ``picks`` [T], ``n_steps`` and, for
-SumMe, ``video_name``. OVP and YouTube hold only ``features``, ``gtscore`` and ``gtsummary``.
-
-Mapping to ``frame_score_features("googlenet", 1024, user_scores=False)`` plus ``frame_labels``:
-
-- ``id`` / ``video_id`` = the group key (``id`` with characters outside ``[A-Za-z0-9_-]`` replaced
-  by ``_``, so webdataset keys stay intact; the released files need no change); ``title`` =
-  ``video_name`` when present, else ""; ``category`` = "";
-- ``frames_googlenet`` = features, ``frame_scores`` = gtscore (float32, values as stored: eccv16's
-  own normalisation, not rescaled here; DSNet, for one, min-max rescales each video when it loads
-  them), ``frame_labels`` = gtsummary (int8, 1 = step in the eccv16 ground-truth summary);
-- ``n_frames``, ``picks``, ``change_points``, ``n_frame_per_seg``, ``user_summary`` (int8) as stored.
-
-Column set (a variant of the schema, the same for every config of one file):
-
-- A key the file lacks gives no column: OVP / YouTube files publish no ``n_frames``, ``picks``,
-  ``change_points``, ``n_frame_per_seg`` or ``user_summary``. The every-15th-frame convention is not
-  assumed for them: without ``n_frames`` nobody knows where the steps lie.
-- The h5 has no frame rate, so ``fps``, ``frame_times`` and ``duration`` are published only with
-  ``--fps F``: ``fps = F``, ``frame_times = picks / F`` (needs picks), ``duration = n_frames / F``
-  (needs n_frames). F is one rate for every video of the file.
-- Every video of a file must carry the same keys. A key that most videos carry is a column, and a
-  video without it is a ``bad_annotation`` failure; a key that half or fewer carry is an error.
-
-A video missing a required key or with inconsistent shapes is a recorded failure of kind
-``bad_annotation`` naming the key; every other video is still imported. ``n_steps`` (when present)
-must equal the number of feature steps; it is checked, not published (it is ``len(frame_scores)``).
-
-Configs: ``googlenet`` (every video, in ``train``) and, with ``--splits``, ``googlenet-split{i}`` per
-fold (see ``FOLD_RULE``). Split files are JSON (VASNet, PGL-SUM: plain keys) or YAML (DSNet: keys
-like ``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_1``): ``[{train_keys, test_keys}, ...]``.
+See docs/datasets/eccv16.md (the h5 layout, the column mapping, folds, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -60,8 +24,8 @@ from builders.core import safe
 from builders.core.safe import UnsafeFileError
 from builders.core.safe import h5 as safe_h5
 from builders.core.base import Builder, BuildError, run
+from cards.pages import ref
 from builders.core.schema import frame_score_features, frames_column
-from builders.tvsum import CITATION as TVSUM_CITATION
 from collectors.records import ItemError, safe_id
 from common.files import sha256_file, write_json
 
@@ -78,33 +42,11 @@ FOLD_RULE = (
     "test = its test_keys; a key is the text after its last '/' (DSNet writes '<dir>/<file>.h5/video_1'); "
     "keys must name videos of this h5, no key may be in both lists; videos that failed to import are left out"
 )
-CITATION = """@inproceedings{zhang2016video,
-  title     = {Video Summarization with Long Short-term Memory},
-  author    = {Zhang, Ke and Chao, Wei-Lun and Sha, Fei and Grauman, Kristen},
-  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
-  year      = {2016}
-}"""
-SUMME_CITATION = """@inproceedings{gygli2014creating,
-  title     = {Creating Summaries from User Videos},
-  author    = {Gygli, Michael and Grabner, Helmut and Riemenschneider, Hayko and Van Gool, Luc},
-  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
-  year      = {2014}
-}"""
-VSUMM_CITATION = """@article{deavila2011vsumm,
-  title   = {VSUMM: A Mechanism Designed to Produce Static Video Summaries and a Novel Evaluation Method},
-  author  = {de Avila, Sandra Eliza Fontes and Lopes, Ana Paula Brand{\\~a}o and da Luz Jr., Antonio
-             and de Albuquerque Ara{\\'u}jo, Arnaldo},
-  journal = {Pattern Recognition Letters},
-  volume  = {32},
-  number  = {1},
-  pages   = {56--68},
-  year    = {2011}
-}"""
 SOURCES = {  # dataset in the file name -> (pretty name, its own citation)
-    "tvsum": ("TVSum", TVSUM_CITATION),
-    "summe": ("SumMe", SUMME_CITATION),
-    "ovp": ("OVP (Open Video Project, VSUMM)", VSUMM_CITATION),
-    "youtube": ("YouTube (VSUMM)", VSUMM_CITATION),
+    "tvsum": ("TVSum", ref("tvsum", "Citation")),
+    "summe": ("SumMe", ref("eccv16", "Citation: SumMe")),
+    "ovp": ("OVP (Open Video Project, VSUMM)", ref("eccv16", "Citation: OVP and YouTube (VSUMM)")),
+    "youtube": ("YouTube (VSUMM)", ref("eccv16", "Citation: OVP and YouTube (VSUMM)")),
 }
 
 
@@ -372,52 +314,24 @@ def card_facts(name: str, columns: tuple[str, ...], fps: float | None) -> dict:
     dataset = next((k for k in SOURCES if k in name), None)
     pretty, citation = SOURCES.get(dataset, (name, None))
     missing = [k for k in OPTIONAL if k not in columns]
+    facts = [  # this file's own: which keys it lacks, which frame rate was given
+        *([f"- Not in this file, so not published: {', '.join(f'`{k}`' for k in missing)} "
+           "(frame counts in the table above are 0 without `n_frames`)."] if missing else []),
+        f"- `fps` = {fps} for every video (given with --fps, not in the file); `frame_times` = picks / fps, "
+        "`duration` = n_frames / fps." if fps is not None else
+        "- No `fps`, `frame_times` or `duration`: the h5 has no frame rate (rebuild with --fps F to add them)."]
     return {
         "pretty_name": f"{pretty} (eccv16 GoogLeNet features)",
-        "summary": f"{pretty} as in the widely used eccv16 h5 file (Zhang et al., ECCV 2016): GoogLeNet pool5 "
-                   "features, ground-truth scores and summaries per video, with the split folds the papers "
-                   "report on, so existing work moves over unchanged.",
-        "sources": "The file `eccv16_dataset_*_google_pool5.h5` of Zhang et al. (ECCV 2016), redistributed by "
-                   "VASNet, DSNet and PGL-SUM; split folds, when given, from the split file named in build.json. "
-                   "The sha256 of both files is in build.json.",
-        "labels": (
-            "Copied from the h5 file, not recomputed:\n"
-            "- `frame_scores` = `gtscore`: importance per feature step, values as stored (eccv16's own "
-            "normalisation; not rescaled here: DSNet, for one, min-max rescales each video at load time).\n"
-            "- `frame_labels` = `gtsummary`: 1 = step in the eccv16 ground-truth summary.\n"
-            "- `user_summary`, `change_points` (KTS shots, inclusive frame ranges), `n_frame_per_seg`, "
-            "`picks`, `n_frames`: as stored.\n"
-            + (f"- Not in this file, so not published: {', '.join(f'`{k}`' for k in missing)} "
-               "(frame counts in the table above are 0 without `n_frames`).\n" if missing else "")
-            + (f"- `fps` = {fps} for every video (given with --fps, not in the file); `frame_times` = picks / fps, "
-               "`duration` = n_frames / fps." if fps is not None else
-               "- No `fps`, `frame_times` or `duration`: the h5 has no frame rate (rebuild with --fps F to add them).")
-        ),
+        "summary": ref("eccv16", "What it is"),
+        "sources": ref("eccv16", "Input"),
+        "labels": [ref("eccv16", "Labels"), *facts],
         "license": "unknown",
-        "license_text": "The eccv16 h5 files carry no license of their own. They are derived from the original "
-                        "datasets (TVSum: CC BY 3.0; SumMe, OVP, YouTube: see their releases): follow the license "
-                        "of the original dataset and cite it together with Zhang et al. 2016.",
+        "license_text": ref("eccv16", "License"),
         "task_categories": ["summarization"],
         "tags": ["video-summarization", "eccv16"] + ([dataset] if dataset else []),
-        "citation": CITATION + (f"\n\n{citation}" if citation else ""),
+        "citation": [ref("eccv16", "Citation: eccv16"), *([citation] if citation else [])],
         "usage_columns": ["picks", "frames_*", "frame_scores", "frame_labels", "change_points", "user_summary"],
-        "columns": {
-            "id": "the h5 group key (video_1, ...)",
-            "video_id": "the h5 group key",
-            "title": "`video_name` (SumMe), else empty",
-            "category": "empty (not in the h5)",
-            "n_frames": "frames in the original video",
-            "fps": "frame rate given with --fps (not in the h5)",
-            "duration": "n_frames / fps (s)",
-            "picks": "[T] frame index of each feature step (every 15th frame)",
-            "frame_times": "[T] picks / fps (s)",
-            "frame_scores": "[T] gtscore as stored",
-            "frame_labels": "[T] gtsummary: 1 = step in the ground-truth summary",
-            "frames_*": "[T, 1024] GoogLeNet pool5 features as released",
-            "change_points": "[S, 2] KTS shots, inclusive frame ranges",
-            "n_frame_per_seg": "[S] frames per shot, as stored",
-            "user_summary": "[U, n_frames] each annotator's keyshot summary (0/1)",
-        },
+        "columns": ref("eccv16", "Column meanings"),
     }
 
 

@@ -1,18 +1,7 @@
 """HierSum's instructional videos: WikiHow / EHow YouTube videos with subtitles, most-replayed
 curves and the linked article's steps as the global instruction (HierSum, section 4.2).
 
-    python -m builders.hiersum --channel https://www.youtube.com/@wikihow/videos [--min-views 50000]
-    python -m builders.hiersum --urls urls.txt           # one video URL or id per line
-    python -m builders.hiersum --info-json DIR           # saved yt-dlp .info.json files (offline re-use)
-    build(HierSum(channels=["https://www.youtube.com/@wikihow/videos"]), out="hub/hiersum")   # from Python
-
-Per video: frames at 1 fps, subtitle sentences (local level; Whisper where subtitles are missing
-or not clean), the article's steps or else the description's sentences (global level), each
-encoded, the most-replayed curve at the frame times as ``frame_scores`` and ``frame_labels =
-frame_scores >= 0.15``, and the source of each text. Collection (network-bound) runs in this
-process; Whisper, then the frames, sentences and steps run as extraction jobs over the manifest
-(the global instruction is the item's ``article`` there: extractors.inputs encodes it). Collection,
-extraction and writing are resumable: rerun the same command and finished work is skipped.
+See docs/datasets/hiersum.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -32,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.core import safe
+from cards.pages import ref
 from builders.core.asr import transcribe_pending
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
@@ -46,13 +36,6 @@ from extractors.registry import entry, names
 log = logging.getLogger("builders.hiersum")
 
 IMPORTANT = 0.15  # HierSum: a most-replayed score >= 0.15 counts as important
-CITATION = """@misc{beedu2025hiersum,
-  title  = {HierSum: A Global and Local Attention Mechanism for Video Summarization},
-  author = {Beedu, Apoorva and Essa, Irfan},
-  year   = {2025},
-  note   = {Georgia Institute of Technology. Preprint; the copy we read names no venue, and its year is
-            inferred from its own 2025 references}
-}"""
 
 
 def heatmap_at(heatmap: list[dict], times: np.ndarray) -> np.ndarray | None:
@@ -132,40 +115,18 @@ def video_row(item: RawItem, video, text, steps_vec: np.ndarray, steps: list[str
 def card_facts() -> dict:
     return {
         "pretty_name": "HierSum instructional videos (WikiHow / EHow)",
-        "summary": "Instructional YouTube videos from the WikiHow and EHow channels with subtitle sentences (local "
-                   "level), the linked article's steps or the video description (global level), frame features and "
-                   "YouTube's most-replayed curve as frame importance (HierSum, section 4.2).",
-        "sources": "YouTube videos collected with yt-dlp (info, subtitles, most-replayed heatmap, media); articles "
-                   "fetched from wikihow.com / ehow.com pages the descriptions link.",
-        "labels": (
-            "- `sentences`: manual subtitles, else automatic ones in the original language when clean, else a Whisper "
-            "transcript (`transcript_source`).\n"
-            "- `steps`: the linked article's steps (`global_source` = article), else the description's sentences "
-            "without links and channel boilerplate (description).\n"
-            "- `frame_scores`: the most-replayed curve (about 100 markers, piecewise constant) at each frame time; "
-            "`frame_labels` = frame_scores >= 0.15 (HierSum's threshold); null for videos without the curve."
-        ),
+        "summary": ref("hiersum", "What it is"),
+        "sources": ref("hiersum", "Input"),
+        "labels": ref("hiersum", "Labels"),
         "license": "other",
         "license_name": "source-terms",
         "license_link": "https://www.youtube.com/static?template=terms",
-        "license_text": "Other: the terms of the sources. Videos and subtitles belong to their owners under YouTube's "
-                        "Terms of Service (the license link); wikiHow articles are CC BY-NC-SA 3.0 "
-                        "(https://www.wikihow.com/wikiHow:Creative-Commons); eHow articles are the publisher's. "
-                        "The dataset publishes features and annotations derived from them, for research.",
+        "license_text": ref("hiersum", "License"),
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["video-summarization", "instructional-video", "most-replayed"],
-        "citation": CITATION,
+        "citation": ref("hiersum", "Citation"),
         "usage_columns": ["frame_times", "frames_*", "sentences", "steps", "frame_scores", "frame_labels"],
-        "columns": {
-            "frames_*": "[T, D] visual features at 1 fps (see Encoders)",
-            "sentences_*": "[N, D] one vector per subtitle sentence",
-            "steps_*": "[G, D] one vector per global step",
-            "sentences": "[N] subtitle / ASR sentences with start, end (s)",
-            "steps": "[G] global instruction: article steps or description sentences",
-            "frame_scores": "[T] most-replayed value at the frame times (0..1), null without the curve",
-            "frame_labels": "[T] frame_scores >= 0.15",
-            "heatmap": "the most-replayed curve as collected",
-        },
+        "columns": ref("hiersum", "Column meanings"),
     }
 
 

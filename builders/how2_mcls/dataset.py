@@ -1,13 +1,6 @@
 """What both How2-MCLS sources share: the configs, the few-shot subsets, the rows, the card.
 
-A source (``how2.py``: How2's own release, reorganised here; ``mcls.py``: the MCLS authors' reorganised
-files) reads its layout into :class:`Video` records; :class:`How2MCLSBuilder` turns them into configs:
-
-- ``mcls``: How2-MCLS, the general scenario (section 3.1): Portuguese transcript (+ English, parallel) and the
-  video -> English summary; train / validation / test as How2's translation data divides them;
-- ``ms``: How2-MS, the English video-summary support data of the MS-augmented scenario (train only);
-- ``mcls-<n>``: the low-resource variant (section 3.7): the first n How2-MCLS training videos by sha1 of the
-  video id (nested: mcls-1k is inside mcls-3k), with the full validation and test splits.
+See docs/datasets/how2_mcls.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -24,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cards.pages import ref
 from builders.core.base import Builder, BuildError, video_in
 from builders.core.extraction import Track
 from builders.core.safe.arrays import load_array
@@ -38,18 +32,6 @@ COLUMN = frames_column(EXTRACTOR)
 MCLS, MS = "mcls", "ms"
 FEW_SHOT = (1000, 3000)  # section 3.7 names 1k and 3k How2-MCLS training samples
 PAPER_COUNTS = {MCLS: {"train": 13167, "validation": 150, "test": 127}, MS: {"train": 59539}}  # Table 1
-CITATION = """@inproceedings{sanabria18how2,
-  title     = {{How2:} A Large-scale Dataset For Multimodal Language Understanding},
-  author    = {Sanabria, Ramon and Caglayan, Ozan and Palaskar, Shruti and Elliott, Desmond and Barrault, Lo\\"ic and Specia, Lucia and Metze, Florian},
-  booktitle = {Proceedings of the Workshop on Visually Grounded Interaction and Language (ViGIL), NeurIPS},
-  year      = {2018}
-}
-@inproceedings{liu2022mcls,
-  title     = {Assist Non-native Viewers: Multimodal Cross-Lingual Summarization for How2 Videos},
-  author    = {Liu, Nayu and Wei, Kaiwen and Sun, Xian and Yu, Hongfeng and Yao, Fanglong and Jin, Li and Zhi, Guo and Xu, Guangluan},
-  booktitle = {Proceedings of the 2022 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
-  year      = {2022}
-}"""
 
 
 @dataclass(frozen=True)
@@ -109,19 +91,6 @@ def features() -> Features:
         "frame_times": List(Value("float64")),  # [T] clip centres (s); null for released features (no times in them)
         COLUMN: vectors(VIDEO_DIM),  # [T, 2048] per 16 frames
     })
-
-
-COLUMNS = {
-    "id": "the How2 video id (a YouTube id)", "video_id": "the How2 video id",
-    "source_split": "where the release put the video (How2: train / val / dev5 of the translation data, sum_train of "
-                    "the summaries; MCLS files: train / val / test / pretrain)",
-    "transcript_pt": "the Portuguese transcript (How2's crowd-sourced translation), tokenised and lowercased as "
-                     "released; null in ms",
-    "transcript_en": "the English transcript, tokenised and lowercased as released",
-    "summary": "the English summary (How2's video description), as released",
-    "frame_times": "[T] clip centres (s) with --videos; null for the released features, which carry no times",
-    "frames_resnext3d": "[T, 2048] 3D ResNeXt-101 (Kinetics) features, one per 16 frames",
-}
 
 
 class How2MCLSBuilder(Builder):
@@ -259,30 +228,17 @@ class How2MCLSBuilder(Builder):
         return {
             "pretty_name": "How2-MCLS: multimodal cross-lingual summarization of How2 videos",
             "item_unit": "videos",
-            "summary": "How2 instructional videos reorganised for multimodal cross-lingual summarization (Liu et al., "
-                       "EMNLP 2022): the video and its Portuguese transcript -> an English summary (config `mcls`), "
-                       "English video-summary support data (`ms`), and low-resource training subsets (`mcls-<n>`).",
-            "sources": self.source_label,
-            "labels": (
-                "- `summary`: How2's English summary of the video, as released.\n"
-                "- `mcls`: How2 videos that have both the Portuguese translation (How2's 300-hour translation data) and "
-                "a summary; splits as How2 divides the translation data (train / val / dev5 -> train / validation / "
-                "test). The paper's Table 1 counts 13,167 / 150 / 127 videos.\n"
-                "- `ms`: How2's summarization training videos that are not in `mcls` (English transcript, no Portuguese), "
-                "train only (59,539 in the paper's Table 1).\n"
-                "- `mcls-<n>`: the first n `mcls` training videos by sha1 of the video id, nested; validation and test "
-                "as `mcls` (section 3.7 reports 1k and 3k)."),
+            "summary": ref("how2_mcls", "What it is"),
+            "sources": ref("how2_mcls", f"Input: {self.source}"),
+            "labels": ref("how2_mcls", "Labels"),
             "license": "cc-by-sa-4.0" if self.source == "how2" else "other",
             **({} if self.source == "how2" else {"license_name": "how2-mcls", "license_link": "https://github.com/korokes/MCLS"}),
-            "license_text": ("How2's data-like content is released under CC BY-SA 4.0 (its repository's README); the "
-                             "videos belong to their YouTube owners under the standard YouTube license. "
-                             + ("The MCLS authors' reorganised files state no license of their own. "
-                                if self.source == "mcls" else "") + "Cite How2 and MCLS."),
+            "license_text": ref("how2_mcls", f"License: {self.source}"),
             "language": ["en", "pt"],
             "task_categories": ["summarization", "video-text-to-text"],
             "tags": ["video-summarization", "abstractive-summarization", "cross-lingual-summarization",
                      "multimodal-summarization", "how2"],
-            "citation": CITATION,
+            "citation": ref("how2_mcls", "Citation"),
             "usage_columns": ["transcript_pt", "transcript_en", "summary", "frames_*"],
-            "columns": COLUMNS,
+            "columns": ref("how2_mcls", "Column meanings"),
         }

@@ -129,10 +129,6 @@ class How2Release(How2MCLSBuilder):
     source = "how2"
     input_help = ("How2's folder: how2-300h-v1/data/{train,val,dev5}/ (translation), text/sum_*/ (summaries), "
                   "video_action_features/")
-    source_label = ("How2 (Sanabria et al., 2018) as released: the 300-hour translation data "
-                    "(`how2-300h-v1/data/{train,val,dev5}/text.id.{en,pt}`, `segments`), the summarization data "
-                    "(`sum_{train,cv,devtest}/{tran,desc}.tok.txt`) and the video features (`video_action_features/`), "
-                    "reorganised here into How2-MCLS as the MCLS paper's section 3.1 describes.")
 
     def __init__(self, input: Path, translation: Path | None = None, summaries: Path | None = None,
                  features: Path | None = None, videos: Path | None = None, few_shot="1000,3000"):

@@ -34,9 +34,6 @@ class MCLSRelease(How2MCLSBuilder):
 
     source = "mcls"
     input_help = "the MCLS files: {train,val,test,pretrain}_{action,art_pt,art_en,sum}.txt and video_action_features/"
-    source_label = ("The How2-MCLS files the MCLS authors released (korokes/MCLS: "
-                    "`{train,val,test}_{action,art_pt,art_en,sum}.txt`, `pretrain_*` for How2-MS, "
-                    "`video_action_features/`), derived by them from How2 (Sanabria et al., 2018); read as released.")
 
     def read(self) -> list[Video]:
         out = []

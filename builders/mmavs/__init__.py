@@ -1,37 +1,6 @@
 """Daily Mail and CNN from MM-AVS (Fu et al., NAACL 2021; MHMS Tables 4-6): news articles with a video.
 
-    python -m builders.mmavs --subset dailymail --input MM-AVS/dailymail [--visual resnet101] [--text roberta]
-    python -m builders.mmavs --subset cnn --input MM-AVS/cnn
-    build(MMAVS("dailymail", "MM-AVS/dailymail"), out="hub/mmavs-dailymail")     # from Python
-
-The release (``dailymail.zip``, ``cnn.zip`` of the MM-AVS repository) holds one folder per sample,
-named by its number, in the layout its scrapers write (``webScraper_dm.py``, ``webScraper_cnn.py``):
-
-| file | Daily Mail | CNN |
-| --- | --- | --- |
-| title | ``title.txt`` | ``title.txt`` |
-| summary (highlights) | ``highlight.txt``, one per line | ``highlight.txt``, each followed by "." |
-| article | ``article.txt``: the paragraphs written back to back | ``artitle_section.txt`` (sic), one paragraph per line; else ``artitle.txt`` |
-| video | ``video.mp4`` | ``video/segment1.ts``, ``segment2.ts``, ... (10-s HLS segments), or one video file |
-| images | ``0.png`` .. ``3.png``, captions in ``img_caption.txt`` | none |
-
-Either subset's names are accepted for the other (the files in the zips were not seen: the
-scrapers are the evidence). A CNN video given as segments is joined, bytes in segment order (MPEG-TS
-segments of one stream concatenate into one stream), into ``<work>/media/<sample>.ts`` before the
-extraction job reads it. In Daily Mail's ``article.txt`` a paragraph's last sentence runs into the
-next paragraph's first ("...last year.The man"): a sentence end followed directly by a capital is
-split there, and counted (``build.json``: ``repairs``).
-
-Splits: 70 / 10 / 20 (train / validation / test) as MHMS does (after Fu et al.), by sample: samples
-ordered by the sha1 of their id, the first 20% test, the next 10% validation (builders.core.splits).
-
-Rows (builders.core.news): ``article``, ``sentences`` (no times), ``sentences_<text>``, ``summary`` (the
-highlights, one per line), ``highlights``, ``title``; frames at ``--fps`` (default 1) with
-``frame_times``, ``frames_<visual>``; and for Daily Mail the reference pictures: ``images_<visual>``
-(the article's images through the same visual extractor: the reference of MHMS's keyframe cosine),
-``image_captions``, and the keyframes they point at (``keyframe_<visual>``: per image the most similar
-frame, BLiSS's rule; ``frame_labels``). A sample without images (CNN: all) has ``images_<visual>`` empty
-([0, D]) and its keyframes and ``frame_labels`` null (no label, rather than "no frame is key").
+See docs/datasets/mmavs.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -45,6 +14,7 @@ import numpy as np
 
 from builders.core import safe
 from builders.core.safe import UnsafeFileError, check_regular, open_regular
+from cards.pages import ref
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
 from builders.core.keyframes import keyframes
@@ -61,14 +31,6 @@ ARTICLE_FILES = ("article.txt", "artitle_section.txt", "artitle.txt")
 VIDEO_SUFFIXES = (".mp4", ".ts", ".mkv", ".webm", ".mov", ".flv")
 _SEGMENT = re.compile(r"^segment(\d+)\.ts$", re.IGNORECASE)
 _GLUED = re.compile(r"(?<=[a-z0-9][.!?])(?=[A-Z])|(?<=[a-z0-9][.!?][\"'”’])(?=[A-Z])")
-CITATION = """@inproceedings{fu-etal-2021-mm,
-  title     = {{MM}-{AVS}: A Full-Scale Dataset for Multi-modal Summarization},
-  author    = {Fu, Xiyan and Wang, Jun and Yang, Zhenglu},
-  booktitle = {Proceedings of the 2021 Conference of the North American Chapter of the Association for
-               Computational Linguistics: Human Language Technologies},
-  year      = {2021},
-  pages     = {5922--5926}
-}"""
 
 
 def read_text(path: Path) -> str | None:
@@ -150,47 +112,26 @@ def _read_segment(f, path: Path, n: int) -> bytes:
 
 
 def card_facts(subset: str) -> dict:
+    """The card's metadata; its prose is docs/datasets/mmavs.md's sections for ``subset``."""
     name = {"dailymail": "Daily Mail", "cnn": "CNN"}[subset]
-    count = {"dailymail": "1,970", "cnn": "203"}[subset]
-    labels = [
-        "- `summary`: the article's highlights (one per line), the reference of ROUGE; `highlights` the same as a list.",
-        "- `sentences`: the article's sentences (no times: `start` / `end` null).",
-    ]
+    labels = [ref("mmavs", "Labels of both subsets")]
     if subset == "dailymail":
-        labels += [
-            "- `images_*`: the article's images (up to 4) through the visual extractor: the reference pictures of "
-            "MHMS's keyframe cosine (Table 4-5); `image_captions` as released.",
-            "- `keyframe_*` / `frame_labels`: per image, the frame with the most similar feature (cosine).",
-        ]
+        labels.append(ref("mmavs", "Labels of the images (Daily Mail)"))
     return {
         "pretty_name": f"MM-AVS {name}: news articles with video",
         "item_unit": "news samples",
-        "summary": f"{count} {name} news articles with their video, highlights as the text summary"
-                   + (" and the article's images as the visual reference" if subset == "dailymail" else "")
-                   + " (Fu et al., NAACL 2021), split 70/10/20 as MHMS does.",
-        "sources": f"The `{subset}.zip` of the MM-AVS release (one folder per sample, as its `webScraper_"
-                   f"{'dm' if subset == 'dailymail' else 'cnn'}.py` writes them).",
-        "labels": "\n".join(labels),
+        "summary": ref("mmavs", name),
+        "sources": ref("mmavs", f"Input: {name}"),
+        "labels": labels,
         "license": "other",
         "license_name": "mm-avs-research",
         "license_link": "https://github.com/xiyan524/MM-AVS",  # its README: shared for research and study
-        "license_text": "MM-AVS is shared for research and study (its README); the articles, images and videos "
-                        f"belong to {name}. No license file is published: ask the authors before redistributing.",
+        "license_text": ref("mmavs", f"License: {name}"),
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["multimodal-summarization", "video-summarization", "news", "mm-avs", subset],
-        "citation": CITATION,
+        "citation": ref("mmavs", "Citation"),
         "usage_columns": ["summary", "sentences", "frames_*", "images_*", "keyframe_*"],
-        "columns": {
-            "id": "the sample's folder name", "video_id": "= id", "title": "the article's title",
-            "article": "the article as released", "summary": "the highlights, one per line",
-            "highlights": "the highlights", "sentences": "[N] article sentences; start / end null",
-            "sentences_*": "[N, D] sentence vectors (see Encoders)", "duration": "video length, to the sampling step (s)",
-            "frame_times": "[T] step centres (s)", "frames_*": "[T, D] frame features",
-            "images_*": "[K, D] the article's images (Daily Mail); [0, D] without images",
-            "image_captions": "captions as released (img_caption.txt)",
-            "keyframe_*": "[K'] frames most similar to the images; null without images",
-            "frame_labels": "[T] 1 at keyframe_*; null without images",
-        },
+        "columns": ref("mmavs", "Column meanings"),
     }
 
 

@@ -1,4 +1,7 @@
-"""What both Mr.HiSum sources share: the metadata and split files, the h5 rows, the schema and the card."""
+"""What both Mr.HiSum sources share: the metadata and split files, the h5 rows, the schema and the card.
+
+See docs/datasets/mrhisum.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import numpy as np
 
 from builders.core import safe
 from builders.core.safe import UnsafeFileError, open_regular
+from cards.pages import ref
 from builders.core.base import BuildError
 from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, safe_id
@@ -22,13 +26,6 @@ from collectors.records import ItemError, safe_id
 FEATURE_DIM = 1024
 SPLIT_KEYS = {"train_keys": "train", "val_keys": "validation", "test_keys": "test"}
 METADATA_COLUMNS = ("video_id", "yt8m_file", "random_id", "youtube_id", "duration", "views", "labels")
-CITATION = """@inproceedings{sul2023mrhisum,
-  title     = {Mr. HiSum: A Large-scale Dataset for Video Highlight Detection and Summarization},
-  author    = {Sul, Jinhwan and Han, Jihoon and Lee, Joonseok},
-  booktitle = {Advances in Neural Information Processing Systems (NeurIPS), Datasets and Benchmarks Track},
-  volume    = {36},
-  year      = {2023}
-}"""
 
 
 class Video(NamedTuple):
@@ -177,47 +174,21 @@ def h5_features(with_features: bool) -> Features:
     return Features(cols)
 
 
-COLUMNS = {
-    "id": "video_id", "video_id": "Mr.HiSum's video key (video_N)", "youtube_id": "the YouTube video",
-    "yt8m_file": "YouTube-8M tfrecord file of the video", "random_id": "the video's YouTube-8M id",
-    "duration": "video length (s), from metadata.csv", "views": "view count in metadata.csv (>= 50,000)",
-    "labels": "YouTube-8M class ids", "n_frames": "seconds of the curve (1 fps steps)", "fps": "1 (steps per second)",
-    "picks": "[T] step indices 0..T-1", "frame_times": "[T] second k of step k",
-    "frame_scores": "[T] most-replayed score of each second, 0..1 (gtscore)",
-    "frames_yt8m": "[T, 1024] YouTube-8M frame features (1 fps), as the h5 holds them",
-    "change_points": "[S, 2] KTS shots, inclusive step ranges", "n_frame_per_seg": "[S] steps per shot",
-    "user_summary": "[1, T] the ground-truth summary gt_summary (0/1 knapsack on the shots, 15%)",
-    "heatmap": "the most-replayed markers as collected ({start, end, value})",
-}
-
-
 def card_facts(source: str) -> dict:
     return {
         "pretty_name": "Mr. HiSum" + (" (curves collected anew)" if source == "collect" else ""),
         "item_unit": "videos",
-        "summary": "YouTube-8M videos whose frame importance is YouTube's most-replayed curve, aggregated from at "
-                   "least 50,000 viewers per video: highlight detection (MAP at 50% / 15%) and summarization (keyshot "
-                   "F1) at scale (Sul et al., NeurIPS 2023).",
-        "sources": ("The released `mr_hisum.h5`, `metadata.csv` and `mr_hisum_split.json` of the Mr.HiSum repository."
-                    if source == "h5" else "The video list of Mr.HiSum's `metadata.csv`; each video's most-replayed "
-                    "curve fetched anew from YouTube with vsumhub's collector (yt-dlp), so values may differ from the "
-                    "release as viewing goes on."),
-        "labels": (
-            "- `frame_scores`: the most-replayed curve per second: second k takes the marker containing instant k "
-            "(floor(k * 1000 / marker milliseconds), at most the last of the 100 markers), as Mr.HiSum aligned it.\n"
-            + ("- `change_points`: KTS shots as released, as inclusive ranges; `user_summary`: the released 0/1 "
-               "summary (knapsack on the shots' mean curve within 15% of the seconds).\n" if source == "h5" else
-               "- `heatmap`: the markers as collected.\n")
-            + "- Splits: `mr_hisum_split.json` (train / val / test keys; val is `validation`)."
-        ),
+        "summary": ref("mrhisum", "What it is"),
+        "sources": ref("mrhisum", "Input: the release" if source == "h5" else "Input: curves collected anew"),
+        "labels": [ref("mrhisum", "Labels: the curve"), ref("mrhisum", "Labels: the release" if source == "h5" else "Labels: collected"),
+                   ref("mrhisum", "Labels: splits")],
         "license": "cc-by-4.0",
-        "license_text": "Mr.HiSum is released under CC BY 4.0, following YouTube-8M; users must comply with the "
-                        "YouTube Terms of Service and the YouTube API Services Terms of Service. Cite the paper.",
+        "license_text": ref("mrhisum", "License"),
         "task_categories": ["summarization", "video-classification"],
         "tags": ["video-summarization", "highlight-detection", "most-replayed", "mr-hisum"],
-        "citation": CITATION,
+        "citation": ref("mrhisum", "Citation"),
         "usage_columns": ["frame_times", "frames_*", "frame_scores", "change_points", "user_summary"],
-        "columns": COLUMNS,
+        "columns": ref("mrhisum", "Column meanings"),
     }
 
 

@@ -1,4 +1,7 @@
-"""What every QVHighlights source shares: the release files, the label columns, the card."""
+"""What every QVHighlights source shares: the release files, the label columns, the card.
+
+See docs/datasets/qvhighlights.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.core import safe
+from cards.pages import ref
 from builders.core.base import BuildError
 from collectors.records import ItemError
 
@@ -19,12 +23,6 @@ MAX_SCORE = 4
 FILE_SPLITS = {"train": "train", "val": "validation", "test": "test"}  # release file name part -> our split
 FILE_PATTERN = re.compile(r"highlight_(train|val|test)_.*\.jsonl$")
 CONFIG = "annotations"
-CITATION = """@inproceedings{lei2021qvhighlights,
-  title     = {QVHighlights: Detecting Moments and Highlights in Videos via Natural Language Queries},
-  author    = {Lei, Jie and Berg, Tamara L. and Bansal, Mohit},
-  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
-  year      = {2021}
-}"""
 
 
 @dataclass(frozen=True)
@@ -196,58 +194,19 @@ def target_features() -> dict:
     }
 
 
-COLUMNS = {
-    "id": "str(qid)", "qid": "query id of the release", "query": "the natural-language query",
-    "video_id": "vid: `<youtube id>_<start>_<end>`, the 150-s segment", "youtube_id": "the YouTube video",
-    "clip_start": "segment start in the YouTube video (s)", "clip_end": "segment end in the YouTube video (s)",
-    "duration": "segment length (s), 120..150",
-    "frame_times": "[T] centres of the 2-s clips (s from the segment start)",
-    "relevant_windows": "[W, 2] annotated moments [start, end] (s); null on test",
-    "relevant_clip_ids": "2-s clips inside the relevant windows; null on test",
-    "user_scores": "[3, int(duration/2)] each annotator's saliency (0..4) per clip, 0 outside relevant clips; null on test",
-    "frame_scores": "[T] mean saliency of the 3 annotators / 4; null on test",
-    "frame_labels": "[T] 1 = clip among relevant_clip_ids; null on test",
-    "frames_*": "[T, D] visual features per 2-s clip (see Encoders)",
-    "audio_*": "[T, D] audio features per 2-s clip",
-    "query_*": "[L, D] query text features (L = 1 for our encoders; tokens for the released CLIP text features)",
-}
-
-
 def card_facts(source: str) -> dict:
-    sources = {
-        "annotations": "The annotation files `highlight_{train,val,test}_release.jsonl` released in the Moment-DETR "
-                       "repository (Lei et al., NeurIPS 2021).",
-        "videos": "The annotation files of the Moment-DETR repository and the 150-s video segments, encoded here per "
-                  "2-s clip by the extractors named under Encoders.",
-        "collect": "The annotation files of the Moment-DETR repository and the 150-s video segments, each downloaded "
-                   "from YouTube here (yt-dlp, at most 480p, [start, end] of its `vid` cut by ffmpeg) and encoded per "
-                   "2-s clip by the extractors named under Encoders; videos no longer on YouTube are listed as failures.",
-        "features": "The annotation files and the feature files released with Moment-DETR (SlowFast and CLIP per "
-                    "2-s clip, CLIP text tokens per query), copied as released.",
-    }
+    """The card's metadata; its prose is docs/datasets/qvhighlights.md's sections (``source``: its input)."""
     return {
         "pretty_name": "QVHighlights",
         "item_unit": "queries" if source == "annotations" else "videos (with their queries)",
-        "summary": "10,310 natural-language queries on 150-s YouTube video segments, each with its relevant moments "
-                   "and a saliency score per 2-s clip from 3 annotators: query-based highlight detection and moment "
-                   "retrieval (Lei et al., NeurIPS 2021).",
-        "sources": sources[source],
-        "labels": (
-            "As released, on the 2-s clip grid (clip k covers [2k, 2k + 2) s of the segment):\n"
-            "- `user_scores`: each annotator's saliency score (0 Very Bad .. 4 Very Good) of every clip, 0 for clips "
-            "outside `relevant_clip_ids` (Moment-DETR's `mk_gt_scores`); the highlight metrics threshold it at 2 "
-            "(Fair), 3 (Good) and 4 (Very Good).\n"
-            "- `frame_scores` = mean of the three scores / 4 (UMT's training target); `frame_labels` = 1 on the "
-            "relevant clips.\n"
-            "- `relevant_windows`, `relevant_clip_ids`: as released.\n"
-            "- Test queries carry no labels (null), as released."
-        ),
+        "summary": ref("qvhighlights", "What it is"),
+        "sources": ref("qvhighlights", f"Input: {source}"),
+        "labels": ref("qvhighlights", "Labels"),
         "license": "cc-by-nc-sa-4.0",
-        "license_text": "The QVHighlights annotations are released under CC BY-NC-SA 4.0 (the Moment-DETR repository's "
-                        "`data/LICENSE`); the videos belong to their YouTube owners. Cite the paper.",
+        "license_text": ref("qvhighlights", "License"),
         "task_categories": ["video-text-to-text", "summarization"],
         "tags": ["video-summarization", "highlight-detection", "moment-retrieval", "qvhighlights"],
-        "citation": CITATION,
+        "citation": ref("qvhighlights", "Citation"),
         "usage_columns": ["query", "frame_times", "frames_*", "audio_*", "query_*", "frame_scores", "user_scores"],
-        "columns": COLUMNS,
+        "columns": ref("qvhighlights", "Column meanings"),
     }

@@ -1,19 +1,6 @@
 """TVSum (Song et al., CVPR 2015) from the released annotation file ``ydata-tvsum50.mat``.
 
-    python -m builders.tvsum --annotations PATH/ydata-tvsum50.mat [--videos DIR] [--out DIR]
-    build(TVSum("ydata-tvsum50.mat", videos="videos/"), out="hub/tvsum")       # from Python
-
-Without videos: the ``annotations`` config. Per video: id, title, category, n_frames, fps, each of
-the 20 annotators' importance scores per frame (1..5, given per 2-second shot), their mean
-(``gt_score``, as in the file), the 2-second shot grid, and each annotator's keyshot summary
-(knapsack at 15% of the frames on the shot grid). ``picks`` / ``frame_scores`` follow the eccv16
-convention: every 15th frame, mean score at those frames rescaled to 0..1 by (s - 1) / 4.
-
-With videos (``DIR/<video_id>.mp4``): the ``googlenet`` config adds GoogLeNet pool5 features
-every 15th frame, KTS change points on them, and the per-annotator keyshot summaries on those
-KTS shots (the eccv16 recipe). The shot grid is derived from the annotations themselves: a
-boundary wherever any annotator's score changes (98% of the grid's shots are exactly 2 s; shots
-that all 20 annotators scored alike merge).
+See docs/datasets/tvsum.md (what it is, its configs, columns, labels; the card's prose).
 """
 
 from __future__ import annotations
@@ -23,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cards.pages import ref
 from builders.core.base import Builder, BuildError, run, video_in
 from builders.core.extraction import Track
 from builders.labels.keyshots import keyshot_summary
@@ -36,12 +24,6 @@ CATEGORIES = {
     "MS": "Making Sandwich", "PK": "ParKour", "PR": "PaRade", "FM": "Flash Mob gathering",
     "BK": "BeeKeeping", "BT": "attempting Bike Tricks", "DS": "Dog Show",
 }
-CITATION = """@inproceedings{song2015tvsum,
-  title     = {TVSum: Summarizing Web Videos Using Titles},
-  author    = {Song, Yale and Vallmitjana, Jordi and Stent, Amanda and Jaimes, Alejandro},
-  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
-  year      = {2015}
-}"""
 
 
 @dataclass
@@ -139,40 +121,19 @@ def example(video: TVSumVideo, change_points: np.ndarray, picks: np.ndarray, pro
 
 
 def card_facts() -> dict:
+    """The card's metadata; its prose is docs/datasets/tvsum.md's sections."""
     return {
         "pretty_name": "TVSum: Summarizing Web Videos Using Titles",
-        "summary": "50 YouTube videos in 10 categories, each frame scored 1-5 by 20 annotators (per 2-second "
-                   "shot), with keyshot summaries derived by the eccv16 recipe for F1 evaluation.",
-        "sources": "The annotation file `ydata-tvsum50.mat` released with TVSum (Song et al., CVPR 2015); "
-                   "videos, when given, from the TVSum release (CC BY 3.0).",
-        "labels": (
-            "- `user_scores`: the 20 annotators' scores per frame (1..5), `gt_score` their mean, as released.\n"
-            "- `shot_grid`: the annotation shots, a boundary wherever any annotator's score changes (2 s).\n"
-            "- `change_points`: the 2-second grid (config `annotations`) or KTS on GoogLeNet features "
-            "(config `googlenet`), inclusive frame ranges.\n"
-            "- `user_summary`: per annotator, the shots chosen by 0/1 knapsack on the annotator's mean shot "
-            "score with the shot lengths as weights and floor(15% of the frames) as budget.\n"
-            "- `picks` every 15th frame; `frame_scores` = (gt_score at picks - 1) / 4."
-        ),
+        "summary": ref("tvsum", "What it is"),
+        "sources": ref("tvsum", "Input"),
+        "labels": ref("tvsum", "Labels"),
         "license": "cc-by-3.0",
-        "license_text": "TVSum videos are under CC BY 3.0 (see the TVSum release); cite the paper.",
+        "license_text": ref("tvsum", "License"),
         "task_categories": ["summarization", "video-classification"],
         "tags": ["video-summarization", "tvsum"],
-        "citation": CITATION,
+        "citation": ref("tvsum", "Citation"),
         "usage_columns": ["picks", "frames_*", "frame_scores", "change_points", "user_summary", "user_scores"],
-        "columns": {
-            "category": "TVSum category code (VT, VU, GA, MS, PK, PR, FM, BK, BT, DS)",
-            "picks": "[T] sampled frame indices (every 15th frame)",
-            "frame_times": "[T] picks / fps (s)",
-            "frame_scores": "[T] mean annotator score at picks, (s - 1) / 4",
-            "frames_*": "[T, D] visual features at picks (see Encoders)",
-            "change_points": "[S, 2] shots, inclusive frame ranges",
-            "n_frame_per_seg": "[S] frames per shot",
-            "user_summary": "[U, n_frames] each annotator's keyshot summary (knapsack, 15%)",
-            "user_scores": "[U, n_frames] each annotator's scores, 1..5",
-            "gt_score": "[n_frames] mean annotator score, 1..5 (as released)",
-            "shot_grid": "[G, 2] the 2-second annotation shots, inclusive frame ranges",
-        },
+        "columns": ref("tvsum", "Columns"),
     }
 
 

@@ -1,29 +1,6 @@
 """VMSMO (Li et al., EMNLP 2020, the dataset of DIMS; MHMS Tables 1-3): Weibo news with a video each.
 
-    python -m builders.vmsmo --input VMSMO/ [--videos DIR] [--covers DIR] [--visual resnet101] [--text roberta]
-    build(VMSMO("VMSMO/"), out="hub/vmsmo")                                  # from Python
-
-184,920 samples: 180,000 train, 2,460 validation, 2,460 test. The release (the DIMS repository's
-README) is ``train.json``, ``valid.json`` and ``test.json``; each sample has ``id`` (the README writes
-``ID``), ``content`` (the article), ``title`` (the Weibo title, which VMSMO uses as the reference
-summary: DIMS's ``batcher.py`` reads ``abstract = file['title']``), ``video_url``, ``image_url`` (the
-video's cover picture), and the crawler's ``original_pictures``, ``publish_place``, ``publish_time``,
-``publish_tool``, ``up_num``, ``retweet_num``, ``comment_num``. A file may be a JSON array, the crawler's
-``{"user": ..., "weibo": [...]}`` or one JSON object per line (the release's form was not seen: all
-three are read). The videos and covers are downloaded from those URLs; their files are looked up in
-``--videos`` (default ``<input>/video``) and ``--covers`` (default ``<input>/video_img``) as
-``<id>.<ext>`` or, as the crawler names them, ``<date>_<id>.<ext>``.
-
-Rows, in the shared vocabulary (builders.core.news): ``article``, ``sentences`` (start / end null) and
-``sentences_<text>``; ``summary`` (= the title); frames at ``--fps`` (default 2.5, about VMSMO's every
-10th frame of 25-30 fps video) up to ``--max-frames`` (200, as VMSMO's ``videoprocess.py``) with
-``frame_times`` and ``frames_<visual>``; and the cover labels, by VMSMO's own rule
-(``dataprocess.py``): ``cover_<visual>`` the cover picture's features [1, D]; ``cover_frame`` = the frame
-whose average hash (extractors.ahash, 128 x 64 grey)
-is nearest the cover picture's, ``cover_hamming`` its distance, ``frame_labels`` 1 there; then
-``candidates`` (10 frames, DIMS's ``pick_arange``) and ``candidate_labels`` (1 at the candidate nearest
-the cover frame): what MAP and R10@k rank (MHMS Table 1). A video of fewer than 10 frames has null
-candidates (DIMS leaves it out; here it is published and counted).
+See docs/datasets/vmsmo.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -35,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.core import safe
+from cards.pages import ref
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
 from builders.core.news import (
@@ -54,12 +32,6 @@ FILES = {"train": "train.json", "validation": "valid.json", "test": "test.json"}
 VIDEO_SUFFIXES = (".mp4", ".flv", ".mov", ".mkv", ".webm", ".ts", ".m4v")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 META_FIELDS = ("video_url", "image_url", "publish_time", "publish_place")
-CITATION = """@inproceedings{li2020vmsmo,
-  title     = {{VMSMO}: Learning to Generate Multimodal Summary for Video-based News Articles},
-  author    = {Li, Mingzhe and Chen, Xiuying and Gao, Shen and Chan, Zhangming and Zhao, Dongyan and Yan, Rui},
-  booktitle = {Proceedings of the 2020 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
-  year      = {2020}
-}"""
 
 
 def read_release_file(path: Path) -> list[dict]:
@@ -126,42 +98,18 @@ def card_facts(visual: str, text: str) -> dict:
         "pretty_name": "VMSMO: video-based news with multimodal summaries",
         "language": ["zh"],
         "item_unit": "news samples",
-        "summary": "Weibo news articles with their video: the title as the text summary and the video's cover "
-                   "picture as the visual summary (Li et al., EMNLP 2020); the dataset of DIMS and MHMS Tables 1-3.",
-        "sources": "The release files `train.json`, `valid.json`, `test.json` of the VMSMO authors (by request, "
-                   "see the DIMS repository), with the videos and cover pictures they link.",
-        "labels": (
-            "- `summary`: the Weibo title, VMSMO's reference summary.\n"
-            "- `cover_frame`: the frame whose 128x64 average hash is nearest (Hamming) the cover picture's "
-            "(VMSMO's `dataprocess.py`); `cover_hamming` its distance; `frame_labels` 1 there.\n"
-            "- `candidates` / `candidate_labels`: 10 frames spread over the video (DIMS's `pick_arange`), 1 at the "
-            "one nearest the cover frame: the ranking that MAP and R10@k score; null below 10 frames.\n"
-            "- `sentences`: the article's sentences (no times: `start` / `end` null)."
-        ),
+        "summary": ref("vmsmo", "What it is"),
+        "sources": ref("vmsmo", "Input"),
+        "labels": ref("vmsmo", "Labels"),
         "license": "other",
         "license_name": "vmsmo-research-only",
         "license_link": "https://github.com/yingtaomj/VMSMO",  # the DIMS repository: its copyright note
-        "license_text": "VMSMO's annotations are free for research; the dataset may not be used commercially nor "
-                        "distributed to others without the authors' permission; the original content belongs to "
-                        "its owners (the DIMS repository's copyright note).",
+        "license_text": ref("vmsmo", "License"),
         "task_categories": ["summarization", "video-text-to-text"],
         "tags": ["multimodal-summarization", "video-summarization", "news", "vmsmo", "cover-selection"],
-        "citation": CITATION,
+        "citation": ref("vmsmo", "Citation"),
         "usage_columns": ["summary", "sentences", "frames_*", "cover_*", "candidates", "candidate_labels"],
-        "columns": {
-            "id": "the Weibo id of the sample", "video_id": "= id", "title": "the Weibo title (= summary)",
-            "article": "the article (`content`), as released", "summary": "reference summary: the title",
-            "sentences": "[N] article sentences; start / end null (an article has no clock)",
-            "sentences_*": "[N, D] sentence vectors (see Encoders)",
-            "duration": "video length, to the sampling step (s)",
-            "frame_times": "[T] step centres (s), at most --max-frames steps", "frames_*": "[T, D] frame features",
-            "cover_*": "[1, D] the cover picture through the visual extractor",
-            "cover_frame": "index of the frame matching the cover picture", "cover_hamming": "its hash distance (of 8192 bits)",
-            "frame_labels": "[T] 1 at cover_frame", "candidates": "[10] candidate frame indices (DIMS)",
-            "candidate_labels": "[10] 1 at the candidate nearest cover_frame",
-            "video_url": "as released", "image_url": "the cover picture's URL, as released",
-            "publish_time": "as released", "publish_place": "as released",
-        },
+        "columns": ref("vmsmo", "Column meanings"),
     }
 
 

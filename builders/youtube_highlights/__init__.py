@@ -1,30 +1,7 @@
 """YouTube Highlights (Sun et al., ECCV 2014) in the layout UMT distributes: six domains, per video a
 highlight label per clip, a train / test split per domain; a config per domain, as CFSum trains.
 
-    python -m builders.youtube_highlights --input DIR --splits UMT/datasets/utils/static.py
-    python -m builders.youtube_highlights --input DIR --splits static.py --videos VIDEOS/   # our CLIP / I3D / PANN
-    build(YouTubeHighlights("data/youtube", "static.py"), out="hub/youtube-highlights")     # from Python
-
-Layout (UMT: ``configs/_base_/datasets/youtube.py``, ``datasets/youtube.py``, ``datasets/tvsum.py``)::
-
-    DIR/youtube_anno.json                    {video id: {"match": [one value per clip], ...}, ...}
-    DIR/video_features/<video id>_rgb.npy    [clips, D] and <video id>_opt.npy [clips, D']   (optional)
-    DIR/audio_features/<video id>.npy        [clips, Da]                                      (optional)
-
-UMT reads ``match`` only: a clip is a highlight when its value is > 0. Its video features are the
-RGB and optical-flow arrays concatenated per clip, and it keeps the first min(video, audio, labels)
-clips. The split is not in the data: UMT keeps it in its code (``YOUTUBE_SPLITS`` in
-``datasets/utils/static.py``: domain -> {train, val}, UMT evaluates on ``val``); ``--splits`` reads
-that file (the literal is parsed, never run) or a JSON of the same shape, and videos listed there but
-absent from the annotation file are left out, as UMT does. Splits here: ``train`` and ``test`` (UMT's val).
-
-Rows (one per video): ``id`` / ``video_id``, ``domain``, ``frame_times`` (clip centres, 2-s clips: the
-clip length UMT and CFSum state; the files do not record it), ``frame_labels`` (match > 0),
-``match`` (the released values), and with the features ``frames_umt`` [T, D + D'] and ``audio_umt``
-[T, Da] as released (configs ``<domain>``). With ``--videos DIR`` (``DIR/<video id>.mp4``) the
-extraction job encodes each video per 2-s clip instead (CLIP at the clip centre, I3D on the clip,
-PANN on its sound: configs ``<domain>-<visual>-<motion>-<audio>``), the labels still from
-``youtube_anno.json``. A video whose files disagree or are missing is a recorded failure.
+See docs/datasets/youtube_highlights.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
@@ -35,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cards.pages import ref
 from builders.core.base import Builder, BuildError, run, video_in
 from builders.core.clips import clip_feature_tracks
 from builders.core import safe
@@ -45,18 +23,6 @@ from collectors.records import ItemError, RawItem, item_id, safe_id
 DOMAINS = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
 CLIP_SECONDS = 2.0
 SPLITS = {"train": "train", "val": "test"}  # UMT's names -> ours
-CITATION = """@inproceedings{sun2014ranking,
-  title     = {Ranking Domain-Specific Highlights by Analyzing Edited Videos},
-  author    = {Sun, Min and Farhadi, Ali and Seitz, Steve},
-  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
-  year      = {2014}
-}
-@inproceedings{liu2022umt,
-  title     = {UMT: Unified Multi-modal Transformers for Joint Video Moment Retrieval and Highlight Detection},
-  author    = {Liu, Ye and Li, Siyuan and Wu, Yang and Chen, Chang Wen and Shan, Ying and Qie, Xiaohu},
-  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  year      = {2022}
-}"""
 
 
 class Video(NamedTuple):
@@ -278,33 +244,19 @@ class YouTubeHighlights(Builder):
         return {
             "pretty_name": "YouTube Highlights",
             "item_unit": "videos",
-            "summary": "YouTube videos of six domains (dog, gymnastics, parkour, skating, skiing, surfing) with a "
-                       "highlight label per clip, mined from edited versions of the raw videos (Sun et al., ECCV 2014); "
-                       "the per-domain train / test split and features as UMT distributes them.",
-            "sources": ("UMT's YouTube Highlights files (`youtube_anno.json`, `video_features/`, `audio_features/`) and "
-                        "its per-domain split (`YOUTUBE_SPLITS` in UMT's `datasets/utils/static.py`)."
-                        + (" The videos were encoded here per 2-s clip by the extractors named under Encoders; the "
-                           "labels are UMT's." if self.videos_dir is not None else "")),
-            "labels": ("- `frame_labels`: 1 when the clip's released `match` value is > 0 (UMT's rule); `match` keeps "
-                       "the released values.\n"
-                       "- Clips are 2 s (the length UMT and CFSum state; the files do not record it); a video keeps the "
-                       "clips that its labels and every feature file have, as UMT does.\n"
-                       "- Splits per domain: `train`, and `test` = UMT's `val` list (what UMT and CFSum report on)."),
+            "summary": ref("youtube_highlights", "What it is"),
+            "sources": [ref("youtube_highlights", "Input"),
+                        *([ref("youtube_highlights", "Input with videos")] if self.videos_dir is not None else [])],
+            "labels": ref("youtube_highlights", "Labels"),
             "license": "other",
             "license_name": "youtube-highlights-research",
             "license_link": "https://github.com/aliensunmin/DomainSpecificHighlight",  # the annotations' release
-            "license_text": "The annotations come from Sun et al. (ECCV 2014) and the features and split from UMT "
-                            "(BSD-3-Clause code release); the videos belong to their YouTube owners. Use for research "
-                            "and cite both.",
+            "license_text": ref("youtube_highlights", "License"),
             "task_categories": ["video-classification", "summarization"],
             "tags": ["video-summarization", "highlight-detection", "youtube-highlights"],
-            "citation": CITATION,
+            "citation": ref("youtube_highlights", "Citation"),
             "usage_columns": ["frame_times", "frames_*", "audio_*", "frame_labels"],
-            "columns": {"domain": "one of dog, gymnastics, parkour, skating, skiing, surfing",
-                        "duration": "clips x 2 s", "frame_times": "[T] clip centres (s)",
-                        "frames_*": "[T, D] UMT's video features: RGB and optical flow concatenated per clip",
-                        "audio_*": "[T, D] UMT's audio features per clip",
-                        "match": "[T] the released per-clip value", "frame_labels": "[T] 1 = highlight (match > 0)"},
+            "columns": ref("youtube_highlights", "Column meanings"),
         }
 
 
