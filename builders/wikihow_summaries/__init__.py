@@ -1,44 +1,20 @@
 """WikiHow Summaries (Narasimhan et al., "TL;DW?", ECCV 2022; HierSum ref. [38], Table 5) in its released layout,
 with TL;DW's pseudo summaries as a training config.
 
-    python -m builders.wikihow_summaries --input DIR --videos VIDEOS [--pseudo-videos PVIDEOS] [--visual clip]
-
-Layout of the authors' repository (medhini/Instructional-Video-Summarization, ``datasets/``)::
-
-    DIR/wikihow_summ_annt.json      {task: [0/1 per frame of the video, at its own frame rate]}
-    DIR/how_to_steps/<task>.json    {"video_url": URL, "1": {"text", "img", "vid"}, "2": ...}  (the article's steps)
-    DIR/pseudoGT_annts.json         {YouTube id: {"machine_summary": [0/1 per segment], "machine_summary_scores": [...]}}
-                                    (optional: segments of 32 frames at 8 fps, i.e. 4 s, as its loader reads them)
-
-Videos: ``VIDEOS/<task>.mp4`` or, as the download script writes them, ``VIDEOS/<task>/main_video.mp4``; the pseudo
-summaries' videos ``PVIDEOS/<YouTube id>.mp4``. A task without its video or steps file is a recorded failure.
-
-Configs (frames at 1 fps by ``--visual``, CLIP by default, as HierSum extracts them for this dataset):
-
-- ``wikihow-<visual>``: every annotated task, split ``test`` (the benchmark is a test set). Rows: ``id`` (the task),
-  ``video_id`` (YouTube id from the steps file), ``url``, ``title`` (the task, words), ``steps`` (the article's step
-  texts in order: the global instruction), ``fps`` and ``n_frames`` of the video, ``frame_times``,
-  ``frames_<visual>``, ``user_summary`` [1, n_frames] (the released per-frame annotation), ``frame_labels`` (it at
-  the frame times).
-- ``pseudo-<visual>`` (with ``pseudoGT_annts.json``): the pseudo summaries, split ``train``; ``frame_labels`` /
-  ``frame_scores`` are the segment's ``machine_summary`` / ``machine_summary_scores`` at the frame times.
-
-Evaluation (``models.protocols`` ``wikihow``, chosen by this build's card tag ``wikihow-summaries``): HierSum Table 5
-/ TL;DW: the top 55% of the frames by predicted score are the summary, spread to every video frame; F1 of its overlap
-with ``user_summary`` (TL;DW's ``evaluate_summary``), Kendall's tau / Spearman's rho of the prediction against it.
+See docs/datasets/wikihow_summaries.md (what it is, its inputs, flags, columns, labels, failures; the card's prose).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from datasets import Features, List, Value
 
+from builders.core import safe
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
 from builders.core.schema import frames_column, vectors
+from cards.pages import ref
 from collectors.records import ItemError, RawItem, item_id, safe_id
 from extractors.base import UnknownExtractorError
 from extractors.registry import entry
@@ -46,21 +22,15 @@ from extractors.registry import entry
 ANNOTATIONS, STEPS, PSEUDO = "wikihow_summ_annt.json", "how_to_steps", "pseudoGT_annts.json"
 PSEUDO_SEGMENT_SECONDS = 32 / 8  # the pseudo summaries' loader: 32 frames per segment at 8 fps
 SUMMARY_PROPORTION = 0.55  # HierSum section 4.5 / TL;DW: the top 55% of the frames
-CITATION = """@inproceedings{narasimhan2022tldw,
-  title     = {TL;DW? Summarizing Instructional Videos with Task Relevance and Cross-Modal Saliency},
-  author    = {Narasimhan, Medhini and Nagrani, Arsha and Sun, Chen and Rubinstein, Michael and Darrell, Trevor and
-               Rohrbach, Anna and Schmid, Cordelia},
-  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
-  year      = {2022}
-}"""
 
 
 def read_json(path: Path, what: str):
+    """A release file through the safe-reading layer (regular file, size and depth limits); any problem is one line."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return safe.read_json(path)
     except FileNotFoundError:
         raise BuildError(f"{path} not found ({what})") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, safe.UnsafeFileError) as e:
         raise BuildError(f"cannot read {path} ({what}): {e}") from e
 
 
@@ -75,10 +45,10 @@ def youtube_id(url: str) -> str:
 def read_steps(path: Path, task: str) -> tuple[str, list[str]]:
     """(video URL, step texts in step order) of one task's how_to_steps file; ItemError when unusable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safe.read_json(path)
     except FileNotFoundError:
         raise ItemError("bad_annotation", f"{task}: no steps file {path.name}", task) from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, safe.UnsafeFileError) as e:
         raise ItemError("bad_annotation", f"{task}: {path.name} is not JSON ({e})", task) from None
     keys = sorted((k for k in data if k.isdigit()), key=int)
     if not isinstance(data, dict) or "video_url" not in data or not keys:
@@ -182,6 +152,8 @@ class WikiHowSummaries(Builder):
         return {self.configs()[0]: "test"} if item.meta["part"] == "wikihow" else {self.configs()[1]: "train"}
 
     def features(self, dims: dict) -> dict:
+        from datasets import Features, List, Value
+
         common = {"id": Value("string"), "video_id": Value("string"), "url": Value("string"), "title": Value("string"),
                   "fps": Value("float64"), "n_frames": Value("int32"), "frame_times": List(Value("float64")),
                   frames_column(self.visual): vectors(dims["visual"]), "frame_labels": List(Value("int8"))}
@@ -235,23 +207,18 @@ class WikiHowSummaries(Builder):
         return {
             "pretty_name": "WikiHow Summaries (TL;DW?) with its pseudo summaries",
             "item_unit": "videos",
-            "summary": "WikiHow how-to videos with one summary per video, found by matching the article's step images "
-                       "and clips to the video (Narasimhan et al., ECCV 2022), the HierSum Table 5 test set; with "
-                       "TL;DW's pseudo summaries of COIN / CrossTask videos for training.",
-            "sources": f"The authors' release (`{ANNOTATIONS}`, `{STEPS}/`, `{PSEUDO}`); frames encoded here at 1 fps.",
-            "labels": ("- `user_summary`: the released per-frame 0/1 summary of the video (its own frame rate).\n"
-                       "- `frame_labels`: that summary at the frame times; pseudo config: the 4-s segment's "
-                       "`machine_summary` (`frame_scores`: its `machine_summary_scores`).\n"
-                       "- Evaluation (HierSum Table 5): the top 55% of the frames are the summary."),
+            "summary": ref("wikihow_summaries", "What it is"),
+            "sources": ref("wikihow_summaries", "Input"),
+            "labels": ref("wikihow_summaries", "Labels"),
             "license": "other",
-            "license_text": "Annotations and steps from the TL;DW release (wikiHow content under its own terms); the "
-                            "videos belong to their owners. Use for research and cite the paper.",
+            "license_name": "tldw-research",
+            "license_link": "https://github.com/medhini/Instructional-Video-Summarization",
+            "license_text": ref("wikihow_summaries", "License"),
             "task_categories": ["summarization"],
             "tags": ["video-summarization", "instructional-videos", "wikihow-summaries"],
-            "citation": CITATION,
+            "citation": ref("wikihow_summaries", "Citation"),
             "usage_columns": ["frame_times", "frames_*", "frame_labels", "user_summary", "steps"],
-            "columns": {"user_summary": "[1, n_frames] the released per-frame summary (0/1)",
-                        "frame_labels": "[T] the summary at the frame times", "steps": "the article's steps, in order"},
+            "columns": ref("wikihow_summaries", "Column meanings"),
         }
 
 
