@@ -295,8 +295,7 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
     except (EngineError, OSError, ValueError) as e:
         raise SetupError(f"cannot start or reach the Dask cluster: {e}") from e
     cluster = next((getattr(t, "cluster", None) for t in to_close), None)
-    keeper = WorkerKeeper(cluster, job.max_restarts, job.worker_wait,
-                          address=str(job.scheduler) if isinstance(job.scheduler, (str, os.PathLike)) else "")
+    keeper = WorkerKeeper(cluster, job.max_restarts, job.worker_wait, address=client.scheduler.address)
     try:
         try:
             found = check_workers(client, gpu, timeout=job.worker_wait, keeper=keeper)
@@ -748,6 +747,12 @@ def _first_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
 
 
 if __name__ == "__main__":
-    code = main()
     signal.signal(signal.SIGINT, _exit_on_sigint("interrupted while shutting down; the job's output is on disk"))
-    sys.exit(code)
+    code = main()  # (main sets its own handlers)
+    signal.signal(signal.SIGINT, _exit_on_sigint("interrupted while shutting down; the job's output is on disk"))
+    # Leave without the interpreter's finalization: it resets SIGINT to the default first, and a Ctrl-C
+    # then ends the command with exit -2. The job closed its cluster and wrote everything already.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

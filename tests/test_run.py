@@ -1036,7 +1036,7 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path, cpu):
     if proc.returncode == 0:  # the whole job was faster than the delay (then nothing was interrupted)
         assert cpu >= 0.8 and "Traceback" not in stderr
         return
-    assert proc.returncode == 130, stderr[-3000:]
+    assert proc.returncode == 130, (stdout[-2000:], stderr[-3000:])
     assert len(lines) == 1 and lines[0].startswith("interrupted"), stderr[-3000:]
     assert not _group_alive(proc.pid)
 
@@ -1074,3 +1074,43 @@ def test_cancelled_task_on_a_scheduler_cluster_writes_nothing_later(both, tmp_pa
     assert at_exit < 12
     record = json.loads((out / "run.json").read_text())
     assert record["interrupted"] is True and record["totals"]["tasks_run"] == 0
+
+
+def test_no_worker_left_stops_the_job_with_one_line_and_a_partial_record(tmp_path):
+    """Issue 26 case 1: when no worker is left (here: a cluster given as --scheduler loses its only
+    worker, which the job cannot replace), the job stops after --worker-wait seconds instead of waiting
+    forever: JobStopped (the command: one line, exit 1) naming the cause, and a partial run.json."""
+    from distributed import Client, LocalCluster
+
+    from extractors.run import JobStopped
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    client = Client(cluster)
+    out = tmp_path / "out"
+
+    def retire():
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(out.glob("fake/*/*.stats.json")):
+            time.sleep(0.05)
+        cluster.scale(0)
+
+    t = threading.Thread(target=retire)
+    t.start()
+    try:
+        t0 = time.time()
+        with pytest.raises(JobStopped, match=r"no Dask worker alive for 2 s on .*rerun the same command") as e:
+            run_extraction(fake_items(20), {"run_helpers:Fake": {"delay": 0.2}}, out,
+                           job=JobConfig(scheduler=client, shard_size=2, progress=False, worker_wait=2.0))
+        assert time.time() - t0 < 60
+    finally:
+        t.join()
+        client.close()
+        cluster.close()
+    record = json.loads((out / "run.json").read_text())
+    assert record["stopped"] == str(e.value) and "\n" not in record["stopped"]
+    done = len(list(out.glob("fake/*/*.stats.json")))
+    assert 0 < done < 10 and record["totals"]["shards_incomplete"] == 10 - done
+    with pytest.raises(SetupError, match="--worker-wait must be a positive"):
+        JobConfig(worker_wait=0)
+    with pytest.raises(SetupError, match="--max-restarts must be an integer"):
+        JobConfig(max_restarts=1.5)
