@@ -3,7 +3,7 @@
     python -m extractors.run --manifest manifest.jsonl --extractors clip,roberta --out features/ \\
         [--scheduler tcp://host:8786 | --workers N] [--device cuda] [--shard-size 64] \\
         [--retry-failed] [--weights NAME=PATH ...] [--fps F] [--option NAME.KEY=VALUE ...] \\
-        [--item-timeout SECONDS]
+        [--item-timeout SECONDS] [--max-restarts N] [--worker-wait SECONDS]
 
 Writes, under ``--out`` (while a job runs it holds ``.vsumhub-run.lock`` there: extractors.outlock):
 
@@ -22,13 +22,16 @@ config gets a new config-hash directory. Every item has a timeout (``--item-time
 from its duration: extractors.jobconfig). Killing the command loses at most the shards in flight;
 Ctrl-C stops it with a partial run.json; killing a worker loses nothing (Dask re-runs its task or
 recomputes its lost result, and a task killed by dead workers more than Dask allows is resubmitted
-up to ``--max-attempts`` times). What each fault gives: docs/reliability.md.
+up to ``--max-attempts`` times; an item during which workers died twice is recorded ``worker_lost``,
+which a plain rerun redoes). Workers of the local cluster that stay dead are replaced (at most
+``--max-restarts``, with back-off: extractors.engine.WorkerKeeper); with no worker alive for
+``--worker-wait`` seconds the job stops with one line, exit 1. What each fault gives: docs/reliability.md.
 
 Where it runs (local cluster, ``dask scheduler`` / ``dask worker``, dask-cuda, SLURM): see
 extractors/engine.py. Exit status: 0 all items ok (or nothing to extract), 3 some items failed
 (all recorded), 1 some shards did not complete (rerun to resume), 2 a usage or setup problem
 (bad flags or options, unreadable manifest or plan, --out in use, unwritable or full), 130
-interrupted (Ctrl-C; rerun to resume).
+interrupted (Ctrl-C at any moment; rerun to resume). Exit 1 also when no worker was left (--worker-wait).
 
 From Python (what the builders call)::
 
@@ -506,8 +509,9 @@ class JobInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted: {self.done} of {self.total} shards done; rerun the same command to resume")
 
 
-class JobStopped(Exception):
-    """The job stopped because no worker was left to run it (``record``: the partial run.json). Exit 1."""
+class JobStopped(SetupError):
+    """The job stopped because no worker was left to run it (``record``: the partial run.json). Exit 1
+    from this command; a SetupError for callers (the builders: one line, exit 2)."""
 
     def __init__(self, record: dict):
         self.record = record
@@ -721,15 +725,15 @@ def main(argv=None) -> int:
                         progress=not args.no_progress, log_every=args.log_every, max_restarts=args.max_restarts,
                         worker_wait=args.worker_wait)
         result = run_extraction(args.manifest, options, args.out, job=job)
+    except JobStopped as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except (SetupError, UnknownExtractorError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except JobInterrupted as e:
         print(e, file=sys.stderr)
         return 130
-    except JobStopped as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:  # before any shard was submitted
         print("interrupted before extraction started; rerun the same command to resume", file=sys.stderr)
         return 130
