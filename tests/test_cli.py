@@ -133,7 +133,7 @@ def test_a_real_build_and_evaluation_through_the_front_door(tmp_path):
 def test_an_extraction_through_the_front_door(tmp_path):
     from collectors.synthetic import write_video
 
-    video = write_video(tmp_path / "v.mp4", (np.full((36, 48, 3), 40 * i, np.uint8) for i in range(30)), fps=10)
+    video = write_video(tmp_path / "v.mp4", (np.full((36, 48, 3), (40 * i) % 256, np.uint8) for i in range(30)), fps=10)
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(json.dumps({"id": "v", "source": "local", "media": {"video": str(video)}, "duration": 3.0,
                                     "status": "ok"}) + "\n")
@@ -144,7 +144,7 @@ def test_an_extraction_through_the_front_door(tmp_path):
     job = run_vsumhub("run", "--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "f"),
                       "--workers", "0", "--no-progress")
     assert job.returncode == 0, job.stderr[-2000:]
-    assert json.loads((tmp_path / "f" / "run.json").read_text())["items"]["ok"] == 1
+    assert json.loads((tmp_path / "f" / "run.json").read_text())["totals"]["ok"] == 1
 
 
 def test_no_progress_reaches_the_libraries_and_their_workers(monkeypatch):
