@@ -6,11 +6,11 @@ batch). The case: a synthetic dataset written by builders.core.writers in the BL
 sizes (5-minute clips at 1 fps: T = 300 frames of CLIP 512-d; N = 20-40 sentences of RoBERTa
 768-d, 4-second sentences), read from parquet with the prefetch thread, from the webdataset tars,
 and from parquet with DataLoader worker processes. Each model has its paper's BLiSS
-hyper-parameters (models.registry.DEFAULTS; CFSum, which has no BLiSS entry, its TVSum ones) and
+hyper-parameters (the model folders' defaults, models.registry.DEFAULTS; CFSum, which has no BLiSS entry, its TVSum ones) and
 the batch size given here (CPU-sized; the papers use 64 on a GPU), and again small (hidden 32,
 one layer), where a step is cheap and waiting for data would show most. One warm-up epoch of the
 model and one pass of each loader alone (worker processes persist across epochs, as in training),
-then a timed epoch per loader through models.train.train_epoch, the trainer's own loop and timers. The loaders
+then a timed epoch per loader through models.training.train_epoch, the trainer's own loop and timers. The loaders
 alone (no model) are timed too: the batches per second they can deliver.
 
     python benchmarks/train_speed.py [--clips 32] [--batch-size 4] [--models a2summ,hiersum,cfsum] [--threads 2]
@@ -40,7 +40,7 @@ from models.data import (
     resolve_columns,
 )
 from models.loader import Loader
-from models.train import train_epoch
+from models.training import train_epoch
 
 CONFIG = "clip-roberta"
 

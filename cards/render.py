@@ -7,7 +7,6 @@ The YAML carries what the Hub and ``load_dataset`` read: ``configs`` (data files
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from pathlib import Path
 
@@ -15,22 +14,36 @@ import jinja2
 from datasets import Features
 from huggingface_hub import DatasetCardData
 
+from common.safefiles import read_json
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+    """The Hub's size category of ``n`` examples (cards/hub_metadata.json)."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                        (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
         if n < limit:
             return name
-    return "n>1M"
+    return "100M<n<1B"
+
+
+def default_config(build: dict, names) -> str:
+    """The config ``load_dataset(repo)`` reads without a config name: the card's ``default_config`` when
+    the build has it, else the first by name."""
+    names = sorted(names)
+    wanted = build["card"].get("default_config")
+    return wanted if wanted in names else names[0]
 
 
 def _yaml(build: dict, card: dict) -> str:
     configs, infos, total = [], [], 0
+    default = default_config(build, build["configs"])
     for name, rec in sorted(build["configs"].items()):
         splits = rec["splits"]
         configs.append({
             "config_name": name,
+            **({"default": True} if name == default else {}),
             "data_files": [{"split": s, "path": f"data/{name}/{s}-*.parquet"} for s in splits],
         })
         features = Features.from_dict(rec["features"])
@@ -149,10 +162,16 @@ def _type_name(feature) -> str:
 
 
 def write_card(out_dir: str | Path, load_path: str | None = None) -> Path:
+    """Render README.md from build.json, after checking it against the Hub's metadata rules: a bad
+    card raises cards.validate.CardError, nothing written."""
+    from cards.validate import check
+
     out_dir = Path(out_dir)
-    build = json.loads((out_dir / "build.json").read_text())
+    build = read_json(out_dir / "build.json")
+    text = render_card(build, load_path)
+    check(text, "card")
     path = out_dir / "README.md"
     tmp = path.with_name("README.md.tmp")
-    tmp.write_text(render_card(build, load_path))
+    tmp.write_text(text)
     tmp.replace(path)
     return path

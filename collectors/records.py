@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from common.safefiles import json_loads
+
 SCHEMA_VERSION = 1
 
 # Every failure is one of these kinds; `message` says the specifics.
@@ -212,7 +214,7 @@ def read_manifest(path: str | os.PathLike) -> Iterator[RawItem]:
             if not line.strip():
                 continue
             try:
-                yield RawItem.from_dict(json.loads(line))
+                yield RawItem.from_dict(json_loads(line, f"{path}:{lineno}"))
             except (json.JSONDecodeError, TypeError, ValueError) as e:
                 raise ValueError(f"{path}:{lineno}: malformed manifest line: {e}") from e
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import uuid
 from pathlib import Path
 
@@ -55,6 +56,13 @@ def files_fingerprint(path: str | os.PathLike | None) -> str:
     if not path:
         return ""
     p = Path(path)
-    files = sorted(p.rglob("*")) if p.is_dir() else [p]
-    parts = [f"{f.name}:{st.st_size}:{st.st_mtime_ns}" for f in files if f.is_file() and (st := f.stat())]
+    try:  # one stat for the common case, a file (a job's rerun fingerprints every done item's media)
+        st = p.stat()
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        parts = [f"{p.name}:{st.st_size}:{st.st_mtime_ns}"]
+    else:
+        files = sorted(p.rglob("*")) if st is not None and stat.S_ISDIR(st.st_mode) else []
+        parts = [f"{f.name}:{st.st_size}:{st.st_mtime_ns}" for f in files if f.is_file() and (st := f.stat())]
     return hashlib.sha1("|".join(parts).encode()).hexdigest()

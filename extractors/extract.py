@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import math
 import os
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 
 from common import cli
 from common.files import files_fingerprint, write_json
+from common.safefiles import UnsafeFileError, json_loads, open_regular
 from collectors.records import ItemError, RawItem, check_transcript
 from collectors.records import item_id as records_item_id
 from extractors.base import Extractor, FeatureTrack, UnknownExtractorError, config_hash
@@ -44,14 +44,18 @@ class UsageError(Exception):
 
 def read_sentences(path: Path, item_id: str) -> list[dict]:
     """Transcript JSON or one-sentence-per-line text -> validated [{start, end, text}]."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        with open_regular(path) as f:  # a FIFO named as a transcript would block the read forever
+            text = f.read().decode("utf-8", errors="replace")
+    except UnsafeFileError as e:
+        raise ItemError("bad_transcript", str(e), item_id) from None
     if path.suffix.lower() == ".txt":
         sentences = [{"start": float(i), "end": float(i), "text": line.strip()}
                      for i, line in enumerate(text.splitlines()) if line.strip()]
     else:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
+            data = json_loads(text, str(path))
+        except ValueError as e:  # not JSON, or nested / sized beyond the limits
             raise ItemError("bad_transcript", f"{path}: not JSON ({e})", item_id) from e
         if isinstance(data, dict):  # {"sentences": [...]}, or extract's own .json sidecar of a whisper run
             meta = data.get("meta")

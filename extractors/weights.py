@@ -1,4 +1,5 @@
-"""Where weights come from: an explicit path, else the local cache, else a download.
+"""Where weights come from: an explicit path, else the local caches (for Hugging Face models the
+standard Hugging Face cache first, then ``$VSUMHUB_CACHE``), else a download.
 
 Offline (HF_HUB_OFFLINE=1 or VSUMHUB_OFFLINE=1, or simply no network), a missing model is a
 MissingWeightsError that names what is missing and the command-line flag that supplies it.
@@ -59,22 +60,34 @@ def missing(what: str, tried: str, flag: str, cause: BaseException | None = None
     )
 
 
+def hf_caches() -> list[Path | None]:
+    """Where a Hugging Face model may already be, in order: the standard Hugging Face cache
+    (``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ~/.cache/huggingface/hub: None stands for it, as
+    huggingface_hub resolves it), then vsumhub's own (``$VSUMHUB_CACHE/hf``), where downloads go."""
+    return [None, cache_root() / "hf"]
+
+
 def resolve_hf_model(repo_id: str, weights, what: str, flag: str) -> Path:
-    """Explicit path -> HF hub cache -> download (not when offline); a clear error otherwise."""
+    """Explicit path -> the standard HF cache -> $VSUMHUB_CACHE/hf -> download (not when offline);
+    a clear error otherwise."""
     if weights:
         return explicit_path(weights, what, flag)
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
 
     cache = cache_root() / "hf"
-    try:
-        return Path(snapshot_download(repo_id, cache_dir=cache, local_files_only=True))
-    except Exception as cached_error:  # not in the cache: download unless offline
-        if offline():
-            raise missing(f"{what} ({repo_id})", f"not in the cache {cache}", flag, cached_error) from cached_error
+    cached_error = None
+    for where in hf_caches():
+        try:
+            return Path(snapshot_download(repo_id, cache_dir=where, local_files_only=True))
+        except Exception as e:  # not in this cache: try the next one
+            cached_error = e
+    tried = f"not in the Hugging Face cache {constants.HF_HUB_CACHE} nor in {cache}"
+    if offline():
+        raise missing(f"{what} ({repo_id})", tried, flag, cached_error) from cached_error
     try:
         return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=["*.json", "*.txt", "*.safetensors", "merges.txt", "vocab.*"]))
     except Exception as e:
-        raise missing(f"{what} ({repo_id})", f"not in the cache {cache}", flag, e) from e
+        raise missing(f"{what} ({repo_id})", tried, flag, e) from e
 
 
 def local_only_weights(weights, subdir: str, filename: str, what: str, source: str, flag: str) -> Path:

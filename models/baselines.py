@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+BASELINES = ("human", "random", "uniform", "kmeans", "lead3", "textrank", "first")  # models.evaluate --baseline
+
 DAMPING = 0.85
 
 

@@ -5,7 +5,8 @@
     for batch in loader.epoch(0): ...
 
 Layout (DESIGN.md): ``<dataset>/data/<config>/<split>-*.parquet`` and
-``<dataset>/wds/<config>/<split>-*.tar`` (per sample ``<column>.npy`` + ``json``). A ``dataset``
+``<dataset>/wds/<config>/<split>-*.tar.gz`` (per sample ``<column>.npy`` for the vector columns,
+``json`` for the rest: small arrays come back as numpy arrays of the type build.json declares). A ``dataset``
 that is not a local directory is a Hugging Face hub repo id, read with ``load_dataset`` (parquet).
 
 Feature columns are chosen by name, so one model trains on every dataset that has them:
@@ -24,6 +25,7 @@ them ahead of the training step.
 from __future__ import annotations
 
 import glob
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +88,7 @@ def split_names(dataset, config: str, fmt: str = "parquet") -> list[str]:
             return sorted(get_dataset_split_names(str(dataset), config))
         except Exception as e:  # offline, unknown repo or config
             raise DatasetError(f"cannot list the splits of {dataset} config {config}: {e}") from e
-    folder, ext = ("data", "parquet") if fmt == "parquet" else ("wds", "tar")
+    folder, ext = ("data", "parquet") if fmt == "parquet" else ("wds", "tar*")
     return sorted({f.name.split("-")[0] for f in (Path(dataset) / folder / config).glob(f"*.{ext}")})
 
 
@@ -94,8 +96,8 @@ def split_files(dataset, config: str, split: str, fmt: str = "parquet") -> list[
     """The split's shard files, in order; a missing split names the splits that exist."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    folder, ext = ("data", "parquet") if fmt == "parquet" else ("wds", "tar")
-    files = sorted(glob.glob(str(Path(dataset) / folder / config / f"{split}-*.{ext}")))
+    folder, exts = ("data", ("parquet",)) if fmt == "parquet" else ("wds", ("tar.gz", "tar"))
+    files = sorted(f for ext in exts for f in glob.glob(str(Path(dataset) / folder / config / f"{split}-*.{ext}")))
     if not files:
         have = split_names(dataset, config, fmt)
         raise DatasetError(f"{dataset} config {config} has no split {split!r}"
@@ -228,6 +230,15 @@ def _example(cols: Columns, get) -> dict | None:
     return ex
 
 
+def _typed(value, dtype: str):
+    """A packed list as numpy: ``[L]`` or rectangular ``[U, N]`` in ``dtype``; a ragged ``[U][n]`` as a
+    list of arrays (as the parquet reader gives it)."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except ValueError:  # ragged
+        return [np.asarray(v, dtype=dtype) for v in value]
+
+
 def _arrow_rows(table, names: list[str]) -> list[dict]:
     """Rows of an Arrow table as column -> python / numpy value; list columns become numpy arrays
     ([L] or [L, D]) without a Python loop over floats, null stays None."""
@@ -284,17 +295,38 @@ class ParquetSource:
             yield from self[range(start, min(start + 64, len(self)))]
 
 
-class WdsSource:
-    """A split streamed from webdataset tars (``<column>.npy`` members, everything else in ``json``)."""
+def array_dtypes(dataset, config: str) -> dict[str, str]:
+    """{array column: numpy dtype} from the build's build.json ({} without one): the tars' ``json``
+    holds small arrays as lists, read back in the type the parquet has."""
+    path = Path(dataset) / "build.json"
+    try:
+        features = json.loads(path.read_text())["configs"][config]["features"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    from datasets import Features, List, Value
 
-    def __init__(self, urls: list[str], cols: Columns, labeled: bool = False):
-        self.urls, self.cols, self.labeled = list(urls), cols, labeled
+    dtypes = {}
+    for name, f in Features.from_dict(features).items():
+        while isinstance(f, List):
+            f = f.feature
+        if isinstance(f, Value) and f.dtype not in ("string", "large_string") and name in features \
+                and features[name].get("_type") == "List":
+            dtypes[name] = f.dtype
+    return dtypes
+
+
+class WdsSource:
+    """A split streamed from webdataset tars (``<column>.npy`` members, everything else in ``json``);
+    ``dtypes`` (:func:`array_dtypes`) types the small arrays the ``json`` holds as lists."""
+
+    def __init__(self, urls: list[str], cols: Columns, labeled: bool = False, dtypes: dict | None = None):
+        self.urls, self.cols, self.labeled, self.dtypes = list(urls), cols, labeled, dtypes or {}
         self.skipped = 0
 
     @staticmethod
-    def _get(sample: dict):
+    def _get(sample: dict, dtypes: dict | None = None):
         meta = sample.get("json") or {}
-
+        dtypes = dtypes or {}
         nulls = set(meta.get(NULL_COLUMNS, "").split())
 
         def get(name):
@@ -304,7 +336,10 @@ class WdsSource:
                 return None
             if f"{name}.npy" in sample:
                 return sample[f"{name}.npy"]
-            return meta.get(name)
+            value = meta.get(name)
+            if name in dtypes and value is not None:
+                return _typed(value, dtypes[name])
+            return value
         return get
 
     def columns(self) -> list[str]:
@@ -321,7 +356,7 @@ class WdsSource:
 
         self.skipped = 0
         for sample in wds.WebDataset(self.urls, shardshuffle=False, empty_check=False).decode():
-            ex = _example(self.cols, self._get(sample))
+            ex = _example(self.cols, self._get(sample, self.dtypes))
             if ex is None:
                 if not self.labeled:
                     raise DatasetError(f"{sample['__key__']}: a target column among {list(self.cols.targets)} is null; "
@@ -337,9 +372,10 @@ def iter_rows(dataset, config: str, split: str, names, fmt: str = "parquet", chu
     if fmt == "wds":
         import webdataset as wds
 
+        dtypes = array_dtypes(dataset, config)
         for sample in wds.WebDataset(split_files(dataset, config, split, "wds"), shardshuffle=False,
                                      empty_check=False).decode():
-            get = WdsSource._get(sample)
+            get = WdsSource._get(sample, dtypes)
             yield {n: get(n) for n in names}
         return
     yield from dataset_rows(load_parquet(dataset, config, split), names, chunk)
@@ -362,7 +398,7 @@ def available_columns(dataset, config: str, split: str, fmt: str = "parquet") ->
 def open_split(dataset, config: str, split: str, cols: Columns, fmt: str = "parquet", labeled: bool = False):
     """A source of examples for one split (only that split's files are opened)."""
     if fmt == "wds":
-        return WdsSource(split_files(dataset, config, split, "wds"), cols, labeled)
+        return WdsSource(split_files(dataset, config, split, "wds"), cols, labeled, array_dtypes(dataset, config))
     if fmt != "parquet":
         raise DatasetError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     return ParquetSource(load_parquet(dataset, config, split), cols, labeled)

@@ -50,7 +50,8 @@ def batch_order(n: int, batch_size: int, shuffle: bool, seed: int, epoch: int) -
 
 @dataclass
 class Loader:
-    """Batches of one source (``models.data.open_split``), epoch by epoch."""
+    """Batches of one source (``models.data.open_split``; or any source with ``take(positions)`` and a
+    ``collate`` of its rows), epoch by epoch."""
 
     source: object
     batch_size: int
@@ -59,6 +60,7 @@ class Loader:
     workers: int = 0
     depth: int = 4
     shuffle_buffer: int = 256
+    collate: object = None  # rows -> torch batch, for a source with take(positions) (VDF's tokenising batches)
     _pool: object = field(default=None, repr=False)
     _order: object = field(default=None, repr=False)
 
@@ -88,6 +90,9 @@ class Loader:
 
     def epoch(self, epoch: int = 0):
         """The epoch's torch batches (collated ahead in a thread, or in worker processes)."""
+        if self.collate is not None:
+            yield from prefetch((self.collate(self.source.take(p)) for p in self.order(epoch)), self.depth)
+            return
         if self.workers > 0 and isinstance(self.source, ParquetSource):
             yield from self._worker_batches(epoch)
             return

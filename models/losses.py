@@ -59,17 +59,27 @@ def masked_mean(values, mask) -> torch.Tensor:
     return total / mask.sum().clamp(min=1)
 
 
-def inter_sample_loss(cls_video, cls_text, scale) -> torch.Tensor:
+DIRECTIONS = ("sum", "mean")  # Eq. 6-8 sum the two directions; A2Summ's released losses.py averages them
+
+
+def _combine(a, b, directions: str):
+    if directions not in DIRECTIONS:
+        raise ValueError(f"directions must be 'sum' (A2Summ Eq. 6-8) or 'mean' (its released code), got {directions!r}")
+    return a + b if directions == "sum" else (a + b) / 2
+
+
+def inter_sample_loss(cls_video, cls_text, scale, directions: str = "sum") -> torch.Tensor:
     """Eq. 6-7: symmetric InfoNCE between [CLS_V]_j and [CLS_T]_j against the other B-1 samples.
 
     ``cls_*`` [B, C]; row j's positive is column j, negatives the other columns (Eq. 7's
-    denominator = positive + negatives = a cross-entropy over the batch). Sum of both directions.
+    denominator = positive + negatives = a cross-entropy over the batch). Both directions summed (the
+    equation) or averaged (``directions="mean"``, A2Summ's released code).
     """
     v = F.normalize(cls_video, dim=-1)
     t = F.normalize(cls_text, dim=-1)
     logits = scale * v @ t.T
     target = torch.arange(len(v), device=v.device)
-    return F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)
+    return _combine(F.cross_entropy(logits, target), F.cross_entropy(logits.T, target), directions)
 
 
 def expand_keys(labels, expansion: int) -> torch.Tensor:
@@ -109,7 +119,7 @@ def _nce(anchors, positives, negatives, scale) -> torch.Tensor:
 
 
 def intra_sample_loss(video_feats, text_feats, frame_keys, sentence_keys, frame_negs, sentence_negs, scale,
-                      pooling: str = "pairs") -> torch.Tensor:
+                      pooling: str = "pairs", directions: str = "sum") -> torch.Tensor:
     """Eq. 8: key frames vs key sentences of the same sample, against that sample's hard negatives.
 
     Direction 1: z ~ I_PF (key frame), z+ ~ I_PS (key sentence), z- = I_HNF (hard-negative
@@ -117,6 +127,7 @@ def intra_sample_loss(video_feats, text_feats, frame_keys, sentence_keys, frame_
     - ``"pairs"``: Eq. 8 read literally, the expectation over every (key frame, key sentence)
       pair, with all of the sample's hard negatives in each denominator;
     - ``"mean"``: one anchor per modality, the mean key feature (what A2Summ's code does).
+    The two directions are summed (Eq. 8) or averaged (``directions="mean"``, the released code).
     Samples with no key frame or no key sentence have no positive pair and are skipped; the
     result is the mean over the remaining samples (0, in the graph, when none remain).
     """
@@ -130,7 +141,7 @@ def intra_sample_loss(video_feats, text_feats, frame_keys, sentence_keys, frame_
         if pooling == "mean":
             pf, ps = pf.mean(0, keepdim=True), ps.mean(0, keepdim=True)
         hnf, hns = video_feats[b, frame_negs[b]], text_feats[b, sentence_negs[b]]
-        losses.append(_nce(pf, ps, hnf, scale) + _nce(ps, pf, hns, scale))
+        losses.append(_combine(_nce(pf, ps, hnf, scale), _nce(ps, pf, hns, scale), directions))
     if not losses:
         return video_feats.sum() * 0.0
     return torch.stack(losses).mean()

@@ -22,7 +22,6 @@ finite numbers raise :class:`PredictionError` naming the file and the place.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +138,3 @@ def match_rows(predictions: dict[str, np.ndarray], rows: list[dict], key_column:
         raise PredictionError(f"{len(missing)} of {len(by_key)} {key_column}s of this split have no prediction, e.g. "
                               f"{', '.join(missing[:5])}")
     return {by_key[k]["id"]: {"video_scores": v} for k, v in predictions.items()}
-
-
-def percent(metrics: dict) -> dict:
-    """Metrics as standalone_eval reports them: x100, two decimals."""
-    return {k: float(f"{100 * v:.2f}") if isinstance(v, float) and math.isfinite(v) else v for k, v in metrics.items()}

@@ -30,6 +30,18 @@ come from the scores by ``models.selection``). Protocols, chosen from the datase
 - ``generation`` (a card tagged ``abstractive-summarization`` with a ``summary`` column: How2-MCLS): summaries
   generated as text, scored by corpus BLEU-1..4, ROUGE-1/2/L, METEOR and CIDEr (the model's evaluator, e.g.
   ``models.vdf.evaluate``; no frame or sentence selection). Main metric: ``ROUGE-L``.
+- ``tvsum_top5`` (chosen by ``--protocol tvsum-top5``, never detected: a TVSum build's default stays the
+  frame-importance protocol of A2Summ / HierSum): CFSum Table I, UMT's top-5 mAP
+  (``models.metrics.highlight.tvsum_top5_map``) on 2-second clips (CFSum section IV: clip k = frames of seconds
+  [2k, 2k + 2)); a clip's predicted score is the mean of the prediction spread to every frame, an annotator's the
+  mean of their frame scores (constant within TVSum's 2-second shots). Reported per category (``VT`` ... ``DS``,
+  the mean over that category's videos) and ``Avg.``, the mean of the categories present (Table I's columns).
+  Main metric: ``Avg.``.
+- ``wikihow`` (a card tagged ``wikihow-summaries`` with ``user_summary``: WikiHow Summaries, HierSum Table 5):
+  TL;DW's protocol: the top 55% of the sampled frames by predicted score are the summary, spread to every video
+  frame (each frame, at its centre, takes its nearest sample); F1 of its overlap with the per-frame ``user_summary``
+  (TL;DW's ``evaluate_summary``: 1 when the summary is empty), and Kendall / Spearman of the spread scores
+  against it. Main metric: ``f1``.
 - ``mrhisum`` (a card tagged ``most-replayed`` with the frame-importance columns: Mr.HiSum): the
   frame-importance keyshot F1 (its one ground-truth summary) plus MAP at rho 50% / 15% of the
   predicted scores against ``frame_scores`` (the curve). Main metric: ``map50``.
@@ -48,7 +60,6 @@ The corpus number of a metric is the mean over the examples that have it.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -56,24 +67,30 @@ from pathlib import Path
 import numpy as np
 
 from builders.labels.keyshots import keyshot_summary, upsample_scores
+from common.safefiles import read_json
 from models.metrics.highlight import qvhighlights_hit1, qvhighlights_map, youtube_highlights_ap
 from models.metrics.keyframe import bliss_keyframe_cosine
 from models.metrics.keyshot import f_score, keyshot_f_score
 from models.metrics.mrhisum import mrhisum_map
 from models.metrics.rank import rank_correlation
 from models.metrics.rouge import rouge
+from models.tables import TVSUM_CATEGORIES
 from models.selection import PROPORTION, budget, indicator, top_k
 
 FRAME_IMPORTANCE_COLUMNS = ("user_summary", "change_points", "n_frames")
 PROTOCOLS = ("frame_importance", "most_replayed", "multimodal", "qvhighlights", "highlights", "mrhisum", "news",
-             "generation")
+             "generation", "tvsum_top5", "wikihow")
+WIKIHOW_PROPORTION = 0.55  # HierSum section 4.5, after TL;DW: the top 55% of the frames
+SELECTABLE = {"tvsum-top5": "tvsum_top5"}  # --protocol NAME -> a protocol detect() never picks on its own
+CLIP_SECONDS = 2.0
 MAIN = {"frame_importance": "f1", "most_replayed": "map50", "multimodal": "mean(rougeLsum, keyframe_cos)",
         "qvhighlights": "HL-min-VeryGood-mAP", "highlights": "mAP", "mrhisum": "map50",
-        "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L"}
+        "news": "mean(rougeLsum, map | keyframe_cos)", "generation": "ROUGE-L", "tvsum_top5": "Avg.", "wikihow": "f1"}
 MEAN_OF = {  # protocols whose main number is the mean of the metrics present, from the first group that has any
     "multimodal": (("rougeLsum", "keyframe_cos"), ("sentence_f1", "frame_f1")),
     "news": (("rougeLsum", "map", "keyframe_cos"),),
 }
+RANK_METRICS = ("kendall_tau", "spearman_rho")  # the keys models.metrics.rank.rank_correlation returns
 COVER_KS = (1, 2, 5)  # MHMS Table 1: R10@1, R10@2, R10@5
 SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # Moment-DETR's gt_saliency_score_min per name
 
@@ -82,7 +99,7 @@ def card_tags(dataset) -> list[str]:
     build = Path(dataset) / "build.json"
     if not build.exists():
         return []
-    return list(json.loads(build.read_text()).get("card", {}).get("tags", []))
+    return list(read_json(build).get("card", {}).get("tags", []))
 
 
 def declared(dataset, config: str | None = None) -> dict:
@@ -91,7 +108,7 @@ def declared(dataset, config: str | None = None) -> dict:
     build = Path(dataset or ".") / "build.json"
     if not build.is_file():
         return {}
-    record = json.loads(build.read_text())
+    record = read_json(build)
     found = {k: record[k] for k in ("family", "protocol") if k in record}
     found.update({k: v for k, v in record.get("configs", {}).get(config, {}).items() if k in ("family", "protocol")})
     return found
@@ -127,6 +144,8 @@ def detect_from_columns(columns, dataset=None) -> str:
     tags = card_tags(dataset or ".")
     if {"user_scores", "relevant_windows"} <= columns:
         return "qvhighlights"
+    if "wikihow-summaries" in tags and {"user_summary", "frame_times", "n_frames"} <= columns:
+        return "wikihow"
     if set(FRAME_IMPORTANCE_COLUMNS) <= columns:
         return "mrhisum" if "most-replayed" in tags and "frame_scores" in columns else "frame_importance"
     if "highlight-detection" in tags and "frame_labels" in columns:
@@ -315,13 +334,63 @@ def highlights_example(row: dict, pred: dict) -> dict:
     return {"mAP": youtube_highlights_ap(np.asarray(scores), np.asarray(labels))}
 
 
+def clip_means(values: np.ndarray, fps: float, seconds: float = CLIP_SECONDS) -> np.ndarray:
+    """Mean of per-frame ``values`` [..., n_frames] over clips of ``seconds`` ([..., n_clips])."""
+    values = np.asarray(values, dtype=np.float64)
+    clip = (np.arange(values.shape[-1]) / (fps * seconds)).astype(np.int64)
+    sums = np.stack([np.bincount(clip, weights=v) for v in values.reshape(-1, values.shape[-1])])
+    return (sums / np.bincount(clip)).reshape(*values.shape[:-1], -1)
+
+
+def tvsum_top5_example(row: dict, pred: dict) -> dict:
+    """CFSum Table I for one video: {its category: UMT's top-5 mAP on 2-second clips}."""
+    from models.metrics.highlight import tvsum_top5_map
+
+    scores, users = pred.get("video_scores"), row.get("user_scores")
+    if scores is None or users is None or not row.get("category"):
+        return {}
+    n = int(row["n_frames"])
+    picks = np.asarray(row["picks"]) if row.get("picks") is not None else np.arange(len(scores))
+    if len(scores) != len(picks):
+        raise ValueError(f"{row.get('id')}: {len(scores)} scores for {len(picks)} sampled frames (picks)")
+    fps = float(row.get("fps") or 30.0)
+    clips = clip_means(upsample_scores(np.asarray(scores), picks, n), fps)
+    return {row["category"]: tvsum_top5_map(clips, clip_means(np.asarray(users), fps))}
+
+
+def wikihow_example(row: dict, pred: dict) -> dict:
+    """HierSum Table 5 for one video: F1 of the top 55% of the frames, tau / rho, against the per-frame summary."""
+    scores, gt = pred.get("video_scores"), row.get("user_summary")
+    if scores is None or gt is None or not len(gt):
+        return {}
+    times, gt = np.asarray(row["frame_times"], np.float64), np.asarray(gt[0], np.float64)
+    if len(scores) != len(times):
+        raise ValueError(f"{row.get('id')}: {len(scores)} scores for {len(times)} frames")
+    nearest = np.searchsorted((times[1:] + times[:-1]) / 2, (np.arange(len(gt)) + 0.5) / float(row["fps"]))  # frame centres
+    chosen = indicator(top_k(scores, budget(len(times), WIKIHOW_PROPORTION)), len(times))[nearest]
+    overlap = float(np.sum(chosen * gt))
+    if gt.sum() == 0:
+        f1 = 1.0
+    else:
+        p, r = overlap / max(chosen.sum(), 1e-8), overlap / gt.sum()
+        f1 = 0.0 if p + r == 0 else 2 * p * r / (p + r)
+    return {"f1": f1, **rank_correlation(np.asarray(scores, np.float64)[nearest], gt[None])}
+
+
+def per_category(metrics: dict) -> dict:
+    """Table I's columns: the categories present in its order, then ``Avg.`` (their mean)."""
+    cats = {c: metrics[c] for c in TVSUM_CATEGORIES if c in metrics}
+    return {**cats, "Avg.": float(np.mean(list(cats.values())))} if cats else {}
+
+
 def mrhisum_example(row: dict, pred: dict, proportion: float = PROPORTION, keyshots: str = "eccv16") -> dict:
     """Mr.HiSum's solver: keyshot F1 against its ground-truth summary and MAP50 / MAP15 against the curve."""
     scores = pred.get("video_scores")
     if scores is None or row.get("frame_scores") is None:
         return {}
     out = frame_importance_example(np.asarray(scores), row, "mean", proportion, keyshots)
-    out.pop("kendall", None), out.pop("spearman", None)  # rank correlation against a 0/1 summary means little
+    for name in RANK_METRICS:  # rank correlation against the one 0/1 summary means little
+        out.pop(name, None)
     out.update(mrhisum_map(np.asarray(scores), np.asarray(row["frame_scores"]), 1.0))
     return out
 
@@ -356,6 +425,8 @@ def protocol_columns(protocol: str, visual: str | None = None) -> list[str]:
         "highlights": ["id", "frame_labels"],
         "mrhisum": ["id", "n_frames", "change_points", "picks", "user_summary", "frame_scores"],
         "news": ["id", "frame_times", "sentences", "summary", "candidates", "candidate_labels"],
+        "tvsum_top5": ["id", "n_frames", "fps", "picks", "user_scores", "category"],
+        "wikihow": ["id", "n_frames", "fps", "frame_times", "user_summary"],
     }[protocol]
     if protocol == "multimodal" and visual:
         cols += [f"frames_{visual}", f"thumbnail_{visual}", f"keyframe_{visual}"]
@@ -380,6 +451,10 @@ def example_metrics(protocol: str, row: dict, pred: dict, *, visual: str | None 
         return mrhisum_example(row, pred, proportion, keyshots)
     if protocol == "news":
         return news_example(row, pred, visual, proportion, rouge_order)
+    if protocol == "tvsum_top5":
+        return tvsum_top5_example(row, pred)
+    if protocol == "wikihow":
+        return wikihow_example(row, pred)
     return multimodal_example(row, pred, visual, proportion, oracle, rouge_order)
 
 
@@ -394,4 +469,18 @@ def score(protocol: str, rows, preds: dict, **options) -> tuple[dict, int]:
         m = example_metrics(protocol, row, pred, **options)
         if m:
             per.append(m)
-    return aggregate(per), len(per)
+    metrics = aggregate(per)
+    return (per_category(metrics) if protocol == "tvsum_top5" else metrics), len(per)
+
+
+def select(name: str | None, columns, dataset=None, config: str | None = None) -> str:
+    """The protocol ``--protocol NAME`` asks for (checked against the columns), else the detected one."""
+    if name is None:
+        return detect(columns, dataset, config)
+    if name not in SELECTABLE:
+        raise ValueError(f"unknown --protocol {name!r}; choose from {', '.join(SELECTABLE)}")
+    protocol = SELECTABLE[name]
+    missing = [c for c in ("user_scores", "n_frames", "category") if c not in set(columns)]
+    if missing:
+        raise ValueError(f"--protocol {name} (CFSum Table I) needs TVSum's columns {missing}")
+    return protocol

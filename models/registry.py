@@ -1,114 +1,170 @@
-"""The summarizers by name, and each paper's per-dataset hyper-parameters.
+"""The summarizers by name: every folder ``models/<name>/`` that declares a network is one, found at run time.
 
-``DEFAULTS[(model, family)]`` = ``{"train": {...}, "model": {...}}``: ``train`` is for the loop
-(batch_size, lr, weight_decay, epochs, and HierSum's scheduler / warmup_epochs), ``model`` goes to
-``build_model(name, dims, **model)``. Sources, per entry:
-- A2Summ: appendix B (batch, lr, weight decay, epochs, L, r, beta, lambda, expansion 4); the
-  hidden size and dropouts, which the paper does not give, from the authors' ``config.py``.
-  Appendix B lists SumMe / TVSum as "weight decay of 1e-3 and 1e-5 ... lambda of 3 and 1 for the
-  SumMe and TVSum datasets, respectively": SumMe 1e-3 / 3, TVSum 1e-5 / 1 (the config agrees).
-- HierSum: Table 1 (batch, epochs, lr, scheduler, warmup, global step m, beta, lambda); hidden
-  512 (Sec. 5: "our model was trained with a larger hidden size of 512"). Weight decay, L, r are
-  not given: A2Summ's values for TVSum and BLiSS, TVSum's for Mr.HiSum and WikiHow.
-- CFSum: Sec. IV-A (Adam, lr 1e-3, weight decay 1e-4, 500 epochs for TVSum / YouTube Highlights,
-  100 for QVHighlights, 8 heads, w_tv / w_ta 2.0 / 1.0). Batch size and hidden size are not
-  given: 32 and 256 are our choices.
-- MHMS (``MHMS_*`` below, each value with its section; "ours" where the paper gives none): 64
-  word-pieces per sentence and 128 sentences, BERT-base at both levels (3.3); BART
-  ``facebook/bart-large-cnn`` (5.1) for Daily Mail / CNN; for VMSMO, Chinese text, ``bert-base-chinese``
-  and ``fnlp/bart-base-chinese`` (ours: the paper names only the English checkpoints); uniform OT
-  weights (3.5). The paper gives no training settings (it pretrains the modules apart, 5.1): batch 4,
-  lr 1e-4, no weight decay, 10 epochs are ours; so are w_b, tau, beta, the iteration counts, hidden
-  sizes and the summary lengths.
+A model folder (a package: ``models/<name>/`` here, or any importable package named by its dotted path,
+``--model mypkg.tiny``) declares in its ``__init__.py``:
 
-Summarizers that generate text (``SEQ2SEQ``: VDF) have their own trainer and evaluator, named here, and their
-defaults in ``SEQ2SEQ_DEFAULTS``:
-- VDF: section 3.2 (4-layer, 512-d, 8-head encoder and decoder plus one forget fusion encoder layer and one
-  cascaded fusion decoder layer, text cut to 800 and video to 1024, 50 epochs, batch 8, Adam at 1.5e-4, beam 6,
-  length penalty 1, 2048-d video). Not in the paper, from the authors' code: feed-forward width 2048, dropout 0.1,
-  no weight decay, summaries cut to / generated up to 200 tokens; KD at the encoder output (``kd_layer`` None = the
-  last encoder layer, VDF-TS-E; 0 is VDF-TS-V).
+- ``NETWORK``: ``"module:Class"`` (or the class itself), built as ``Class(video_dim=..., text_dim=...,
+  audio_dim=..., query_dim=..., **hyper-parameters)`` and following the training interface
+  (``forward(batch)``, ``loss(batch, outputs)``; see docs/training.md);
+- optionally ``PASSTHROUGH_INPUTS`` / ``PASSTHROUGH_TARGETS``: dataset columns the network reads as they are (at
+  training and evaluation / at training only);
+- optionally ``TRAINING``: a module whose ``fits(args)`` yields the runs of the shared loop (``models.train``) the
+  model trains by, when it is not one run of its network on ``--config`` (VDF: its stages); and ``EVALUATE``:
+  ``"module:function"`` scoring a run (VDF generates text and scores it as its paper does).
+
+Its hyper-parameters, with their sources, are in ``<folder>/defaults.py`` (or the ``__init__``): ``RECIPE`` =
+``{"train": {...}, "model": {...}}`` (``train`` for the loop: batch_size, lr, weight_decay, epochs, scheduler,
+warmup_epochs; ``model`` for the network; VDF also ``run``), and ``FAMILIES`` = {family: overrides of the recipe}.
+A family in ``FAMILIES`` gets the recipe updated by its overrides; with no ``FAMILIES`` every family gets the
+recipe; a family not listed when there are some has no paper defaults (``KeyError``: the loop then trains with
+generic settings) unless the folder says ``UNLISTED = "recipe"``.
 """
 
 from __future__ import annotations
 
-from models.a2summ.model import A2Summ
-from models.cfsum.model import CFSum
-from models.hiersum.model import HierSum
-from models.mhms.model import MHMS
+import importlib
+import importlib.util
+import pkgutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-MODELS = {"a2summ": A2Summ, "hiersum": HierSum, "cfsum": CFSum, "mhms": MHMS}
-
-A2SUMM_VIDEO = {"hidden": 128, "num_layers": 2, "ratio": 16, "beta": 0.1, "expansion": 4,
-                "dropout_input": 0.1, "dropout": 0.5, "dropout_head": 0.5}
-A2SUMM_NEWS = {"hidden": 256, "num_layers": 2, "ratio": 8, "expansion": 4,
-               "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
-A2SUMM_BLISS = {"hidden": 128, "num_layers": 6, "ratio": 4, "beta": 0.01, "lam": 0.001, "expansion": 4,
-                "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
-HIERSUM = {"hidden": 512, "expansion": 4, "dropout_input": 0.1, "dropout": 0.1, "dropout_head": 0.5}
-CFSUM = {"hidden": 256, "heads": 8, "w_video": 2.0, "w_audio": 1.0}
-MHMS_ALL = {
-    "sentence_tokens": 64, "max_sentences": 128,  # 3.3: "64 word-pieces per sentence and 128 sentences"
-    "vts_window": 2, "tau": 0.5, "vts_channels": 64,  # 3.1: w_b shots each side, threshold tau (values ours)
-    "hidden": 128, "text_tau": 0.5,  # 3.2 / 3.3: sizes and threshold not given (ours)
-    "ot_beta": 0.5, "ot_outer": 20, "ot_inner": 1, "ot_window": 2,  # 3.5 Algorithm 1: beta, N, L not given (ours)
-    "temperature": 0.1, "ot_weight": 1.0,  # 5.1: "OT loss as a regularization term to the matching loss" (ours)
-}
-MHMS_EN = {**MHMS_ALL, "bert": "bert-base-uncased",  # 3.3: "BERT_BASE checkpoint"
-           "bart": "facebook/bart-large-cnn",  # 5.1: "bart-large-cnn"
-           "max_source_tokens": 1024, "summary_mode": "segments", "max_summary_tokens": 80, "min_summary_tokens": 10}
-MHMS_ZH = {**MHMS_ALL, "bert": "bert-base-chinese", "bart": "fnlp/bart-base-chinese",  # Chinese text (ours)
-           "max_source_tokens": 512, "summary_mode": "best", "max_summary_tokens": 40, "min_summary_tokens": 5}
+DIM_KEYS = ("video", "text", "audio", "query")
+PARTS = ("train", "model", "run")
 
 
-def _train(batch_size, lr, weight_decay, epochs, **extra) -> dict:
+def recipe(batch_size, lr, weight_decay, epochs, **extra) -> dict:
+    """The ``train`` part of a recipe: the loop's settings in the order config.json shows them."""
     return {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "epochs": epochs, **extra}
 
 
-DEFAULTS = {
-    ("a2summ", "bliss"): {"train": _train(64, 1e-3, 1e-7, 50), "model": {**A2SUMM_BLISS}},
-    ("a2summ", "tvsum"): {"train": _train(4, 1e-3, 1e-5, 300), "model": {**A2SUMM_VIDEO, "lam": 1.0}},
-    ("a2summ", "summe"): {"train": _train(4, 1e-3, 1e-3, 300), "model": {**A2SUMM_VIDEO, "lam": 3.0}},
-    ("a2summ", "dailymail"): {"train": _train(4, 2e-4, 1e-7, 100),
-                              "model": {**A2SUMM_NEWS, "beta": 0.001, "lam": 0.001}},
-    ("a2summ", "cnn"): {"train": _train(4, 2e-4, 1e-5, 100), "model": {**A2SUMM_NEWS, "beta": 0.0, "lam": 0.0}},
-    ("hiersum", "tvsum"): {
-        "train": _train(2, 1e-3, 1e-5, 100, scheduler="cosine", warmup_epochs=5),
-        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 0.1, "lam": 1.0, "global_every": 2}},
-    ("hiersum", "bliss"): {
-        "train": _train(64, 1e-3, 1e-7, 50, scheduler=None, warmup_epochs=0),
-        "model": {**HIERSUM, "num_layers": 6, "ratio": 4, "beta": 0.01, "lam": 0.001, "global_every": 2}},
-    ("hiersum", "mrhisum"): {
-        "train": _train(32, 1e-4, 1e-5, 300, scheduler="cosine", warmup_epochs=55),
-        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 1.0, "lam": 1.0, "global_every": 5}},
-    ("hiersum", "wikihow"): {
-        "train": _train(32, 1e-3, 1e-5, 300, scheduler="cosine", warmup_epochs=25),
-        "model": {**HIERSUM, "num_layers": 2, "ratio": 16, "beta": 1.0, "lam": 1.0, "global_every": 2}},
-    ("cfsum", "tvsum"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
-    ("cfsum", "youtube_highlights"): {"train": _train(32, 1e-3, 1e-4, 500), "model": {**CFSUM}},
-    ("cfsum", "qvhighlights"): {"train": _train(32, 1e-3, 1e-4, 100), "model": {**CFSUM}},
-    ("mhms", "vmsmo"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_ZH}},
-    ("mhms", "dailymail"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
-    ("mhms", "cnn"): {"train": _train(4, 1e-4, 0.0, 10), "model": {**MHMS_EN}},
-}
+@dataclass(frozen=True)
+class Entry:
+    """One model folder's declarations."""
 
-SEQ2SEQ = {"vdf": {"train": "models.vdf.train:run", "evaluate": "models.vdf.evaluate:evaluate_run"}}
-SEQ2SEQ_DEFAULTS = {
-    ("vdf", "how2"): {
-        "train": _train(8, 1.5e-4, 0.0, 50),
-        "model": {"d_model": 512, "encoder_layers": 4, "decoder_layers": 4, "heads": 8, "ffn_dim": 2048, "dropout": 0.1,
-                  "video_dim": 2048, "max_text_len": 800, "max_video_len": 1024, "max_summary_len": 200},
-        "run": {"num_beams": 6, "length_penalty": 1.0, "kd_layer": None, "support_config": "ms"}},
-}
+    name: str
+    package: str
+    network: object  # "module:Class" or the class
+    passthrough_inputs: tuple = ()
+    passthrough_targets: tuple = ()
+    training: str | None = None
+    evaluate: str | None = None
 
-DIM_KEYS = ("video", "text", "audio", "query")
+    def network_class(self):
+        if isinstance(self.network, str):
+            from common.loading import load_object
+
+            return load_object(self.network)
+        return self.network
+
+    def _defaults_module(self):
+        try:
+            return importlib.import_module(f"{self.package}.defaults")
+        except ModuleNotFoundError as e:
+            if e.name != f"{self.package}.defaults":
+                raise
+            return importlib.import_module(self.package)
+
+    def families(self) -> dict:
+        return dict(getattr(self._defaults_module(), "FAMILIES", None) or {})
+
+    def recipe(self) -> dict:
+        """The recipe without a family's overrides."""
+        base = getattr(self._defaults_module(), "RECIPE", None) or {}
+        return {part: dict(base[part]) for part in PARTS if part in base}
+
+    def defaults(self, family: str | None) -> dict:
+        """The recipe with ``family``'s overrides; KeyError when the folder has none for it."""
+        module = self._defaults_module()
+        families = self.families()
+        if families and family not in families:
+            if getattr(module, "UNLISTED", None) == "recipe":
+                raise UnlistedFamily(self.name, family, sorted(families), self.recipe())
+            raise KeyError(f"no paper defaults for model {self.name!r} on {family!r}; "
+                           f"known: {', '.join(sorted(families))}")
+        if not families and not getattr(module, "RECIPE", None):
+            raise KeyError(f"model {self.name!r} declares no defaults ({self.package}.defaults)")
+        base, over = self.recipe(), families.get(family) or {}
+        return {part: {**base.get(part, {}), **over.get(part, {})} for part in PARTS if part in base or part in over}
+
+    def source(self, family: str | None) -> str:
+        """Where ``defaults(family)`` came from, for config.json."""
+        where = f"{self.package}.defaults"
+        return f"{where} FAMILIES[{family!r}]" if family in self.families() else f"{where} RECIPE"
+
+
+class UnlistedFamily(KeyError):
+    """A family the folder lists no values for, where it says its recipe applies (``recipe``: the values)."""
+
+    def __init__(self, name, family, known, values):
+        super().__init__(f"no defaults for model {name!r} on family {family!r} (known: {', '.join(known)}): "
+                         "using its recipe")
+        self.recipe = values
+
+
+def _entry(name: str, package: str) -> Entry | None:
+    module = importlib.import_module(package)
+    if not hasattr(module, "NETWORK"):
+        return None
+    return Entry(name, package, module.NETWORK, tuple(getattr(module, "PASSTHROUGH_INPUTS", ())),
+                 tuple(getattr(module, "PASSTHROUGH_TARGETS", ())), getattr(module, "TRAINING", None),
+                 getattr(module, "EVALUATE", None))
+
+
+def discover(directory, package: str) -> dict[str, Entry]:
+    """The model folders of a package directory by name: its sub-packages whose ``__init__`` declares ``NETWORK``."""
+    found = {}
+    for info in sorted(pkgutil.iter_modules([str(directory)]), key=lambda i: i.name):
+        if info.ispkg:
+            e = _entry(info.name, f"{package}.{info.name}")
+            if e is not None:
+                found[info.name] = e
+    return found
+
+
+@lru_cache(maxsize=1)
+def entries() -> dict[str, Entry]:
+    """Every model folder of ``models/`` by name."""
+    return discover(Path(__file__).parent, "models")
+
+
+def names() -> list[str]:
+    return list(entries())
+
+
+def entry(spec: str) -> Entry:
+    """The folder a model name (``a2summ``) or an importable package (``tinysum``, ``mypkg.tiny``) names; KeyError
+    if none."""
+    if spec in entries():
+        return entries()[spec]
+    known = (f"unknown model {spec!r}; choose from {', '.join(entries())} (or a model folder's package, "
+             "or package.module:factory)")
+    if ":" in spec or not all(part.isidentifier() for part in spec.split(".")):
+        raise KeyError(known)
+    try:
+        found = importlib.util.find_spec(spec)
+    except ImportError:  # a parent package that is not there
+        found = None
+    if found is None or found.submodule_search_locations is None:
+        raise KeyError(known)
+    e = _entry(spec.rsplit(".", 1)[-1], spec)
+    if e is None:
+        raise KeyError(f"{spec} is a package but not a model folder: its __init__ declares no NETWORK")
+    return e
+
+
+def defaults(name: str, family: str | None) -> dict:
+    """The model's hyper-parameters for a dataset family (``Entry.defaults``)."""
+    return entry(name).defaults(family)
 
 
 def build_model(name: str, dims: dict, **hparams):
-    """``MODELS[name](video_dim=..., text_dim=..., ...)`` from ``dims`` ({"video": 512, "text": 768, ...};
-    ``"video_dim"``-style keys work too; absent or None = modality not used), plus ``hparams``."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    """The network of model ``name`` (``video_dim=..., text_dim=..., ...`` from ``dims`` ({"video": 512, "text": 768,
+    ...}; ``"video_dim"``-style keys work too; absent or None = modality not used), plus ``hparams``."""
+    try:
+        cls = entry(name).network_class()
+    except KeyError as e:
+        raise ValueError(e.args[0]) from None
     kwargs = {}
     for key, value in dims.items():
         base = key.removesuffix("_dim")
@@ -117,12 +173,14 @@ def build_model(name: str, dims: dict, **hparams):
         kwargs[f"{base}_dim"] = None if value is None else int(value)
     if kwargs.get("video_dim") is None:
         raise ValueError("dims must give the video feature size ('video')")
-    return MODELS[name](**kwargs, **hparams)
+    return cls(**kwargs, **hparams)
 
 
-def defaults(name: str, family: str) -> dict:
-    """``DEFAULTS[(name, family)]``, with an error naming the families the paper gives values for."""
-    if (name, family) not in DEFAULTS:
-        known = sorted(f for m, f in DEFAULTS if m == name)
-        raise KeyError(f"no paper defaults for model {name!r} on {family!r}; known: {', '.join(known) or 'none'}")
-    return DEFAULTS[(name, family)]
+def __getattr__(name: str):
+    """``MODELS`` (name -> network class) and ``DEFAULTS`` ((name, family) -> defaults) of the models trained as one
+    run of their network (not VDF's stages), built on first use (they import the networks, and so torch)."""
+    if name == "MODELS":
+        return {n: e.network_class() for n, e in entries().items() if e.training is None}
+    if name == "DEFAULTS":
+        return {(n, f): e.defaults(f) for n, e in entries().items() if e.training is None for f in e.families()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

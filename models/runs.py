@@ -6,9 +6,10 @@
     runs/<name>/checkpoint-last.pt   everything to resume: weights, optimizer, scheduler, RNG, epoch, best
     runs/<name>/checkpoint-best.pt   the weights chosen on the validation split, with their epoch and metrics
 
-A model is named by the registry (``a2summ``, ``hiersum``, ``cfsum``: ``models.registry``) or,
-for your own architecture, by ``package.module:factory`` with ``factory(dims, **hparams)`` returning
-a module that follows the same interface (``forward(batch)``, ``loss(batch, outputs)``).
+A model is named by its folder (``a2summ``, ``hiersum``, ``cfsum``, ``mhms``, ``vdf``: ``models/<name>/``, found by
+``models.registry``; a folder elsewhere by its dotted path) or, for a bare architecture, by ``package.module:factory``
+with ``factory(dims, **hparams)`` returning a module that follows the same interface (``forward(batch)``,
+``loss(batch, outputs)``).
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from common.loading import load_object
+from common.safefiles import read_json
 from models.collate import to_device
 
 CONFIG, METRICS, CURVES = "config.json", "metrics.jsonl", "curves.png"
 LAST, BEST = "checkpoint-last.pt", "checkpoint-best.pt"
-FAMILIES = {  # substring of the dataset name -> the family models.registry.DEFAULTS is keyed by
+FAMILIES = {  # substring of the dataset name -> the family a model folder's defaults are keyed by
     "bliss": "bliss", "tvsum": "tvsum", "summe": "summe", "mrhisum": "mrhisum", "hiersum": "wikihow",
     "wikihow": "wikihow", "dailymail": "dailymail", "daily-mail": "dailymail", "cnn": "cnn",
     "qvhighlights": "qvhighlights", "youtube-highlights": "youtube_highlights", "vmsmo": "vmsmo",
@@ -45,17 +48,24 @@ def registry():
         raise RunError(f"models.registry is not available ({e}); name a model as package.module:factory") from e
 
 
+def model_entry(spec: str):
+    """The model folder (``models.registry.Entry``) a name or dotted package path names; None for module:factory."""
+    if ":" in spec:
+        return None
+    try:
+        return registry().entry(spec)
+    except KeyError as e:
+        raise RunError(e.args[0]) from None
+
+
 def model_class(spec: str):
-    """The class (registry) or factory (module:factory) a model spec names."""
+    """The class (a model folder's network) or factory (module:factory) a model spec names."""
     if ":" in spec:
         try:
             return load_object(spec)
         except (ImportError, AttributeError, ValueError) as e:
             raise RunError(f"cannot load model factory {spec!r}: {e}") from e
-    reg = registry()
-    if spec not in reg.MODELS:
-        raise RunError(f"unknown model {spec!r}; choose from {', '.join(reg.MODELS)} (or package.module:factory)")
-    return reg.MODELS[spec]
+    return model_entry(spec).network_class()
 
 
 def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
@@ -63,7 +73,7 @@ def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
 
     if ":" in spec:
         return model_class(spec)(dims, **hparams)
-    model_class(spec)
+    model_entry(spec)
     try:
         return registry().build_model(spec, dims, **hparams)
     # an unknown or bad hyper-parameter; pretrained parts (MHMS's BERT / BART) not at hand: the message names --weights
@@ -72,10 +82,16 @@ def make_model(spec: str, dims: dict, hparams: dict) -> torch.nn.Module:
 
 
 def passthrough_columns(spec: str, available, training: bool) -> tuple[str, ...]:
-    """The dataset columns a model reads as they are (``passthrough_inputs``, and at training its
-    ``passthrough_targets``), those the dataset has."""
-    cls = model_class(spec)
-    names = tuple(getattr(cls, "passthrough_inputs", ())) + (tuple(getattr(cls, "passthrough_targets", ())) if training else ())
+    """The dataset columns a model reads as they are (its folder's ``PASSTHROUGH_INPUTS``, and at training its
+    ``PASSTHROUGH_TARGETS``; a module:factory's ``passthrough_inputs`` / ``passthrough_targets``), those the
+    dataset has."""
+    e = model_entry(spec)
+    if e is None:
+        cls = model_class(spec)
+        inputs, targets = getattr(cls, "passthrough_inputs", ()), getattr(cls, "passthrough_targets", ())
+    else:
+        inputs, targets = e.passthrough_inputs, e.passthrough_targets
+    names = tuple(inputs) + (tuple(targets) if training else ())
     return tuple(n for n in dict.fromkeys(names) if n in set(available))
 
 
@@ -96,7 +112,10 @@ def dataset_family(dataset, config: str | None = None) -> str | None:
 def family_from_name(dataset) -> str | None:
     """The old rule: a substring of the build's name or directory."""
     build = Path(dataset) / "build.json"
-    name = json.loads(build.read_text()).get("dataset", "") if build.exists() else ""
+    try:
+        name = read_json(build).get("dataset", "") if build.exists() else ""
+    except (ValueError, AttributeError) as e:  # not JSON, too deep or too big, not an object
+        raise RunError(f"{build} is not a readable build record ({e})") from None
     name = f"{name} {Path(str(dataset)).name}".lower()
     return next((fam for key, fam in FAMILIES.items() if key in name), None)
 
@@ -106,6 +125,54 @@ def save(obj: dict, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+RESUME_HINT = "rerun with --restart to start the run over (its checkpoints and metrics are cleared), or put back a good copy"
+RESUME_KEYS = ("model", "optimizer", "rng", "epoch", "best", "criterion", "batches")
+
+
+def load_checkpoint(path, device: str = "cpu", keys: tuple[str, ...] = ("model",), hint: str = "") -> dict:
+    """A checkpoint this tool wrote, loaded with ``torch.load(weights_only=True)`` (tensors and plain
+    values only: a crafted file cannot run code). A missing, empty, truncated or foreign file, or one
+    without ``keys``, is a RunError of one line naming the file, ending with ``hint`` (how to go on)."""
+    from common.safefiles import UnsafeFileError, check_regular
+
+    path = Path(path)
+    then = f"; {hint}" if hint else ""
+    try:
+        size = check_regular(path).st_size
+    except FileNotFoundError:
+        raise RunError(f"checkpoint {path} is not there{then}") from None
+    except (OSError, UnsafeFileError) as e:
+        raise RunError(f"checkpoint {e}{then}") from None
+    if size == 0:
+        raise RunError(f"checkpoint {path} is empty (0 bytes): a run cut short while saving, or not a checkpoint{then}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:  # weights_only refused a global: not a checkpoint of ours
+        first = str(e).strip().splitlines()
+        why = next((line.strip() for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
+        raise RunError(f"checkpoint {path} is not a vsumhub checkpoint (it asks to load code or objects: "
+                       f"{why[:200]}){then}") from None
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError, IndexError,
+            MemoryError, UnicodeDecodeError) as e:
+        raise RunError(f"checkpoint {path} cannot be read, truncated or not a torch file "
+                       f"({type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}){then}") from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        got = ", ".join(map(str, list(state)[:8])) if isinstance(state, dict) else type(state).__name__
+        raise RunError(f"checkpoint {path} is not a vsumhub checkpoint: no {', '.join(missing)} (it holds {got}){then}")
+    return state
+
+
+def load_weights(model: torch.nn.Module, state: dict, path, hint: str = "") -> None:
+    """``model.load_state_dict(state)``; weights of another model or shape are a RunError naming the file."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError, KeyError) as e:
+        first = str(e).strip().splitlines()
+        raise RunError(f"checkpoint {path} holds weights of another model ({first[0][:200] if first else type(e).__name__}"
+                       f"){f'; {hint}' if hint else ''}") from None
 
 
 def load_run(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[dict, torch.nn.Module, dict]:
@@ -118,9 +185,9 @@ def load_run(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[di
         have = sorted(p.name for p in run_dir.glob("*.pt")) or ["none"]
         raise RunError(f"{run_dir} has no checkpoint {path.name}; checkpoints: {', '.join(have)}")
     config = json.loads((run_dir / CONFIG).read_text())
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_checkpoint(path, device, hint="train again, or evaluate another --checkpoint")
     model = make_model(config["model"], config["dims"], config["model_hparams"]).to(device)
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path, hint="train again, or evaluate another --checkpoint")
     model.eval()
     return config, model, {k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "rng")}
 

@@ -1,7 +1,9 @@
-"""The BLiSS sample built once per test session for tests/test_data.py and tests/test_train_eval.py
-(``python -m builders.bliss`` into a temporary directory, ~20 s), plus a small hand-made dataset.
+"""The BLiSS sample built once per test session for tests/test_bliss_build.py, test_data.py,
+test_publish.py and test_train_eval.py (``python -m builders.bliss`` with its default local cluster of
+worker processes into a temporary directory, ~20-30 s), plus a small hand-made dataset.
 
-Both test modules call ``built_bliss_hub``; the build is cached here, not per module.
+Every module calls ``built_bliss`` / ``built_bliss_hub``; the build is cached here, not per module,
+so a session builds the sample once whichever of them run.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from builders.core.schema import bliss_features
 _BUILT: dict[str, Path] = {}
 
 
-def built_bliss_hub(sample_dir: Path, base: Path) -> Path:
-    """hub/bliss-sample (config colorhist-minilm) built from the session's sample; read-only."""
+def built_bliss(sample_dir: Path, base: Path) -> tuple[Path, Path]:
+    """(hub, work) of the session's sample built by ``python -m builders.bliss --sample-dir`` (config
+    colorhist-minilm, the default engine: a local cluster of worker processes); both read-only."""
     if "hub" not in _BUILT:
         from builders import bliss
 
-        out = base / "bliss-hub"
+        out, work = base / "bliss-hub", base / "bliss-work"
         shutil.rmtree(out, ignore_errors=True)
-        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(base / "bliss-work"),
-                           "--no-progress"])
+        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(work), "--no-progress"])
         assert code == 0
-        _BUILT["hub"] = out
-    return _BUILT["hub"]
+        _BUILT["hub"], _BUILT["work"] = out, work
+    return _BUILT["hub"], _BUILT["work"]
+
+
+def built_bliss_hub(sample_dir: Path, base: Path) -> Path:
+    """hub/bliss-sample (config colorhist-minilm) built from the session's sample; read-only."""
+    return built_bliss(sample_dir, base)[0]
 
 
 def copy_hub(hub: Path, dest: Path) -> Path:
@@ -66,13 +73,13 @@ def tiny_bliss(out: Path, splits=("train", "validation", "test"), per_split: int
     return out
 
 
-def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
-    """A HierSum-schema dataset (config vis-txt): most-replayed frame_scores, steps; one video without a curve."""
+def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0, visual: str = "vis", dv: int = 6) -> Path:
+    """A HierSum-schema dataset (config <visual>-txt): most-replayed frame_scores, steps; one video without a curve."""
     from builders.core.schema import hiersum_features
 
     rng = np.random.default_rng(seed)
-    features = hiersum_features("vis", 6, "txt", 5)
-    with ConfigWriter(out, "vis-txt", features) as w:
+    features = hiersum_features(visual, dv, "txt", 5)
+    with ConfigWriter(out, f"{visual}-txt", features) as w:
         for s, split in enumerate(("train", "validation", "test")):
             for i in range(per_split):
                 T, N, G = 20 + 5 * i, 4, 2
@@ -80,7 +87,7 @@ def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
                 w.add(split, {
                     "id": f"h{s}{i}", "video_id": f"h{s}{i}", "url": "", "title": "", "description": "", "views": 0,
                     "duration": float(T), "frame_times": np.arange(T) + 0.5,
-                    "frames_vis": rng.standard_normal((T, 6)).astype(np.float32),
+                    f"frames_{visual}": rng.standard_normal((T, dv)).astype(np.float32),
                     "sentences": [{"start": 5.0 * j, "end": 5.0 * j + 5.0, "text": f"s{j}"} for j in range(N)],
                     "sentences_txt": rng.standard_normal((N, 5)).astype(np.float32), "transcript_source": "manual",
                     "steps": ["a", "b"], "steps_txt": rng.standard_normal((G, 5)).astype(np.float32),
@@ -89,5 +96,5 @@ def tiny_hiersum(out: Path, per_split: int = 3, seed: int = 0) -> Path:
                     "frame_scores": scores,
                     "frame_labels": None if scores is None else (scores >= 0.15).astype(np.int8),
                 })
-    update_build_record(out, "hiersum", "vis-txt", {"features": features.to_dict()})
+    update_build_record(out, "hiersum", f"{visual}-txt", {"features": features.to_dict()})
     return out

@@ -23,7 +23,7 @@ from builders.bliss.a2summ import (
     safe_id,
     validation_videos,
 )
-from builders.core.safe_pickle import NpyDictError, UnsafePickleError, load_npy_dict
+from builders.core.safe.pickles import NpyDictError, UnsafePickleError, load_npy_dict
 
 # ---------------------------------------------------------------- safe_pickle
 
@@ -124,7 +124,7 @@ def test_top_level_must_be_dict_of_str_to_array(tmp_path, obj, message):
 
 def test_unpickler_needs_no_extra_globals_for_saved_dicts():
     """Every global np.save references for a dict of float arrays is on the allow-list, at protocols 2-5."""
-    from builders.core.safe_pickle import RestrictedUnpickler
+    from builders.core.safe.pickles import RestrictedUnpickler
 
     d = {"a": np.ones((2, 2), np.float32), "b": np.ones(3, np.float16), "c": np.ones(1), "s": np.float64(1)}
     for protocol in (3, 4, 5):
@@ -179,7 +179,7 @@ def test_object_array_state_with_a_short_list_is_refused(tmp_path):
     crafted = _Call(_reconstruct, np.ndarray, (0,), b"b", state=(1, (2**14, 2**10), np.dtype("O"), False, [1]))
     path = tmp_path / "x.npy"
     _write_raw_npy(path, pickle.dumps(crafted, protocol=4))
-    code = ("import sys; from builders.core.safe_pickle import load_npy_dict, NpyDictError\n"
+    code = ("import sys; from builders.core.safe.pickles import load_npy_dict, NpyDictError\n"
             "try:\n    load_npy_dict(sys.argv[1])\nexcept NpyDictError as e:\n    print(e); sys.exit(7)")
     res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 7, (res.returncode, res.stderr[-1000:])

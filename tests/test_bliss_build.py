@@ -3,12 +3,16 @@
 import io
 import json
 import re
+import shutil
 import tarfile
 
 import numpy as np
 import pytest
 from datasets import load_dataset
+from hub_fixtures import built_bliss
 from PIL import Image
+
+from wds_checks import assert_wds_readable
 
 from builders import bliss
 from collectors.synthetic import write_video
@@ -27,9 +31,10 @@ def run_build(tmp_path, *args, workers: str | None = "0"):
 
 @pytest.fixture(scope="module")
 def sample_build(bliss_sample_dir, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sample-build")
-    code, out, work = run_build(tmp, "--sample-dir", str(bliss_sample_dir), workers=None)
-    return code, out, work
+    """The session's sample build (tests/hub_fixtures.py: the default local cluster, shared with
+    test_data, test_publish and test_train_eval); it exited 0. Read-only: copy what a test changes."""
+    out, work = built_bliss(bliss_sample_dir, tmp_path_factory.getbasetemp())
+    return 0, out, work
 
 
 def test_sample_build_loads_offline_with_counts_as_recorded(sample_build):
@@ -110,7 +115,7 @@ def test_webdataset_tars_hold_the_same_rows(sample_build):
     ds = load_dataset(str(out), "colorhist-minilm", split="train")
     by_id = {ex["id"]: ex for ex in ds}
     found = {}
-    for tar in (out / "wds/colorhist-minilm").glob("train-*.tar"):
+    for tar in (out / "wds/colorhist-minilm").glob("train-*.tar.gz"):
         with tarfile.open(tar) as tf:
             for m in tf.getmembers():
                 key, ext = m.name.split(".", 1)
@@ -120,6 +125,7 @@ def test_webdataset_tars_hold_the_same_rows(sample_build):
         frames = np.load(io.BytesIO(files["frames_colorhist.npy"]))
         assert np.array_equal(frames, np.array(by_id[key]["frames_colorhist"], dtype=np.float32))
         assert json.loads(files["json"])["summary"] == by_id[key]["summary"]
+    assert_wds_readable(out)
 
 
 def test_card_describes_the_build(sample_build):
@@ -160,7 +166,8 @@ def test_card_shows_one_example_drawn_with_stills_of_its_video(sample_build):
 
 
 def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build, bliss_sample_dir, tmp_path):
-    _, out, work = sample_build
+    _, out, shared_work = sample_build
+    work = shutil.copytree(shared_work, tmp_path / "work")  # copy2 keeps the mtimes; the shared build stays as built
     cached = sorted(work.rglob("*.parquet"))
     mtimes = [p.stat().st_mtime_ns for p in cached]
     out2 = tmp_path / "again"

@@ -65,7 +65,7 @@ def test_records_failures_stats_and_configs(tmp_path):
     assert rec["failures"]["items"] == [{"id": "v3", "kind": "bad_annotation", "message": "item 3 is odd", "line": 3}]
     assert rec["stats"]["train"] == {"videos": 2, "examples": 4, "sum": 0}  # 1 - 1 + 2 - 2
     assert rec["config_fact"] == "all" and build_json["configs"]["even"]["config_fact"] == "even"
-    assert build_json["tool"] == "vsumhub test_builder_base" and "extraction_job" not in rec
+    assert build_json["tool"] == "python -m test_builder_base" and "extraction_job" not in rec
     assert load_dataset(str(tmp_path / "hub"), "even", split="train")["id"] == ["v0", "v0b", "v2", "v2b"]
     assert any("v3: bad_annotation: item 3 is odd" in line for line in result.lines)
 

@@ -27,8 +27,8 @@ HEAVY = ("torch", "datasets", "pandas", "scipy", "transformers", "dask", "distri
          "yt_dlp", "jinja2", "torchvision", "ctranslate2")
 DATASETS = sorted(front.datasets())
 ENTRY_POINTS = ([f"builders.{d}" for d in DATASETS]
-                + ["builders.publish", "builders.export", "builders.bliss.sample", "extractors.run", "extractors.extract", "extractors.list",
-                   "vsumhub"])
+                + ["builders.publish", "builders.export", "builders.bliss.sample", "extractors.run", "extractors.extract",
+                   "extractors.list", "models.train", "models.evaluate", "vsumhub"])
 PROBE = """
 import contextlib, io, json, runpy, sys, time
 sys.path.insert(0, {root!r})
@@ -61,6 +61,13 @@ def test_help_and_version_import_nothing_heavy(module):
     assert found["codes"] == [0, 0], found["out"][-500:]
     assert "usage:" in found["out"] and f"vsumhub {front.cli.version()}" in found["out"]
     assert found["heavy"] == [], f"{module} --help imported {found['heavy']}"
+
+
+def test_the_light_commands_spell_constants_as_the_modules_they_save_loading():
+    from models import baselines, data, evaluate, protocols, train
+
+    assert train.KEY_SENTENCES == data.KEY_SENTENCES and evaluate.BASELINES == baselines.BASELINES
+    assert list(train.SELECTABLE) == list(protocols.SELECTABLE)
 
 
 def test_every_bliss_source_answers_help_without_heavy_imports():

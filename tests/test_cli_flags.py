@@ -18,9 +18,11 @@ COMMANDS = {  # module -> argv that reaches its parser
     "builders.qvhighlights": [], "builders.youtube_highlights": [], "builders.mrhisum": [],
     "builders.bliss.sample": [], "extractors.run": [], "extractors.extract": [], "extractors.list": [],
     "models.train": [], "models.evaluate": [], "builders.vmsmo": [], "builders.mmavs": [], "builders.how2_mcls": [],
+    "builders.wikihow_summaries": [],
 }
 BUILDER_FLAGS = {"--out", "--work", "--name", "--scheduler", "--workers", "--shard-size", "--device", "--weights",
-                 "--rows-per-shard", "--no-progress"}
+                 "--rows-per-shard", "--no-progress", "--max-array-bytes", "--max-pickle-bytes", "--max-json-bytes",
+                 "--max-json-depth", "--max-annotated-duration"}
 
 
 class _Parser(Exception):
@@ -61,7 +63,8 @@ def test_every_flag_has_help(monkeypatch, module, argv):
                                           ("builders.tvsum", []), ("builders.eccv16", []), ("builders.hiersum", []),
                                           ("builders.qvhighlights", []), ("builders.youtube_highlights", []),
                                           ("builders.mrhisum", []), ("builders.vmsmo", []), ("builders.mmavs", []),
-                                          ("builders.how2_mcls", []), ("builders.how2_mcls", ["--source", "mcls"])])
+                                          ("builders.how2_mcls", []), ("builders.how2_mcls", ["--source", "mcls"]),
+                                          ("builders.wikihow_summaries", [])])
 def test_builders_share_one_set_of_flags(monkeypatch, module, argv):
     assert BUILDER_FLAGS <= set(flags(parser_of(monkeypatch, module, argv)))
 

@@ -63,6 +63,9 @@ def test_sha256_and_fingerprints(tmp_path):
     d.mkdir()
     (d / "0.png").write_bytes(b"a")
     before, one = files_fingerprint(d), files_fingerprint(f)
+    st = f.stat()  # a file: its name, size and mtime (one stat), as stored by jobs before
+    assert one == hashlib.sha1(f"w.bin:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
+    assert before == hashlib.sha1(f"0.png:1:{(d / '0.png').stat().st_mtime_ns}".encode()).hexdigest()
     assert files_fingerprint(d) == before and files_fingerprint(None) == ""
     (d / "1.png").write_bytes(b"b")
     assert files_fingerprint(d) != before

@@ -10,7 +10,7 @@ from builders import tvsum
 from builders.core.base import update_build_record
 from builders.core.writers import ConfigWriter
 from builders.core.schema import frame_score_features
-from models import evaluate
+from models import evaluate, evaluation
 
 MAT = Path(__file__).resolve().parents[2] / "shared/data/tvsum/ydata-tvsum50.mat"
 
@@ -85,7 +85,7 @@ def test_hand_worked_uniform_summary(tmp_path, capsys):
 
 def test_summe_is_scored_by_the_best_annotator(tmp_path):
     _tiny_dataset(tmp_path / "hub", name="summe-eccv16")
-    assert evaluate.f1_mode_for(tmp_path / "hub") == "max"
+    assert evaluation.f1_mode_for(tmp_path / "hub") == "max"
 
 
 def test_dataset_without_the_protocol_columns_names_them(tmp_path, capsys):

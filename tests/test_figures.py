@@ -126,3 +126,75 @@ def test_figure_without_examples_or_with_a_broken_video(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     assert write_figure(hub, "clip-roberta", video_of=lambda vid: broken) == "figures/clip-roberta.png"
+
+
+def _every_builders_example() -> dict[str, dict]:
+    """One example per builder, with the columns it writes (builders.core.schema and each builder's features)."""
+    rng = np.random.default_rng(0)
+    t300 = (np.arange(300) + 0.5).tolist()
+    bliss_labels = [1 if i in (40, 41, 150, 260) else 0 for i in range(300)]
+    scores = rng.random(75).round(3).tolist()
+    zh = [{"start": None, "end": None, "text": t} for t in ("台风“山竹”今日登陆广东，多地停课。", "气象部门发布红色预警。")]
+    return {
+        "bliss": {"id": "s_000", "duration": 300.0, "frame_times": t300, "frame_labels": bliss_labels,
+                  "keyframe_colorhist": [40, 150, 260], "sentences": [{"start": 10.0 * i, "end": 10.0 * i + 8, "text": f"step {i}"}
+                                                                     for i in range(30)],
+                  "sentence_labels": [i % 7 == 0 for i in range(30)], "summary": "a sketch of a lantern"},
+        "eccv16": {"id": "video_1", "duration": 150.0, "frame_times": list(np.arange(75) * 2.0 + 1), "frame_scores": scores,
+                   "user_summary": rng.integers(0, 2, (20, 75)).tolist()},
+        "tvsum": {"id": "AwmHb44_ouw", "duration": 150.0, "frame_times": list(np.arange(75) * 2.0 + 1),
+                  "frame_scores": scores, "user_summary": rng.integers(0, 2, (20, 75)).tolist(), "title": "Car tires"},
+        "hiersum": {"id": "h", "duration": 150.0, "frame_times": list(np.arange(75) * 2.0 + 1), "frame_scores": scores,
+                    "frame_labels": [int(s > 0.7) for s in scores], "steps": ["Fill the pot.", "Boil the water."],
+                    "sentences": [{"start": 5.0 * i, "end": 5.0 * i + 4, "text": f"say {i}"} for i in range(30)],
+                    "sentence_labels": [int(i < 3) for i in range(30)]},
+        "how2_mcls": {"id": "how2", "duration": 60.0, "frame_times": list(np.arange(30) * 2.0 + 1),
+                      "transcript_pt": "hoje vamos aprender a afinar um violão", "transcript_en": "today we tune a guitar",
+                      "summary": "learn how to tune a guitar in this free video"},
+        "mmavs": {"id": "dm", "duration": 30.0, "sentences": [{"start": None, "end": None, "text": "A storm hit."}],
+                  "summary": "Storm hits the coast."},
+        "mrhisum": {"id": "yt8m", "duration": 150.0, "frame_times": list(np.arange(75) * 2.0 + 1), "frame_scores": scores,
+                    "frame_labels": [int(s > 0.8) for s in scores], "user_summary": [[int(s > 0.8) for s in scores]]},
+        "qvhighlights": {"id": "qid9769", "query": "A woman in a red coat walks her dog along a snowy street at dusk",
+                         "duration": 150.0, "frame_times": list(np.arange(75) * 2.0 + 1), "frame_scores": scores,
+                         "frame_labels": [int(10 <= i < 20) for i in range(75)]},
+        "vmsmo": {"id": "zh1", "duration": 40.0, "frame_times": list(np.arange(40) + 0.5),
+                  "keyframe_googlenet": [12], "sentences": zh, "summary": "台风山竹登陆广东", "title": "台风来了"},
+        "youtube_highlights": {"id": "dogA", "duration": 60.0, "frame_times": list(np.arange(30) * 2.0 + 1),
+                               "frame_labels": [int(5 <= i < 9) for i in range(30)]},
+    }
+
+
+@pytest.mark.parametrize("builder", sorted(_every_builders_example()))
+def test_every_builders_figure_is_drawn_with_its_glyphs_and_no_empty_panel(builder, tmp_path):
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from cards.figures import draw_example
+
+    row = _every_builders_example()[builder]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = draw_example(row, title=f"config / train: {row['id']}")
+        fig.canvas.draw()
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []  # VMSMO's Chinese included: the CJK font comes from a package
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        drawn = ax.lines + ax.patches + ax.images + ax.collections + [t for t in ax.texts if t.get_text().strip()]
+        assert drawn, f"{builder}: an empty panel ({ax.get_title()})"
+    heading = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:  # the figure's title above every panel's title, never across it
+        assert not heading.overlaps(ax.title.get_window_extent(renderer)), builder
+    if builder == "qvhighlights":
+        assert "query: A woman in a red coat" in fig._suptitle.get_text()
+    if builder == "mrhisum":
+        users = next(ax for ax in fig.axes if ax.get_ylabel() == "annotator")
+        assert [t.get_text() for t in users.get_yticklabels()] == ["1"]  # one annotator: one tick
+    if builder == "bliss":
+        importance = fig.axes[0]
+        widths = [p.get_window_extent(renderer).width for p in importance.patches]
+        assert len(widths) == 3 and min(widths) >= 5  # 3 runs of key frames, each visible (pixels)
+    plt.close(fig)
+    assert render_example(row, tmp_path / "f.png").stat().st_size > 10_000

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders import hiersum
 from test_youtube import PHRASE, FIXTURES, Server, make_info, needs_jfk, server  # noqa: F401  (the module-scoped loopback server)
 
@@ -48,6 +50,7 @@ def test_build_from_info_files(tmp_path, info_dir, article_server):
     record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["colorhist-minilm"]
     assert {f["id"]: f["kind"] for f in record["failures"]["items"]} == {"brokenMedia": "unavailable"}
     assert record["collect"]["skipped"] == {"views": 1}  # fewViews001 below --min-views: skipped, not failed
+    assert_wds_readable(tmp_path / "hub")
     ds = load_dataset(str(tmp_path / "hub"), "colorhist-minilm")
     rows = {ex["id"]: ex for s in ds for ex in ds[s]}
     assert set(rows) == {"Xq3Ok-Hn0aE", "noHeatmap01"}
@@ -91,15 +94,18 @@ def check_webdataset_loads(hub, config, record, parquet_rows):
                 assert len(samples) == facts["num_examples"]
                 for vid, ex in samples.items():
                     members = {k for k in ex if not k.startswith("__")}
-                    assert members == {"json"} | {f"{c}.npy" for c in ("frame_times", "frames_colorhist", "sentences_minilm",
-                                                                      "steps_minilm", "frame_scores", "frame_labels")}
+                    # one .npy per [N, D] vector column; small arrays packed in json
+                    assert members == {"json"} | {f"{c}.npy" for c in ("frames_colorhist", "sentences_minilm", "steps_minilm")}
                     row = parquet_rows[vid]
                     nulls = set(ex["json"][NULL_COLUMNS].split())
                     assert nulls == {c for c in ("frame_scores", "frame_labels") if row[c] is None}
-                    for column in ("frame_scores", "frame_labels", "frames_colorhist"):
-                        got = np.asarray(ex[f"{column}.npy"], dtype=np.float64)
-                        want = np.zeros(0) if row[column] is None else np.asarray(row[column], dtype=np.float64)
-                        assert got.shape == want.shape and np.allclose(got, want)
+                    for column, dtype in (("frame_scores", np.float32), ("frame_labels", np.int8), ("frame_times", np.float64)):
+                        assert (ex["json"][column] is None) == (row[column] is None)
+                        got = np.asarray(ex["json"][column] or [], dtype=dtype)  # inferred float64 reads back exactly
+                        want = np.zeros(0, dtype) if row[column] is None else np.asarray(row[column], dtype=dtype)
+                        assert got.shape == want.shape and np.array_equal(got, want)
+                    got = np.asarray(ex["frames_colorhist.npy"], dtype=np.float64)
+                    assert np.allclose(got, np.asarray(row["frames_colorhist"], dtype=np.float64).reshape(got.shape))
                     assert ex["json"]["title"] == row["title"]
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders.core.base import BuildError, build
 from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release, MCLSRelease, main
@@ -31,6 +33,7 @@ def test_how2_release_becomes_mcls_ms_and_nested_few_shot_configs(how2):
     root, expect, built = how2
     assert built.status == 3  # two planted bad videos, recorded; the others built
     hub = str(root / "hub")
+    assert_wds_readable(root / "hub")
     mcls = load_dataset(hub, "mcls")
     for split, ids in expect["mcls"].items():
         assert sorted(mcls[split]["id"]) == sorted(ids), split
@@ -97,12 +100,21 @@ def test_bad_inputs_stop_the_build_with_one_line(tmp_path, capsys):
     assert "do not have one line per video" in err and "val_sum.txt" in err and not (tmp_path / "hub").exists()
     assert main(["--input", str(tmp_path / "nowhere"), "--out", str(tmp_path / "hub"), "--workers", "0"]) == 2
     assert "video_action_features" in capsys.readouterr().err
-    write_mcls_release(tmp_path / "mcls2")
-    with pytest.raises(BuildError, match="more than the 6 How2-MCLS training videos"):
-        build(MCLSRelease(tmp_path / "mcls2", few_shot="7"), out=tmp_path / "hub2", work=tmp_path / "w2", job=JOB,
-              progress=False)
     with pytest.raises(BuildError, match="--few-shot takes sizes"):
         MCLSRelease(tmp_path / "mcls", few_shot="1k")
+
+
+def test_a_few_shot_subset_larger_than_the_training_data_is_left_out_with_a_notice(tmp_path, caplog):
+    write_mcls_release(tmp_path / "mcls")
+    with caplog.at_level("WARNING", logger="builders"):
+        built = build(MCLSRelease(tmp_path / "mcls", few_shot="3,7"), out=tmp_path / "hub", work=tmp_path / "w",
+                      job=JOB, progress=False)
+    assert built.status == 0  # the build goes on: mcls, ms and mcls-3 are there, mcls-7 is not
+    record = json.loads((tmp_path / "hub" / "build.json").read_text())
+    assert sorted(record["configs"]) == ["mcls", "mcls-3", "ms"]
+    assert record["configs"]["mcls"]["few_shot_left_out"]["sizes"] == [7]
+    assert record["configs"]["mcls"]["few_shot_left_out"]["train_videos"] == 6
+    assert "--few-shot 7 left out: the release has only 6 How2-MCLS training videos" in caplog.text
 
 
 @pytest.mark.slow

@@ -42,15 +42,15 @@ def test_moment_detr_submission_scored_as_standalone_eval(qvh, tmp_path, capsys)
     # q1 ranks clips 1, 2, 3, 0, 4. Very Good (>= 4) positives: annotator 0 clip 1 (rank 1: AP 1), annotator 1
     # clip 2 (rank 2: AP 1/2), annotator 2 clip 3 (rank 3: AP 1/3) -> 0.6111; HIT@1: clip 1 is Very Good for
     # annotator 0 -> 1. q2: only clip 0 is positive for all three, predicted last -> AP 1/5 each, HIT@1 0.
-    # Over both: mAP (0.6111 + 0.2) / 2 = 0.40556 -> 40.56; HIT@1 0.5 -> 50.0.
+    # Over both: mAP (0.6111 + 0.2) / 2 = 0.40556 -> 40.56; HIT@1 0.5 -> 50.0 (printed; --json keeps fractions).
     path = submission(tmp_path / "val_preds.jsonl", {1: [0.1, 0.9, 0.8, 0.2, 0.0], 2: [0.0, 0.5, 0.6, 0.7, 0.8]})
     assert run(qvh, path, "--json") == 0
     metrics = json.loads(capsys.readouterr().out)
     assert list(metrics) == ["HL-min-Fair-mAP", "HL-min-Fair-Hit1", "HL-min-Good-mAP", "HL-min-Good-Hit1",
                              "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1"]
-    assert metrics["HL-min-VeryGood-mAP"] == 40.56 and metrics["HL-min-VeryGood-Hit1"] == 50.0
+    assert metrics["HL-min-VeryGood-mAP"] == pytest.approx((11 / 18 + 0.2) / 2) and metrics["HL-min-VeryGood-Hit1"] == 0.5
     # Fair (>= 2): q1 positives a0 {1}, a1 {1, 2}, a2 {1, 3} -> AP 1, 1, (1 + 2/3) / 2 -> mean 0.9444; q2 as above 0.2
-    assert metrics["HL-min-Fair-mAP"] == round(100 * (((1 + 1 + 5 / 6) / 3) + 0.2) / 2, 2)
+    assert metrics["HL-min-Fair-mAP"] == pytest.approx((((1 + 1 + 5 / 6) / 3) + 0.2) / 2)
     assert run(qvh, path) == 0
     out = capsys.readouterr().out
     assert "protocol qvhighlights" in out and "HL-min-VeryGood-mAP  40.56" in out
@@ -65,7 +65,7 @@ def test_a_shorter_prediction_is_zero_padded_and_a_longer_one_cut_for_map_only(q
         results.append(json.loads(capsys.readouterr().out))
     assert all(results[0][k] == results[1][k] for k in results[0] if k.endswith("mAP"))
     # HIT@1 takes the argmax of the whole prediction (standalone_eval): q2's top clip lies past the video -> a miss
-    assert results[0]["HL-min-VeryGood-Hit1"] == 100.0 and results[1]["HL-min-VeryGood-Hit1"] == 50.0
+    assert results[0]["HL-min-VeryGood-Hit1"] == 1.0 and results[1]["HL-min-VeryGood-Hit1"] == 0.5
 
 
 @pytest.mark.parametrize("preds, extra, message", [

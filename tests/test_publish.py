@@ -158,11 +158,15 @@ def test_publish_sends_every_file_in_one_commit_per_repo(build, hub, tmp_path):
     declared = {d["split"]: d["path"] for d in wds_meta["configs"][0]["data_files"]}
     assert wds_meta["configs"][0]["config_name"] == CONFIG and set(declared) == {"train", "validation", "test"}
     for split, pattern in declared.items():
-        assert pattern.endswith(".tar") and sorted(p for p in tars if fnmatch(p, pattern)) == sorted(
+        assert pattern.endswith(".tar.gz") and sorted(p for p in tars if fnmatch(p, pattern)) == sorted(
             p for p in tars if Path(p).name.startswith(f"{split}-"))
     assert "parquet" not in json.dumps(wds_meta["configs"]) and "webdataset" in wds_meta["tags"]
     (info,) = wds_meta["dataset_info"]  # every member typed: the loader infers nothing
-    assert {f["name"] for f in info["features"]} >= {"json", "frames_colorhist.npy", "frame_labels.npy", "__key__"}
+    assert {f["name"] for f in info["features"]} >= {"json", "frames_colorhist.npy", "__key__"}
+    packed = next(f for f in info["features"] if f["name"] == "json")["struct"]
+    assert {"name": "frame_labels", "list": "int8"} in packed  # small arrays typed inside json
+    assert all({"name", "num_bytes", "num_examples"} <= set(s) for s in info["splits"])  # no "Ignoring part of dataset_info"
+    assert wds_meta["configs"][0]["default"] is True
     assert f'load_dataset("{WDS}", "{CONFIG}"' in wds_files["README.md"].decode()
     assert len(wds.history()) == 2
     # every LFS object was sent once; the output names both commits
@@ -192,14 +196,16 @@ def test_a_changed_shard_is_the_only_data_uploaded(build, hub, tmp_path):
     rewrite_shard(build, shard, "a retitled clip")
     out = ok(publish(build, env))
     after = repo.files()
-    # one new commit with that shard, and build.json + card (build.json's num_bytes changed with it)
-    assert len(repo.history()) == 3 and len(wds.history()) == wds_commits
+    # one new commit with that shard, and build.json + card (build.json's num_bytes changed with it); the
+    # webdataset repo gets its card only (its dataset_info declares the same rows' num_bytes), no tar
+    assert len(repo.history()) == 3 and len(wds.history()) == wds_commits + 1
     assert sorted(op["path"] for op in repo.history()[0].operations) == ["README.md", "build.json", shard]
+    assert [op["path"] for op in wds.history()[0].operations] == ["README.md"]
     assert [oid for _, oid, _ in hub.lfs_puts[puts:]] == [sha256((build / shard).read_bytes())]
     assert after[shard] == (build / shard).read_bytes() != before[shard]
     assert {p: d for p, d in after.items() if p not in (shard, "README.md", "build.json")} == {
         p: d for p, d in before.items() if p not in (shard, "README.md", "build.json")}
-    assert f"{REPO}: published commit" in out and "3 uploaded, 0 deleted" in out and f"{WDS}: up to date" in out
+    assert f"{REPO}: published commit" in out and "3 uploaded, 0 deleted" in out and "1 uploaded, 0 deleted" in out
 
 
 def test_renamed_shards_are_replaced_in_the_same_commit(build, hub, tmp_path):
@@ -458,8 +464,10 @@ print(json.dumps({"rows": {s: ds[s].num_rows for s in ds}, "splits": split_names
 def test_published_repos_load_and_train_offline_from_the_cache(build, hub, tmp_path):
     ok(publish(build, client_env(hub, tmp_path)))
     env = client_env(hub, tmp_path, HF_HOME=str(tmp_path / "reader-cache"))
-    online = json.loads(ok(subprocess.run([sys.executable, "-c", CONSUME_ONLINE, REPO, WDS, CONFIG], env=env,
-                                          capture_output=True, text=True, timeout=600, cwd=ROOT)).splitlines()[-1])
+    consumed = subprocess.run([sys.executable, "-c", CONSUME_ONLINE, REPO, WDS, CONFIG], env=env,
+                              capture_output=True, text=True, timeout=600, cwd=ROOT)
+    online = json.loads(ok(consumed).splitlines()[-1])
+    assert "Ignoring part of dataset_info" not in consumed.stderr  # the -wds card's splits have num_bytes
     record = json.loads((build / "build.json").read_text())["configs"][CONFIG]["splits"]
     counts = {s: v["num_examples"] for s, v in record.items()}
     assert online["rows"] == counts and online["wds_rows"] == online["streamed"] == counts["train"]
@@ -478,3 +486,38 @@ def test_published_repos_load_and_train_offline_from_the_cache(build, hub, tmp_p
     config = json.loads((run / "config.json").read_text())
     assert config["dataset"] == REPO and config["family"] == "bliss"
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
+def test_an_offline_dry_run_lists_every_file_and_both_cards_and_exits_0(build, tmp_path):
+    env = client_env(None, tmp_path, HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens there
+    out = ok(publish(build, env, "--dry-run"))
+    files = {**local_files(build, ["data", "wds", "figures"]), "build.json": (build / "build.json").read_bytes()}
+    for rel, data in files.items():
+        line = next(line for line in out.splitlines() if f" {rel}  <- " in line)
+        assert line.split()[0] == "send" and f"{len(data):,} B" in line
+    assert out.count("not compared with the Hub (offline)") >= 3  # the heading and each repo
+    assert f"+++ {REPO}:README.md (new)" in out and f"+++ {WDS}:README.md (new)" in out
+    refused = publish(build, env)  # a real publish offline stays an error
+    assert refused.returncode == 2 and "HF_HUB_OFFLINE" in refused.stderr
+
+
+@pytest.mark.slow  # two builds of the BLiSS sample
+def test_a_republish_after_an_unchanged_rebuild_sends_no_file(bliss_sample_dir, hub, tmp_path):
+    """Two builds of the same input: byte-equal tars, parquet, figures, build.json and cards, so nothing is sent."""
+    from builders import bliss
+
+    out = tmp_path / "hub"
+    args = ["--sample-dir", str(bliss_sample_dir), "--out", str(out), "--work", str(tmp_path / "work"), "--no-progress"]
+    assert bliss.main(args) == 0
+    first = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    env = client_env(hub, tmp_path)
+    ok(publish(out, env))
+    time.sleep(1.1)  # another second: anything stamped with the clock would differ
+    assert bliss.main(args) == 0
+    second = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert sorted(first) == sorted(second) and any(p.endswith(".tar.gz") for p in first)
+    assert [p for p in first if first[p] != second[p]] == []
+    mark = len(hub.requests)
+    out_text = ok(publish(out, env))
+    assert hub.writes(since=mark) == []  # no preupload, LFS batch, PUT or commit
+    assert f"{REPO}: up to date" in out_text and f"{WDS}: up to date" in out_text

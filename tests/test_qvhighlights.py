@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wds_checks import assert_wds_readable
+
 from builders.core.base import BuildError, build
 from builders.qvhighlights import QVHighlights, main
 from models.metrics.highlight import qvhighlights_gt_scores
@@ -38,6 +40,9 @@ def test_annotations_config_from_the_real_release_files(tmp_path):
 
     built = build(QVHighlights(REAL), out=tmp_path / "hub", work=tmp_path / "work", rows_per_shard=5000, progress=False)
     assert built.status == 0
+    splits = built.records["annotations"]["splits"]
+    tar_bytes = sum((tmp_path / "hub" / p).stat().st_size for s in splits.values() for p in s["wds"])
+    assert tar_bytes <= 2 * sum(s["parquet_bytes"] for s in splits.values())  # was 87x: one .npy member per array
     ds = load_dataset(str(tmp_path / "hub"), "annotations")
     assert {s: ds[s].num_rows for s in ds} == {"train": 7218, "validation": 1550, "test": 1542}  # 10,310 queries
     record = json.loads((tmp_path / "hub/build.json").read_text())["configs"]["annotations"]
@@ -78,6 +83,7 @@ def test_a_bad_query_is_recorded_and_the_others_built(tmp_path, capsys):
     val = load_dataset(str(tmp_path / "hub"), "annotations", split="validation")[0]
     assert len(val["frame_times"]) == 63 and len(val["user_scores"][0]) == 63  # int(126 / 2) clips
     assert "3 item(s) FAILED" in capsys.readouterr().out
+    assert_wds_readable(tmp_path / "hub")
 
 
 def test_whole_input_problems_exit_2(tmp_path, capsys):

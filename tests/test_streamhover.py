@@ -13,7 +13,7 @@ import pytest
 from datasets import load_dataset
 
 from builders.bliss import main
-from builders.core.safe_pickle import UnsafePickleError, load_pickle
+from builders.core.safe.pickles import UnsafePickleError, load_pickle
 
 ARGS = ["--text", "minilm", "--workers", "0", "--no-progress"]
 

@@ -102,7 +102,7 @@ def test_checkpoint_is_chosen_on_validation_and_test_is_never_read(bliss_hub, tm
     hub = shutil.copytree(bliss_hub, tmp_path / "hub")
     for f in (hub / "data" / CONFIG).glob("test-*.parquet"):
         f.write_bytes(b"not a parquet file")
-    for f in (hub / "wds" / CONFIG).glob("test-*.tar"):
+    for f in (hub / "wds" / CONFIG).glob("test-*.tar.gz"):
         f.unlink()
     out = tmp_path / "run"
     for fmt in ("parquet", "wds"):

@@ -15,7 +15,7 @@ from builders.core.extraction import builder_job
 from builders.how2_mcls import How2Release
 from models import evaluate, train
 from models.vdf.model import VDF
-from models.vdf.train import Plan, kd_loss, stage3_model, transferred
+from models.vdf.stages import Plan, kd_loss, stage3_model, transferred
 from tests.how2_fixtures import write_how2_release
 
 TINY = ["--hparam", "d_model=16", "--hparam", "encoder_layers=2", "--hparam", "decoder_layers=1", "--hparam", "heads=2",
@@ -72,6 +72,11 @@ def test_evaluate_prints_the_papers_metrics_and_writes_the_summaries(hub, tmp_pa
     assert sorted(p["id"] for p in predictions) == sorted(expect["mcls"]["test"])
     assert all(p["reference"] == expect["summary"][p["id"]] for p in predictions)
     assert json.loads((out / "metrics-test.json").read_text())["METEOR"] >= 0
+    # VDF Tables 2-3 as a row (docs/experiments.md): the paper's header; x100 two decimals, CIDEr three
+    assert evaluate.main(["--run", str(out), "--table", "vdf-2"]) == 0
+    header, row = (line.split(" | ") for line in capsys.readouterr().out.splitlines()[-2:])
+    assert header == PAPER_COLUMNS
+    assert [len(v.split(".")[1]) for v in row] == [2] * 8 + [3]
     assert evaluate.main(["--dataset", str(hub), "--config", "mcls", "--baseline", "random"]) == 2
     assert "generation protocol" in capsys.readouterr().err
     (out / "predictions-test.jsonl").unlink()

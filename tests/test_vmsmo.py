@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from datasets import load_dataset
 
+from wds_checks import assert_wds_readable
+
 from builders.core.base import build
 from builders.core.extraction import builder_job
 from builders.core.news import pick_candidates, split_sentences
@@ -41,6 +43,7 @@ def built(tmp_path_factory):
 def test_release_builds_with_cover_labels_by_vmsmo_rule(built):
     root, result = built
     assert result.status == 3  # some samples failed, each recorded, the others built
+    assert_wds_readable(root / "hub")
     record = result.records["colorhist-minilm"]
     kinds = {f["id"]: f["kind"] for f in record["failures"]["items"]}
     assert kinds.pop("s3") == "unavailable"  # no video file

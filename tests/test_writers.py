@@ -56,25 +56,31 @@ def test_writer_shards_parquet_and_tars_with_the_same_rows(tmp_path):
     assert facts["num_examples"] == 5
     assert [p.split("/")[-1] for p in facts["parquet"]] == [
         "train-00000-of-00003.parquet", "train-00001-of-00003.parquet", "train-00002-of-00003.parquet"]
-    assert len(facts["wds"]) == 3
+    assert [p.split("/")[-1] for p in facts["wds"]] == ["train-000000.tar.gz", "train-000001.tar.gz"]  # sized by bytes
     ds = load_dataset("parquet", data_files=str(tmp_path / "data/cfg/train-*.parquet"), split="train")
     assert ds.features == FEATURES
     for r, back in zip(rows, ds):
         assert back["id"] == r["id"]
         assert np.array_equal(np.array(back["frames_x"], dtype=np.float32), r["frames_x"])
+    seen = _tar_members(tmp_path / "wds/cfg")
+    assert sorted(seen) == [r["id"] for r in rows]
+    for r in rows:
+        assert set(seen[r["id"]]) == {"frames_x.npy", "json"}  # one .npy per vector column, the rest packed
+        frames = np.load(io.BytesIO(seen[r["id"]]["frames_x.npy"]))
+        assert frames.dtype == np.float32 and np.array_equal(frames, r["frames_x"])
+        meta = json.loads(seen[r["id"]]["json"])
+        assert meta["summary"] == r["summary"] and meta["sentences"] == r["sentences"]
+        assert meta["frame_labels"] == r["frame_labels"].tolist() and meta["frame_times"] == r["frame_times"].tolist()
+
+
+def _tar_members(folder):
     seen = {}
-    for tar in sorted((tmp_path / "wds/cfg").glob("*.tar")):
+    for tar in sorted(folder.glob("*.tar.gz")):
         with tarfile.open(tar) as tf:
             for m in tf.getmembers():
                 key, ext = m.name.split(".", 1)
                 seen.setdefault(key, {})[ext] = tf.extractfile(m).read()
-    assert sorted(seen) == [r["id"] for r in rows]
-    for r in rows:
-        frames = np.load(io.BytesIO(seen[r["id"]]["frames_x.npy"]))
-        assert frames.dtype == np.float32 and np.array_equal(frames, r["frames_x"])
-        assert np.array_equal(np.load(io.BytesIO(seen[r["id"]]["frame_labels.npy"])), r["frame_labels"])
-        meta = json.loads(seen[r["id"]]["json"])
-        assert meta["summary"] == r["summary"] and meta["sentences"] == r["sentences"]
+    return seen
 
 
 def test_failed_write_leaves_the_previous_config_untouched(tmp_path):
@@ -134,22 +140,91 @@ def test_every_tar_sample_has_the_same_members_and_loads_with_its_types(tmp_path
     with ConfigWriter(tmp_path, "cfg", NULLABLE) as w:
         for r in rows:
             w.add("train", r)
-    tar = tmp_path / w.facts["train"]["wds"][0]
-    with tarfile.open(tar) as tf:
-        names = tf.getnames()
+    tars = [str(tmp_path / t) for t in w.facts["train"]["wds"]]
+    names = [n for t in tars for n in tarfile.open(t).getnames()]
     members = {}
     for name in names:
         key, ext = name.split(".", 1)
         members.setdefault(key, set()).add(ext)
     assert len(members) == 8  # the dot of "v.0" does not cut the key short
-    assert all(m == {"frame_scores.npy", "frames_x.npy", "user_summary.npy", "json"} for m in members.values())
+    assert all(m == {"frames_x.npy", "user_summary.npy", "json"} for m in members.values())  # 2-D: .npy
     for streaming in (False, True):
-        ds = load_dataset("webdataset", data_files={"train": str(tar)}, split="train", streaming=streaming,
+        ds = load_dataset("webdataset", data_files={"train": tars}, split="train", streaming=streaming,
                           features=wds_features(NULLABLE))
         got = list(ds)
         assert [g["json"]["id"] for g in got] == [r["id"] for r in rows]
-        assert got[0]["json"]["null_columns"] == "frame_scores user_summary" and got[0]["frame_scores.npy"] == []
+        assert got[0]["json"]["null_columns"] == "frame_scores user_summary" and got[0]["json"]["frame_scores"] is None
         assert got[7]["json"]["null_columns"] == "" and got[7]["json"]["views"] == 7
-        assert np.asarray(got[7]["frame_scores.npy"]).tolist() == [0.5, 1.0]
-        assert np.asarray(got[7]["user_summary.npy"]).tolist() == [[1, 0], [0, 1]]
+        assert got[7]["json"]["frame_scores"] == [0.5, 1.0]
+        assert np.asarray(got[7]["user_summary.npy"]).tolist() == [[1, 0], [0, 1]] and got[0]["user_summary.npy"] == []
         assert np.asarray(got[7]["frames_x.npy"]).tolist() == [[1.0] * 3] * 2
+    assert ds.features["json"]["frame_scores"] == List(Value("float32"))
+
+
+def test_packed_floats_read_back_exactly_in_their_type(tmp_path):
+    """float32 / float16 arrays go into json as their shortest text, which reads back to the same bits."""
+    from builders.core.writers import wds_features
+
+    rng = np.random.default_rng(5)
+    features = Features({"id": Value("string"), "a": List(Value("float32")), "h": List(Value("float16"))})
+    rows = [{"id": f"x{i}", "a": rng.standard_normal(50).astype(np.float32), "h": rng.random(7).astype(np.float16)}
+            for i in range(3)]
+    with ConfigWriter(tmp_path, "cfg", features) as w:
+        for r in rows:
+            w.add("test", r)
+    ds = load_dataset("webdataset", data_files={"test": [str(tmp_path / t) for t in w.facts["test"]["wds"]]},
+                      split="test", features=wds_features(features)).with_format("numpy")
+    for r, got in zip(rows, ds["json"]):
+        assert got["a"].dtype == np.float32 and np.array_equal(got["a"], r["a"])  # bit-exact
+        assert np.array_equal(np.asarray(got["h"], np.float16), r["h"])
+
+
+@pytest.mark.parametrize("sizes,target,expected", [
+    ([10], 100, [0, 1]),  # one example: one shard
+    ([10, 10], 100, [0, 1, 2]),  # two examples: two shards, however small
+    ([10] * 5, 100, [0, 3, 5]),
+    ([100] * 10, 250, [0, 3, 5, 8, 10]),  # past the target: ceil(1000 / 250) = 4 shards, balanced by bytes
+    ([1000, 1, 1, 1], 10, [0, 1, 2, 3, 4]),  # never more shards than examples, never an empty one
+    ([], 100, [0]),
+])
+def test_tar_plan_cuts_2_or_more_shards_by_bytes(sizes, target, expected):
+    from builders.core.writers import tar_plan
+
+    assert tar_plan(sizes, target) == expected
+
+
+def test_two_writes_of_the_same_rows_give_byte_equal_tars(tmp_path):
+    import time
+
+    rng = np.random.default_rng(6)
+    rows = [_row(i, 3 + i, rng) for i in range(4)]
+    digests = []
+    for run in range(2):
+        out = tmp_path / f"run{run}"
+        with ConfigWriter(out, "cfg", FEATURES) as w:
+            for r in rows:
+                w.add("train", r)
+        digests.append({t: (out / t).read_bytes() for t in w.facts["train"]["wds"]})
+        time.sleep(1.1)  # a different second: member mtimes would differ if they were the clock's
+    assert digests[0] == digests[1] and len(digests[0]) == 2
+    with tarfile.open(tmp_path / "run0" / next(iter(digests[0]))) as tf:
+        m = tf.getmembers()[0]
+        assert (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (0, 0, 0, "", "", 0o644)
+    assert int.from_bytes(next(iter(digests[0].values()))[4:8], "little") == 0  # the gzip header's time
+
+
+def test_a_2_worker_dataloader_over_plain_webdataset_reads_every_example(tmp_path):
+    """WebDataset(urls) with default arguments and DataLoader(num_workers=2): each worker needs a shard."""
+    import torch
+    import webdataset as wds
+
+    rng = np.random.default_rng(7)
+    rows = [_row(i, 2, rng) for i in range(3)]
+    with ConfigWriter(tmp_path, "cfg", FEATURES) as w:
+        for r in rows:
+            w.add("train", r)
+            w.add("test", r) if r["id"] == "r0" else None
+    urls = [str(tmp_path / t) for t in w.facts["train"]["wds"]]
+    keys = [s["__key__"] for s in torch.utils.data.DataLoader(wds.WebDataset(urls), num_workers=2)]
+    assert sorted(k for batch in keys for k in batch) == ["r0", "r1", "r2"]
+    assert len(w.facts["test"]["wds"]) == 1  # a split of one example is one shard

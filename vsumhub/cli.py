@@ -52,12 +52,12 @@ def datasets() -> dict[str, str]:
 
 
 def models() -> dict[str, str]:
-    """Every summarizer (a folder under models/ with its network in model.py) and what it is."""
-    import models as package
+    """Every summarizer: the model folders models.registry finds (models/<name>/ declaring NETWORK), and what it is."""
+    import importlib
 
-    root = Path(package.__file__).parent
-    return {d.name: _summary(d / "__init__.py") for d in sorted(root.iterdir())
-            if (d / "model.py").is_file() and (d / "__init__.py").is_file()}
+    from models.registry import entries
+
+    return {name: _summary(Path(importlib.import_module(e.package).__file__)) for name, e in entries().items()}
 
 
 def _table(rows: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ Release layout (``--source a2summ --input DIR``)::
     DIR/feature/video_summ_clip_{split}.npy  {clip_id: [num_keyframe, 512]} CLIP of the keyframes
 
 Each file is looked for in ``DIR/<subdir>/`` first, then directly in ``DIR/``. The ``.npy`` files are
-pickled dicts; they are read with ``builders.core.safe_pickle.load_npy_dict``, never with plain pickle.
+pickled dicts; they are read with ``builders.core.safe.pickles.load_npy_dict``, never with plain pickle.
 
 Mapping to ``bliss_features("clip", 512, "roberta", 768)`` (frames are 1 fps, so frame i covers
 seconds [i, i + 1)):
@@ -49,11 +49,12 @@ imported. A missing or unsafe file stops the whole import: that is not one clip'
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import json
 import math
 import re
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -61,9 +62,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from builders.core import safe
+from builders.core.safe import UnsafeFileError
+from builders.core.safe.pickles import SpillFile, SpilledArray, load_npy_dict
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
-from builders.core.safe_pickle import NpyDictError, load_npy_dict
 from builders.core.schema import SPLITS, bliss_features, config_name, frames_column, keyframe_column, sentences_column
 from builders.core.schema import thumbnail_column
 from collectors.records import ItemError, safe_id
@@ -94,6 +97,14 @@ def release_features():
     return bliss_features(VISUAL, VISUAL_DIM, TEXT, TEXT_DIM)
 
 
+def __getattr__(name: str):
+    """``FEATURES``, the name callers and tests used before ``release_features()``, built on first use
+    (so importing this module still does not build the datasets Features)."""
+    if name == "FEATURES":
+        return release_features()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def find_release_file(root: Path, subdir: str, name: str) -> Path:
     """``root/subdir/name`` or ``root/name``; the error lists both so a wrong --input is obvious."""
     tried = [root / subdir / name, root / name]
@@ -105,8 +116,7 @@ def find_release_file(root: Path, subdir: str, name: str) -> Path:
 
 def read_annotation(root: Path, split: str) -> dict[str, object]:
     path = find_release_file(root, "annotation", f"{split}.json")
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    data = safe.read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object keyed by clip id, found {type(data).__name__}")
     return data
@@ -289,13 +299,35 @@ class Clip(NamedTuple):
     features: Mapping[str, Mapping[str, np.ndarray]]
 
 
+class SpilledFeatures(Mapping):
+    """clip id -> array of one feature file, read from the split's spill file when asked for."""
+
+    def __init__(self, spill: SpillFile, tokens: dict[str, SpilledArray]):
+        self.spill, self.tokens = spill, tokens
+
+    def __getitem__(self, clip_id: str) -> np.ndarray:
+        return self.spill.read(self.tokens[clip_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
 class Release:
     """A2Summ's release in ``input_dir``, every file located and the annotations read up front (a
-    wrong ``--input`` fails at once); features load one release split at a time, as clips need them
-    (the real train split holds gigabytes of arrays)."""
+    wrong ``--input`` fails at once); features load one release split at a time, as clips need them.
 
-    def __init__(self, input_dir: str | Path, validation_fraction: float = 0.1):
+    The real train split holds gigabytes of arrays (video_clip_train.npy alone ~7 GB), so a split's
+    three pickled dicts are read one after the other, each array spilled to a file under
+    ``spill_dir`` (default: a temporary directory) as soon as it is read, and read back one clip at
+    a time: memory holds one clip, not the split. The spill file is deleted when the split is done.
+    """
+
+    def __init__(self, input_dir: str | Path, validation_fraction: float = 0.1, spill_dir: str | Path | None = None):
         root = Path(input_dir)
+        self.spill_dir = None if spill_dir is None else Path(spill_dir)
         self.annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
         self.paths = {
             split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
@@ -312,10 +344,21 @@ class Release:
 
     def clips(self) -> Iterator[Clip]:
         for split in RELEASE_SPLITS:
-            features = {stem: load_npy_dict(path) for stem, path in self.paths[split].items()}
-            for clip_id, ann in self.annotations[split].items():
-                yield Clip(clip_id, split, ann, features)
-            del features
+            with self._spilled(split) as features:
+                for clip_id, ann in self.annotations[split].items():
+                    yield Clip(clip_id, split, ann, features)
+
+    @contextlib.contextmanager
+    def _spilled(self, split: str) -> Iterator[dict[str, SpilledFeatures]]:
+        """The split's features, every file spilled (see the class docstring); removed on exit."""
+        with contextlib.ExitStack() as stack:
+            if self.spill_dir is None:
+                where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="a2summ-spill-")))
+            else:
+                where = self.spill_dir
+                where.mkdir(parents=True, exist_ok=True)
+            spill = stack.enter_context(SpillFile(where / f"{split}.spill"))
+            yield {stem: SpilledFeatures(spill, load_npy_dict(path, spill=spill.add)) for stem, path in self.paths[split].items()}
 
     def example(self, clip: Clip, arrays: bool = False) -> tuple[str, dict]:
         """(published split, example) of one clip; ItemError (its message starts with the release
@@ -365,7 +408,7 @@ class BlissA2Summ(Builder):
     """The files A2Summ released, features as released: ``--source a2summ --input DIR``."""
     family = "bliss"
     protocol = "multimodal"
-    name, source, tool = "bliss", "a2summ", TOOL
+    name, source, tool = "bliss", "a2summ", f"{TOOL} --source a2summ"
 
     def __init__(self, input: Path, validation_fraction: float = 0.1):
         self.input_dir, self.validation_fraction, self.input = Path(input), validation_fraction, str(input)
@@ -379,7 +422,7 @@ class BlissA2Summ(Builder):
         if not self.input_dir.is_dir():
             raise BuildError(f"--input {self.input_dir} is not a directory")
         try:
-            self.release = Release(self.input_dir, self.validation_fraction)
+            self.release = Release(self.input_dir, self.validation_fraction, spill_dir=ctx.work / "a2summ-spill")
         except (OSError, ValueError) as e:  # a missing or malformed file: the whole release's problem
             raise BuildError(str(e)) from e
         self.published: dict[str, str] = {}
@@ -387,7 +430,7 @@ class BlissA2Summ(Builder):
     def items(self) -> Iterator[Clip]:
         try:
             yield from self.release.clips()
-        except (OSError, NpyDictError) as e:  # an unsafe, malformed or vanished feature file, found when its split loads
+        except (OSError, UnsafeFileError) as e:  # an unsafe, malformed or vanished feature file, found when its split loads
             raise BuildError(str(e)) from e
 
     def examples(self, clip: Clip, tracks: dict) -> list[dict]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from builders.core import safe
 from builders.core.asr import transcribe_pending
 from builders.core.base import BuildError
 from builders.bliss.raw import BlissRaw
@@ -29,7 +30,7 @@ from collectors.records import ItemError
 class BlissBehance(BlissRaw):
     """Livestreams crawled from behance.net (listing pages and livestream URLs), built as raw input."""
 
-    name, source = "behance-livestreams", "behance"
+    name, source, tool = "behance-livestreams", "behance", "python -m builders.bliss --source behance"
 
     def __init__(self, listing: list[str] = (), urls: Path | None = None, raw_dir: Path | None = None, *,
                  limit: int | None = None, visual: str = "clip", text: str = "roberta", fps: float = 1.0,
@@ -82,7 +83,7 @@ class BlissBehance(BlissRaw):
             except ItemError as e:
                 self.listing_errors.append({"listing": listing, **e.as_dict()})
         if self.urls:
-            urls += [line.strip() for line in Path(self.urls).read_text(encoding="utf-8").splitlines()
+            urls += [line.strip() for line in safe.read_text(self.urls).splitlines()
                      if line.strip() and not line.lstrip().startswith("#")]
         if not urls:
             problems = "; ".join(f"{e['listing']}: {e['kind']}: {e['message']}" for e in self.listing_errors)

@@ -7,7 +7,7 @@ import numpy as np
 from builders.core.schema import keyframe_column
 
 CLIP_SECONDS = 300.0
-TOOL = "vsumhub builders.bliss"  # the command every source is built with (python -m builders.bliss --source ...)
+TOOL = "python -m builders.bliss"  # the command every source is built with (python -m builders.bliss --source ...)
 UNLABELLED_SUFFIX = "-unlabelled"  # the config of streams without annotations
 UNLABELLED_NOTE = ("UNLABELLED: streams without annotations.json. sentence_labels, summary and keywords are null "
                    "(unknown, not negative); keyframes come from the stream's thumbnail animation.")

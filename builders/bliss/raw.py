@@ -124,7 +124,7 @@ class BlissRaw(Builder):
     """Livestreams in the raw layout: extract, cut into clips, label."""
     family = "bliss"
     protocol = "multimodal"
-    name, source, tool = "bliss", "raw", TOOL
+    name, source, tool = "bliss", "raw", f"{TOOL} --source raw"
 
     def __init__(self, input: Path, visual: str = "clip", text: str = "roberta", fps: float = 1.0,
                  min_clip: float = 10.0):

@@ -13,7 +13,7 @@ transcript clip::
      title, video_url, transcript_url)   # str
 
 (README: train 3,860 clips of 318 videos, val 728 of 25, test 809 of 25.) The files are read with
-builders.core.safe_pickle.load_pickle, a restricted unpickler, never with plain pickle.
+builders.core.safe.pickles.load_pickle, a restricted unpickler, never with plain pickle.
 
 Mapping, to BLiSS's column names (builders.core.schema.transcript_summary_features; there is no video,
 so no frame columns): ``id = <video_id>_<clip:03d>``, ``clip_start = 300 k``; ``sentences`` from the
@@ -42,7 +42,8 @@ from pathlib import Path
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL
 from builders.core.extraction import Track
-from builders.core.safe_pickle import NpyDictError, load_pickle
+from builders.core.safe import UnsafeFileError
+from builders.core.safe.pickles import load_pickle
 from builders.core.schema import sentences_column, transcript_summary_features
 from collectors.records import ItemError, RawItem, check_item_id, safe_id
 from extractors.base import UnknownExtractorError
@@ -122,7 +123,7 @@ class StreamHover(Builder):
     """StreamHover's Behance transcripts and summaries, its sentences encoded by the job: ``--source streamhover``."""
     family = "bliss"
     protocol = "multimodal"
-    name, source, tool = "streamhover", "streamhover", TOOL
+    name, source, tool = "streamhover", "streamhover", f"{TOOL} --source streamhover"
 
     def __init__(self, input: Path, text: str = "roberta"):
         try:
@@ -147,7 +148,7 @@ class StreamHover(Builder):
         for split, name in FILES.items():
             try:
                 data = load_pickle(self.input_dir / name)
-            except (OSError, NpyDictError) as e:
+            except (OSError, UnsafeFileError) as e:
                 raise BuildError(str(e)) from e
             if not isinstance(data, list):
                 raise BuildError(f"{self.input_dir / name}: a pickled {type(data).__name__}, not a list of clips")

@@ -23,7 +23,9 @@ command line every builder shares: its own flags (``add_arguments``) plus the co
 (``--out --work --name --scheduler --workers --shard-size --device --weights --rows-per-shard
 --no-progress``). The runner owns the job, the writers (parquet + webdataset), the build record
 (build.json), the card and the exit status: 0 every item built, 3 some failed (each recorded with
-its kind), 1 none built, 2 bad usage or an input that cannot be built.
+its kind), 1 none built, 2 bad usage, an input that cannot be built, or a card the Hub would read
+wrong (cards.validate: its license fields are checked before anything is extracted, the whole card
+before it is written).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import dataclasses
 import datetime
 import inspect
 import itertools
-import json
 import logging
 import sys
 import time
@@ -77,7 +78,7 @@ class Builder:
     name = ""  # the dataset's name: hub/<name>, work/<name> unless --out / --work say otherwise
     source = ""  # build.json "source": the kind of input
     input = ""  # build.json "input": what was read
-    tool = ""  # build.json "tool": the command (default: vsumhub <the builder's module>)
+    tool = ""  # build.json "tool": the command (default: python -m builders.<the builder's package>)
     family = None  # the hyper-parameter family models.train reads (models.registry), e.g. "bliss", "tvsum"
     protocol = None  # the evaluation protocol models.evaluate applies (models.protocols.PROTOCOLS)
 
@@ -159,6 +160,7 @@ def build(builder: Builder, out=None, work=None, *, name: str | None = None, job
 def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> Built:
     t0 = time.time()
     builder.prepare(Context(out, work, job, progress))
+    _check_license(builder)
     tracks = _tracks(builder, weights)
     items, readers, job_record, failures = _not_empty(builder.items(), builder), {}, None, []
     if tracks:  # the job reads the manifest written here; items that failed before it are recorded as they are
@@ -203,18 +205,61 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
     records, t_figures = {}, time.time()
     for config, writer in writers.items():
         declared = builder.declared(config)
-        records[config] = {"features": features[config].to_dict(), "splits": writer.facts, **declared,
-                           **tally.record(config, failures), **common, **builder.facts(config),
-                           **_figure(out, config, items)}
+        records[config] = _unchanged(out, config, {
+            "features": features[config].to_dict(), "splits": writer.facts, **declared, **tally.record(config, failures),
+            **common, **builder.facts(config), **_figure(out, config, items)})
         update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder),
                             **declared)
     from cards.render import write_card
+    from cards.validate import CardError
 
     log.debug("figures drawn in %.1f s", time.time() - t_figures)
-    write_card(out)
+    try:
+        _check_wds_card(out)
+        write_card(out)
+    except CardError as e:
+        raise BuildError(f"{e} (fix the builder's card facts; the data is written, the card is not)") from e
     ok = tally.total - len({f["id"] for f in failures})
     status = 1 if ok == 0 else 3 if failures else 0
     return Built(out, records, _report(out, records, time.time() - t0) + lines, status)
+
+
+VOLATILE = ("built_at", "timings", "extraction_job")  # what differs between two builds of the same input
+
+
+def _unchanged(out: Path, config: str, record: dict) -> dict:
+    """The config's previous record when only its volatile keys (build time, timings) differ, so an
+    unchanged rebuild leaves build.json and the card byte-equal and a republish sends nothing."""
+    path = out / "build.json"
+    try:
+        old = json.loads(path.read_text())["configs"][config]
+    except (OSError, ValueError, KeyError, TypeError):
+        return record
+    same = json.loads(json.dumps({k: v for k, v in record.items() if k not in VOLATILE}))  # as stored
+    return old if same == {k: v for k, v in old.items() if k not in VOLATILE} else record
+
+
+def _check_wds_card(out: Path) -> None:
+    """The ``-wds`` card publishing would send, against the Hub's rules (cards.validate.CardError)."""
+    from builders.core.writers import wds_members
+    from cards.validate import check
+    from cards.wds_card import render_wds_card
+
+    build = json.loads((out / "build.json").read_text())
+    if any(v.get("wds") for rec in build["configs"].values() for v in rec["splits"].values()):
+        check(render_wds_card(build, "ORG/NAME-wds", "ORG/NAME", members=wds_members(build)), "webdataset card")
+
+
+def _check_license(builder: Builder) -> None:
+    """The card's license fields against the Hub's rules before anything is extracted or written."""
+    from cards.validate import license_problems
+
+    try:
+        facts = builder.card_facts()
+    except Exception:  # facts known only once the items are read: the full check runs before the card is written
+        return
+    if problems := license_problems(facts):
+        raise BuildError(f"{'; '.join(problems)} (fix the builder's card facts)")
 
 
 def _not_empty(items: Iterable, builder: Builder) -> Iterable:
@@ -276,8 +321,13 @@ class _Tally:
 
 
 def _tool(builder: Builder) -> str:
+    """The command the card says the dataset was built with: ``python -m builders.<name>`` (its package)."""
     module = type(builder).__module__
-    return builder.tool or f"vsumhub {Path(sys.argv[0]).name if module == '__main__' else module}"
+    if builder.tool:
+        return builder.tool
+    if module == "__main__":
+        return f"python {Path(sys.argv[0]).name}"
+    return f"python -m {'.'.join(module.split('.')[:2]) if module.startswith('builders.') else module}"
 
 
 def _progress(items, name: str, enabled: bool):
@@ -315,7 +365,8 @@ def parser(builder: type[Builder], prog: str, description: str = "") -> argparse
     g.add_argument("--work", type=Path, help="manifest and extracted features, the cache of reruns (default: work/<name>)")
     g.add_argument("--name", help=f"dataset name (default: {builder.name})")
     g.add_argument("--rows-per-shard", type=int, default=DEFAULT_ROWS_PER_SHARD,
-                   help=f"examples per parquet shard and per tar (default {DEFAULT_ROWS_PER_SHARD})")
+                   help=f"examples per parquet shard (default {DEFAULT_ROWS_PER_SHARD}); webdataset tars are "
+                        "sized by bytes, at least 2 per split of 2+ examples (docs/publishing.md)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (ours, nor those of the libraries)")
     g = p.add_argument_group("extraction job (every builder; see python -m extractors.run)")
     where = g.add_mutually_exclusive_group()
@@ -328,6 +379,9 @@ def parser(builder: type[Builder], prog: str, description: str = "") -> argparse
     g.add_argument("--weights", action="append", metavar="NAME=PATH",
                    help="local weights of extractor NAME (repeatable), e.g. clip=ViT-B-32.pt; without them weights "
                         "come from the cache, else a download")
+    from builders.core import safe
+
+    safe.add_arguments(p)
     return p
 
 
@@ -361,13 +415,21 @@ def run(builder, argv=None, prog: str | None = None, description: str | None = N
     quiet_dask_logs()
     from extractors.run import SetupError, parse_weights
 
+    from builders.core import safe
+
     try:
-        weights = parse_weights(args.weights)
-        made = builder.from_args(args)
-        result = build(made, args.out, args.work, name=args.name, weights=weights, rows_per_shard=args.rows_per_shard,
-                       job=builder_job(args.scheduler, args.workers, args.shard_size, args.device),
-                       progress=not args.no_progress)
-    except (BuildError, SetupError) as e:
+        limits = safe.from_args(args)
+    except ValueError as e:
+        return usage_error(e)
+    try:
+        with safe.using(**dataclasses.asdict(limits)):  # the flags' limits for this build, the caller's after
+            weights = parse_weights(args.weights)
+            made = builder.from_args(args)
+            result = build(made, args.out, args.work, name=args.name, weights=weights,
+                           rows_per_shard=args.rows_per_shard,
+                           job=builder_job(args.scheduler, args.workers, args.shard_size, args.device),
+                           progress=not args.no_progress)
+    except (BuildError, SetupError, safe.UnsafeFileError) as e:  # an unsafe file every item needs: one line
         return usage_error(e)
     print("\n".join(result.lines))
     return result.status
@@ -389,8 +451,10 @@ def usage_error(e: BaseException | str) -> int:
 def update_build_record(out_dir: str | Path, dataset: str, config: str, record: dict, **top) -> dict:
     """Merge one config's record into build.json (other configs of the dataset are kept);
     ``top`` sets dataset-level keys (the card's facts, the tool)."""
+    from builders.core.safe import read_json
+
     path = Path(out_dir) / "build.json"
-    build = json.loads(path.read_text()) if path.exists() else {}
+    build = read_json(path) if path.exists() else {}
     build.update(top, dataset=dataset)
     build.setdefault("configs", {})[config] = record
     write_json(path, build)

@@ -22,6 +22,8 @@ rerunning resumes: LFS objects the Hub already holds are not sent again. The tok
 
 ``--dry-run`` only reads: it lists every file (local path, repo path, size, upload / unchanged /
 delete) and prints each card's unified diff against the card in the repo (or against nothing).
+Offline (``HF_HUB_OFFLINE=1``) it lists every file and both cards, marked "not compared with the
+Hub (offline)", and exits 0: a first publish previewed without a network.
 Errors are one line on stderr and exit status 2.
 """
 
@@ -32,12 +34,14 @@ import difflib
 import hashlib
 import json
 import re
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import cli
+from common.safefiles import UnsafeFileError, file_kind, read_json
 
 REPO_TYPE = "dataset"
 PARQUET_OWNED = ("data/", "figures/")  # repo folders the build owns: files there that it lacks are deleted
@@ -94,7 +98,9 @@ def read_build(hub_dir: Path) -> dict:
     if not path.is_file():
         raise PublishError(f"{hub_dir} has no build.json: not a built dataset (run python -m builders.<name> first)")
     try:
-        build = json.loads(path.read_text())
+        build = read_json(build_file(hub_dir, "build.json", listed=False))
+    except UnsafeFileError as e:
+        raise PublishError(f"{e}: rebuild the dataset") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PublishError(f"{path} is not valid JSON ({e}): rebuild the dataset") from e
     configs = build.get("configs") if isinstance(build, dict) else None
@@ -105,9 +111,30 @@ def read_build(hub_dir: Path) -> dict:
     return build
 
 
+def build_file(hub_dir: Path, rel, listed: bool = True) -> Path:
+    """``hub_dir / rel`` if it is a regular file inside the build once resolved: ``rel`` relative, without
+    ``..``, not through a symlink that leaves the build; PublishError (one line) otherwise, so nothing
+    outside the build directory is ever uploaded."""
+    named = f"{hub_dir}/build.json names {rel!r}" if listed else f"{hub_dir / rel}"
+    if not isinstance(rel, str) or not rel or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel) or any(
+            part in ("", ".", "..") for part in rel.replace("\\", "/").split("/")):
+        raise PublishError(f"{named}: not a plain relative path inside the build; refusing to publish it")
+    path = hub_dir / rel
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(path)
+    root, real = hub_dir.resolve(), path.resolve()
+    if not real.is_relative_to(root):
+        raise PublishError(f"{named}: it resolves to {real}, outside the build directory; refusing to publish it")
+    mode = real.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise PublishError(f"{named}: {file_kind(mode)}, not a regular file; refusing to publish it")
+    return path
+
+
 def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], list[Path]]:
     """(parquet shards, webdataset tars, figures) of the build: exactly the shards build.json lists,
-    each present; a shard on disk that build.json does not list is an error (a stale file)."""
+    each present, a regular file inside the build (``build_file``); a shard on disk that build.json
+    does not list is an error (a stale file)."""
     listed = {"parquet": [], "wds": []}
     for name, rec in sorted(build["configs"].items()):
         for split, facts in rec["splits"].items():
@@ -115,8 +142,13 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
                 listed[kind] += facts.get(kind, [])
     if not listed["parquet"]:
         raise PublishError(f"{hub_dir}/build.json lists no parquet shard: rebuild the dataset")
-    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar")):
-        missing = [p for p in listed[kind] if not (hub_dir / p).is_file()]
+    for kind, folder, pattern in (("parquet", "data", "*.parquet"), ("wds", "wds", "*.tar*")):
+        missing = []
+        for p in listed[kind]:
+            try:
+                build_file(hub_dir, p)
+            except FileNotFoundError:
+                missing.append(p)
         if missing:
             raise PublishError(f"{hub_dir}/{missing[0]} is listed in build.json but missing"
                                f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: rebuild the dataset")
@@ -125,7 +157,11 @@ def build_files(hub_dir: Path, build: dict) -> tuple[list[Path], list[Path], lis
         if stale:
             raise PublishError(f"{hub_dir}/{stale[0]} is not in build.json (left from an earlier build?): "
                                "remove it or rebuild the dataset")
-    figures = sorted(p for p in (hub_dir / "figures").rglob("*") if p.is_file()) if (hub_dir / "figures").is_dir() else []
+    figures = []
+    if (hub_dir / "figures").is_dir():
+        for p in sorted((hub_dir / "figures").rglob("*")):
+            if not p.is_dir():
+                figures.append(build_file(hub_dir, p.relative_to(hub_dir).as_posix(), listed=False))
     return ([hub_dir / p for p in listed["parquet"]], [hub_dir / p for p in listed["wds"]], figures)
 
 
@@ -342,28 +378,33 @@ def validate_repo_id(repo_id: str, flag: str) -> None:
 # ---------------------------------------------------------------- publish
 
 
-def _wds_members(build: dict) -> dict:
-    """Per config, the types of a tar sample's members, for the -wds card's dataset_info."""
-    from datasets import Features
+def check_cards(card: str, wds_card: str | None) -> None:
+    """Both cards against the Hub's metadata rules (cards.validate) before any request."""
+    from cards.validate import CardError, check
 
-    from builders.core.writers import wds_features
-
-    return {name: wds_features(Features.from_dict(rec["features"])) for name, rec in build["configs"].items()}
+    try:
+        check(card, "card")
+        if wds_card is not None:
+            check(wds_card, "webdataset card")
+    except CardError as e:
+        raise PublishError(f"{e}: rebuild the dataset with fixed card facts") from e
 
 
 def plan_repos(hub_dir: Path, build: dict, repo_id: str, wds_repo_id: str) -> list[RepoPlan]:
     """The two repos' target contents (the webdataset repo first: the parquet card links to it)."""
     from cards.render import render_card
+    from builders.core.writers import wds_members
     from cards.wds_card import render_wds_card
 
     parquet, tars, figures = build_files(hub_dir, build)
     plans = []
     if tars:
-        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=_wds_members(build)).encode()
+        wds_card = render_wds_card(build, wds_repo_id, repo_id, members=wds_members(build)).encode()
         plans.append(RepoPlan(wds_repo_id, [LocalFile("README.md", data=wds_card)]
                               + [LocalFile(p.relative_to(hub_dir).as_posix(), p) for p in tars], WDS_OWNED))
-    card = render_card(build, load_path=repo_id, wds_repo=wds_repo_id if tars else None).encode()
-    files = [LocalFile("README.md", data=card), LocalFile("build.json", hub_dir / "build.json")]
+    card = render_card(build, load_path=repo_id, wds_repo=wds_repo_id if tars else None)
+    check_cards(card, wds_card.decode() if tars else None)
+    files = [LocalFile("README.md", data=card.encode()), LocalFile("build.json", hub_dir / "build.json")]
     files += [LocalFile(p.relative_to(hub_dir).as_posix(), p) for p in parquet + figures]
     plans.append(RepoPlan(repo_id, files, PARQUET_OWNED))
     return plans
@@ -409,7 +450,9 @@ def publish(hub_dir, repo_id: str, wds_repo_id: str | None = None, private: bool
     plans = plan_repos(hub_dir, build, repo_id, wds_repo_id)
     endpoint = constants.ENDPOINT
     if constants.is_offline_mode():
-        raise PublishError(OFFLINE_MESSAGE)
+        if not dry_run:
+            raise PublishError(OFFLINE_MESSAGE)
+        return _offline_dry_run(plans, out)
     api = HfApi()
     stage, current = "check", None
     try:
@@ -453,6 +496,21 @@ def publish(hub_dir, repo_id: str, wds_repo_id: str | None = None, private: bool
         raise
     except Exception as e:  # the Hub or the network: say which repo, what failed, what to do
         raise PublishError(explain(e, current, endpoint, stage)) from e
+
+
+def _offline_dry_run(plans: list[RepoPlan], out) -> list[dict]:
+    """``--dry-run`` with HF_HUB_OFFLINE: every file and both cards as they would be sent, none compared
+    with the Hub (a first publish previewed offline)."""
+    out("dry run, offline (HF_HUB_OFFLINE): nothing is sent; files not compared with the Hub (offline)")
+    for plan in plans:
+        out(f"{plan.repo_id} (dataset repo): not compared with the Hub (offline)")
+        for f in plan.files:
+            out(f"  {'send':9s} {f.size:>13,} B  {f.path_in_repo}  <- {f.where()}")
+        out(f"  would send at most {len(plan.files)} file(s) ({sum(f.size for f in plan.files):,} B)")
+        out("".join(difflib.unified_diff([], plan.card().data.decode().splitlines(keepends=True), fromfile="(not compared: offline)",
+                                         tofile=f"{plan.repo_id}:README.md (new)")).rstrip("\n"))
+    return [{"repo_id": p.repo_id, "commit": None, "uploaded": [f.path_in_repo for f in p.files], "deleted": [],
+             "unchanged": [], "offline": True} for p in plans]
 
 
 def main(argv=None) -> int:

@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: datasets loads after the command line is parsed
     from datasets import Features
 
-import json
 import logging
 import math
 import re
@@ -57,6 +56,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from builders.core import safe
+from builders.core.safe import UnsafeFileError
+from builders.core.safe import h5 as safe_h5
 from builders.core.base import Builder, BuildError, run
 from builders.core.schema import frame_score_features, frames_column
 from builders.tvsum import CITATION as TVSUM_CITATION
@@ -132,18 +134,14 @@ def default_name(h5: str | Path) -> str:
 
 
 def open_h5(path: Path):
-    import h5py
-
-    if not path.is_file():
-        raise InputError(f"h5 file not found: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes), not an eccv16 h5 file")
-    if not h5py.is_hdf5(path):
-        raise InputError(f"{path} is not an HDF5 file (expected e.g. eccv16_dataset_tvsum_google_pool5.h5)")
+    """The h5 opened read-only through builders.core.safe.h5 (regular file, no link out of it); InputError
+    (one line, exit 2) for a missing, empty, foreign or unsafe file."""
     try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise InputError(f"{path} cannot be read as HDF5: {e}") from e
+        return safe_h5.open_h5(path)
+    except FileNotFoundError:
+        raise InputError(f"h5 file not found: {path}") from None
+    except UnsafeFileError as e:
+        raise InputError(f"{e} (expected e.g. eccv16_dataset_tvsum_google_pool5.h5)") from None
 
 
 def _natural(key: str):
@@ -200,13 +198,13 @@ def eccv16_features(columns: tuple[str, ...], fps: bool) -> Features:
 
 
 def _read(group, key: str) -> np.ndarray:
-    import h5py
-
-    node = group[key]
-    if not isinstance(node, h5py.Dataset):
+    node = safe_h5.dataset(group, key)
+    if node is None:
         raise bad(key, "is a group, expected an array")
     try:
-        return np.asarray(node[()])
+        return safe_h5.read(node)
+    except UnsafeFileError as e:
+        raise bad(key, str(e)) from None
     except (OSError, TypeError, ValueError) as e:
         raise bad(key, f"cannot be read: {e}") from e
 
@@ -317,9 +315,9 @@ def _load_folds(path: Path) -> list[dict[str, list[str]]]:
         if path.suffix.lower() in (".yml", ".yaml"):
             import yaml
 
-            folds = yaml.safe_load(path.read_text())
+            folds = yaml.safe_load(safe.read_text(path))
         else:
-            folds = json.loads(path.read_text())
+            folds = safe.read_json(path)
     except Exception as e:  # json / yaml / unicode errors all mean the same: not a split file
         raise InputError(f"{path} is not a valid split file: {e}") from e
     if not isinstance(folds, list) or not folds:
@@ -540,7 +538,7 @@ def drop_stale_configs(out: Path, keep: list[str]) -> list[str]:
     path = out / "build.json"
     if not path.exists():
         return []
-    build = json.loads(path.read_text())
+    build = safe.read_json(path)
     stale = [c for c in build.get("configs", {}) if c not in keep and re.fullmatch(rf"{CONFIG}(-split\d+)?", c)]
     for c in stale:
         for kind in ("data", "wds"):

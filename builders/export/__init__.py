@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from common import cli
 from common.files import sha256_file
+from common.safefiles import read_json
 
 TOOL = "vsumhub builders.export"
 FORMATS = ("a2summ", "eccv16h5", "moment_detr", "mrhisum")
@@ -55,7 +56,7 @@ class Build:
         if not path.is_file():
             raise ExportError(f"no build at {self.root}: {path} not found (build it with python -m builders.<name>)")
         try:
-            self.record = json.loads(path.read_text(encoding="utf-8"))
+            self.record = read_json(path)  # bounded size and depth (common.safefiles)
         except (OSError, ValueError) as e:
             raise ExportError(f"{path} is not readable JSON: {e}") from None
         configs = self.record.get("configs") or {}

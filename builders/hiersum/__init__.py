@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.core import safe
 from builders.core.asr import transcribe_pending
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
@@ -240,7 +241,7 @@ class HierSum(Builder):
             except ItemError as e:  # no listing, nothing to collect from it: the input is unusable as given
                 raise BuildError(f"--channel {channel} cannot be listed: {e.kind}: {e.message}") from e
         if self.urls:
-            inputs += [line.strip() for line in Path(self.urls).read_text().splitlines()
+            inputs += [line.strip() for line in safe.read_text(self.urls).splitlines()
                        if line.strip() and not line.startswith("#")]
         if self.info_json:
             inputs += sorted(str(p) for p in Path(self.info_json).glob("*.info.json"))

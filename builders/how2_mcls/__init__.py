@@ -8,7 +8,7 @@ video and its Portuguese transcript -> an English summary, with English support 
 
 Configs: ``mcls`` (train / validation / test as How2's translation data divides them), ``ms`` (English
 video-summary support data, train only), ``mcls-1k`` / ``mcls-3k`` (the first 1,000 / 3,000 training videos by sha1
-of the id: the low-resource variant of section 3.7; ``--few-shot`` sets the sizes). Rows: ``id`` / ``video_id``,
+of the id: the low-resource variant of section 3.7; ``--few-shot`` sets the sizes; a size larger than the training videos is left out with a notice, recorded in build.json). Rows: ``id`` / ``video_id``,
 ``source_split``, ``transcript_pt``, ``transcript_en``, ``summary`` (texts as released: tokenised, lowercased),
 ``frames_resnext3d`` [T, 2048] (released per-video arrays, or our ``resnext3d`` extractor with ``--videos``, then
 with ``frame_times``). A video whose files are missing or malformed is recorded with its kind; the others are built.

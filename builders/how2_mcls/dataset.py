@@ -18,16 +18,19 @@ if TYPE_CHECKING:  # annotations only: datasets loads after the command line is 
     from datasets import Features
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError, video_in
 from builders.core.extraction import Track
+from builders.core.safe.arrays import load_array
 from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id
+
+log = logging.getLogger("builders")
 
 VIDEO_DIM = 2048  # ResNeXt-101 3D pooled features, as How2 releases them and VDF reads them (section 3.2)
 EXTRACTOR = "resnext3d"
@@ -83,13 +86,14 @@ def parse_sizes(text) -> tuple[int, ...]:
     return sizes
 
 
-def few_shot_subsets(train_ids, sizes) -> dict[str, set[str]]:
-    """config -> its training videos: the first n by sha1 of the id (so every smaller subset is inside a larger one)."""
+def few_shot_subsets(train_ids, sizes) -> tuple[dict[str, set[str]], list[int]]:
+    """(config -> its training videos: the first n by sha1 of the id, so every smaller subset is inside a larger
+    one; the sizes left out because the release has fewer training videos: a notice, not a failure)."""
     ranked = sorted(set(train_ids), key=lambda v: hashlib.sha1(v.encode()).hexdigest())
     too_big = [n for n in sizes if n > len(ranked)]
-    if too_big:
-        raise BuildError(f"--few-shot {too_big[0]} is more than the {len(ranked)} How2-MCLS training videos")
-    return {size_name(n): set(ranked[:n]) for n in sizes}
+    for n in too_big:
+        log.warning("--few-shot %d left out: the release has only %d How2-MCLS training videos", n, len(ranked))
+    return {size_name(n): set(ranked[:n]) for n in sizes if n <= len(ranked)}, too_big
 
 
 def features() -> Features:
@@ -125,7 +129,7 @@ class How2MCLSBuilder(Builder):
     family = "how2"
     protocol = "generation"
     name = "how2-mcls"
-    tool = "vsumhub builders.how2_mcls"
+    tool = "python -m builders.how2_mcls"
     source_label = ""  # the card's sources paragraph
 
     def __init__(self, input: Path, features: Path | None = None, videos: Path | None = None,
@@ -169,7 +173,8 @@ class How2MCLSBuilder(Builder):
                 raise BuildError(f"video {v.id} is in both {seen[v.id].source_split} and {v.source_split}")
             seen[v.id] = v
         train = [v.id for v in self.videos if v.part == MCLS and v.split == "train" and v.problem is None]
-        self.subsets = few_shot_subsets(train, self.sizes)
+        self.subsets, self.few_shot_left_out = few_shot_subsets(train, self.sizes)
+        self.train_videos = len(set(train))
         if not any(v.part == MCLS for v in self.videos):
             raise BuildError(f"{self.input}: no How2-MCLS video (a video with a Portuguese transcript and a summary)")
 
@@ -236,6 +241,9 @@ class How2MCLSBuilder(Builder):
     def facts(self, config: str) -> dict:
         part = MS if config == MS else MCLS
         facts = {"part": part, "paper_counts": PAPER_COUNTS[part], **self.source_facts()}
+        if config == MCLS and self.few_shot_left_out:
+            facts["few_shot_left_out"] = {"sizes": self.few_shot_left_out, "train_videos": self.train_videos,
+                                          "why": "more than the release's How2-MCLS training videos"}
         if config in self.subsets:
             facts["few_shot"] = {"train_videos": len(self.subsets[config]),
                                  "rule": "the first n How2-MCLS training videos by sha1 of the video id (nested); "
@@ -265,6 +273,7 @@ class How2MCLSBuilder(Builder):
                 "- `mcls-<n>`: the first n `mcls` training videos by sha1 of the video id, nested; validation and test "
                 "as `mcls` (section 3.7 reports 1k and 3k)."),
             "license": "cc-by-sa-4.0" if self.source == "how2" else "other",
+            **({} if self.source == "how2" else {"license_name": "how2-mcls", "license_link": "https://github.com/korokes/MCLS"}),
             "license_text": ("How2's data-like content is released under CC BY-SA 4.0 (its repository's README); the "
                              "videos belong to their YouTube owners under the standard YouTube license. "
                              + ("The MCLS authors' reorganised files state no license of their own. "

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from builders.core import safe
 from builders.core.base import BuildError
 from builders.how2_mcls.dataset import MCLS, MS, How2MCLSBuilder, Video
 from collectors.records import ItemError
@@ -36,7 +37,7 @@ SUMMARY_SPLITS = ("sum_train", "sum_cv", "sum_devtest")
 def read_id_lines(path: Path) -> list[tuple[str, str, int]]:
     """(id, text, line number) of a "<id> <text>" file; a line without an id is a BuildError naming it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = safe.read_text(path).splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise BuildError(f"cannot read {path}: {e}") from e
     out = []
@@ -55,7 +56,7 @@ def read_segments(path: Path) -> dict[str, tuple[str, float]]:
     if not path.is_file():
         return {}
     out = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(safe.read_text(path).splitlines(), 1):
         parts = line.split()
         if not parts:
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders.core import safe
 from builders.core.base import BuildError
 from builders.how2_mcls.dataset import MCLS, MS, How2MCLSBuilder, Video
 
@@ -23,7 +24,7 @@ PREFIXES = {"train": (MCLS, "train"), "val": (MCLS, "validation"), "test": (MCLS
 
 def read_lines(path: Path) -> list[str]:
     try:
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        return [line.strip() for line in safe.read_text(path).splitlines()]
     except (OSError, UnicodeDecodeError) as e:
         raise BuildError(f"cannot read {path}: {e}") from e
 

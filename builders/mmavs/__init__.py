@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.core import safe
+from builders.core.safe import UnsafeFileError, check_regular, open_regular
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
 from builders.core.keyframes import keyframes
@@ -71,10 +73,10 @@ CITATION = """@inproceedings{fu-etal-2021-mm,
 
 def read_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return safe.read_text(path, "utf-8-sig")  # a regular file within --max-json-bytes
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, UnsafeFileError) as e:
         raise ItemError("bad_annotation", f"{path}: cannot read ({e})") from None
 
 
@@ -106,22 +108,45 @@ def has_images(folder: Path) -> bool:
 
 
 def join_segments(segments: list[Path], dest: Path) -> Path:
-    """The segments' bytes in order, written to ``dest`` whole (skipped when ``dest`` is newer than all of them)."""
+    """The segments' bytes in order, written to ``dest`` whole (skipped when ``dest`` is newer than all of them).
+
+    Each segment must be a regular file (a FIFO would block, ``/dev/zero`` never ends: ItemError
+    ``bad_media`` naming it, before anything is written), and no more is copied than its size at that
+    check (a file that grows meanwhile cannot fill the disk). OSError is left for the writes (--work).
+    """
+    try:
+        sizes = [check_regular(s).st_size for s in segments]
+    except (OSError, UnsafeFileError) as e:
+        raise ItemError("bad_media", f"video segment {e}" if isinstance(e, UnsafeFileError) else
+                        f"cannot read video segment: {e}") from None
     if dest.exists() and dest.stat().st_mtime_ns >= max(s.stat().st_mtime_ns for s in segments):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(dest)
     try:
         with open(tmp, "wb") as out:
-            for s in segments:
-                with open(s, "rb") as f:
-                    while block := f.read(1 << 20):
+            for s, size in zip(segments, sizes):
+                try:
+                    f = open_regular(s)
+                except (OSError, UnsafeFileError) as e:
+                    raise ItemError("bad_media", f"cannot read video segment {s}: {e}") from None
+                with f:
+                    while size > 0 and (block := _read_segment(f, s, min(size, 1 << 20))):
                         out.write(block)
+                        size -= len(block)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return dest
+
+
+def _read_segment(f, path: Path, n: int) -> bytes:
+    """A read of a segment, its failure the sample's (``bad_media``), not the output directory's."""
+    try:
+        return f.read(n)
+    except OSError as e:
+        raise ItemError("bad_media", f"cannot read video segment {path}: {e}") from None
 
 
 def card_facts(subset: str) -> dict:
@@ -148,6 +173,7 @@ def card_facts(subset: str) -> dict:
         "labels": "\n".join(labels),
         "license": "other",
         "license_name": "mm-avs-research",
+        "license_link": "https://github.com/xiyan524/MM-AVS",  # its README: shared for research and study
         "license_text": "MM-AVS is shared for research and study (its README); the articles, images and videos "
                         f"belong to {name}. No license file is published: ask the authors before redistributing.",
         "task_categories": ["summarization", "video-text-to-text"],
@@ -173,7 +199,7 @@ class MMAVS(Builder):
     protocol = "news"
     name = "mmavs"  # hub/mmavs-<subset> by default
     source = "mm-avs"
-    tool = "vsumhub builders.mmavs"
+    tool = "python -m builders.mmavs"
 
     def __init__(self, subset: str, input: Path, visual: str = "resnet101", text: str = "roberta", fps: float = 1.0):
         if subset not in SUBSETS:

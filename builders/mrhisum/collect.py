@@ -49,7 +49,7 @@ class MrHiSumCollect(Builder):
     """Config ``collected``: the metadata's videos with their curve fetched anew."""
     family, protocol = "mrhisum", "most_replayed"  # the curve, no keyshot summary: scored as HierSum scores it
     name, source = "mrhisum", "youtube"
-    tool = "vsumhub builders.mrhisum --collect"
+    tool = "python -m builders.mrhisum --collect"
 
     def __init__(self, metadata: Path, splits: Path | None = None, *, info_json: Path | None = None,
                  limit: int | None = None, sleep: float = 2.0):

@@ -8,12 +8,13 @@ if TYPE_CHECKING:  # annotations only: datasets loads after the command line is 
     from datasets import Features
 
 import csv
-import json
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from builders.core import safe
+from builders.core.safe import UnsafeFileError, open_regular
 from builders.core.base import BuildError
 from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, safe_id
@@ -43,7 +44,7 @@ def read_metadata(path: Path) -> dict[str, dict]:
     if not Path(path).is_file():
         raise BuildError(f"metadata file not found: {path}")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open_regular(path, "r", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             missing = [c for c in METADATA_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
@@ -54,7 +55,7 @@ def read_metadata(path: Path) -> dict[str, dict]:
     out = {}
     for n, row in enumerate(rows, 2):
         try:
-            labels = json.loads(row["labels"]) if row["labels"].strip() else []
+            labels = safe.json_loads(row["labels"], f"{path}:{n}") if row["labels"].strip() else []
             meta = {"youtube_id": row["youtube_id"].strip(), "yt8m_file": row["yt8m_file"].strip(),
                     "random_id": row["random_id"].strip(), "duration": float(row["duration"]),
                     "views": int(float(row["views"])), "labels": [int(x) for x in labels]}
@@ -71,7 +72,7 @@ def read_splits(path: Path | None, ids) -> dict[str, str]:
     if path is None:
         return {i: "train" for i in ids}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = safe.read_json(path)
     except (OSError, ValueError) as e:
         raise BuildError(f"cannot read the split file {path}: {e}") from e
     if not isinstance(data, dict) or not set(SPLIT_KEYS) & set(data):
@@ -108,14 +109,25 @@ def inclusive_shots(cps: np.ndarray, n: int) -> tuple[np.ndarray, str]:
 
 def h5_row(video: Video, features: bool) -> tuple[dict, str]:
     """One video's row from its h5 group, and the change-point convention found."""
-    import h5py
+    from builders.core.safe import h5 as safe_h5
 
     group = video.group
+    if not hasattr(group, "keys"):  # video_N is a dataset, not a group
+        raise ItemError("bad_annotation", f"{video.id}: a dataset, not a group of gtscore, change_points, ...", video.id)
 
     def read(key):
-        if key not in group or not isinstance(group[key], h5py.Dataset):
-            raise ItemError("bad_annotation", f"{video.id}: no {key} in the h5", video.id)
-        return np.asarray(group[key][()])
+        try:
+            node = safe_h5.dataset(group, key)
+            if node is None:
+                raise ItemError("bad_annotation", f"{video.id}: no {key} in the h5", video.id)
+            a = safe_h5.read(node)
+        except UnsafeFileError as e:
+            raise ItemError("bad_annotation", f"{video.id}: {e}", video.id) from None
+        except (OSError, TypeError, ValueError) as e:  # a dataset HDF5 cannot convert (a damaged file)
+            raise ItemError("bad_annotation", f"{video.id}: {key} cannot be read ({e})", video.id) from None
+        if a.dtype.kind not in "biuf":  # strings, compounds, references: not what Mr.HiSum stores
+            raise ItemError("bad_annotation", f"{video.id}: {key} holds {a.dtype}, not numbers", video.id)
+        return a
 
     gtscore = read("gtscore").astype(np.float64).reshape(-1)
     n = len(gtscore)

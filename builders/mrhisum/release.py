@@ -14,7 +14,7 @@ class MrHiSum(Builder):
     family = "mrhisum"
     protocol = "mrhisum"
     name, source = "mrhisum", "mrhisum"
-    tool = "vsumhub builders.mrhisum"
+    tool = "python -m builders.mrhisum"
 
     def __init__(self, h5: Path, metadata: Path, splits: Path | None = None):
         self.h5, self.metadata, self.splits_file = Path(h5), Path(metadata), splits and Path(splits)
@@ -50,7 +50,7 @@ class MrHiSum(Builder):
             keys = [k for k in f.keys() if k.startswith("video_")]
             if not keys:
                 raise BuildError(f"{self.h5} has no video_N groups: not mr_hisum.h5")
-            self.with_features = sum("features" in f[k] for k in keys) * 2 > len(keys)
+            self.with_features = sum(hasattr(f[k], "keys") and "features" in f[k] for k in keys) * 2 > len(keys)
         unknown = [k for k in keys if k not in self.meta]
         if unknown:
             raise BuildError(f"{self.h5} has videos that {self.metadata} does not list, e.g. {', '.join(unknown[:5])}")
@@ -60,9 +60,9 @@ class MrHiSum(Builder):
         self.rules: dict[str, int] = {}
 
     def items(self):
-        import h5py
+        from builders.eccv16 import open_h5
 
-        with h5py.File(self.h5, "r") as f:
+        with open_h5(self.h5) as f:
             for key in self.keys:
                 yield Video(key, self.meta[key], f[key])
 

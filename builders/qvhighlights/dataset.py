@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.core import safe
 from builders.core.base import BuildError
 from collectors.records import ItemError
 
@@ -72,7 +72,7 @@ def read_queries(files: dict[str, Path]) -> list[Query]:
     queries, seen = [], {}
     for split, path in files.items():
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = safe.read_text(path).splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise BuildError(f"cannot read {path}: {e}") from e
         for n, line in enumerate(lines, 1):
@@ -80,7 +80,7 @@ def read_queries(files: dict[str, Path]) -> list[Query]:
                 continue
             where = f"{path.name}:{n}"
             try:
-                record = json.loads(line)
+                record = safe.json_loads(line, where)
                 qid = record.get("qid") if isinstance(record, dict) else None
             except ValueError as e:
                 record, qid = {"_error": f"not JSON: {e}"}, None
@@ -122,6 +122,8 @@ def labels(q: Query) -> dict:
             raise _bad(q, f"{key} must be a non-empty string")
     if not _number(r.get("duration")) or r["duration"] < CLIP_SECONDS:
         raise _bad(q, f"duration must be a number of seconds >= {CLIP_SECONDS}, got {r.get('duration')!r}")
+    if r["duration"] > (most := safe.LIMITS.max_annotated_duration):  # arrays are sized from it: 1e12 s, 3.6 TiB
+        raise _bad(q, f"duration {r['duration']:g} s is longer than --max-annotated-duration {most:g} s")
     try:
         youtube_id, start, end = parse_vid(r["vid"])
     except ValueError:

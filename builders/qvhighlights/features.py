@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError
+from builders.core.safe import UnsafeFileError
+from builders.core.safe.arrays import load_array, read_npy, read_npz
 from builders.qvhighlights.dataset import (
     Query,
     card_facts,
@@ -43,13 +44,20 @@ AUDIO_DIR, AUDIO_DIM = "pann_features", 2048
 
 
 def _load(path: Path, key: str | None, qid: str) -> np.ndarray:
+    """An array of a Moment-DETR feature file (``.npz`` member ``key``, or a ``.npy``), read safely."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            a = data[key] if key else data
-            a = np.asarray(a)
+        if key:
+            arrays = read_npz(path)
+            if key not in arrays:
+                raise ItemError("bad_media", f"{path}: no array {key!r} (has: {', '.join(arrays) or 'none'})", qid)
+            a = arrays[key]
+        else:
+            a = read_npy(path)
     except FileNotFoundError:
         raise ItemError("unavailable", f"feature file not found: {path}", qid) from None
-    except (OSError, ValueError, KeyError) as e:
+    except UnsafeFileError as e:
+        raise ItemError("bad_media", str(e), qid) from None
+    except (OSError, ValueError, EOFError) as e:
         raise ItemError("bad_media", f"{path}: cannot read {key or 'the array'} ({e})", qid) from None
     if a.ndim != 2 or a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
         raise ItemError("bad_media", f"{path}: expected a finite [rows, dim] array, got {a.dtype}{list(a.shape)}", qid)
@@ -61,7 +69,7 @@ class QVHighlightsReleased(Builder):
     family = "qvhighlights"
     protocol = "qvhighlights"
     name, source = "qvhighlights", "moment_detr_features"
-    tool = "vsumhub builders.qvhighlights"
+    tool = "python -m builders.qvhighlights"
 
     def __init__(self, annotations, features_dir: Path):
         self.annotation_paths = list(annotations) if isinstance(annotations, (list, tuple)) else [annotations]

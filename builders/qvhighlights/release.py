@@ -35,7 +35,7 @@ class QVHighlights(Builder):
     protocol = "qvhighlights"
     name = "qvhighlights"
     source = "qvhighlights"
-    tool = "vsumhub builders.qvhighlights"
+    tool = "python -m builders.qvhighlights"
 
     def __init__(self, annotations, videos: Path | None = None, visual: str = "clip", motion: str = "i3d",
                  audio: str = "pann", text: str = "cliptext", collect: Segments | None = None):
@@ -45,7 +45,7 @@ class QVHighlights(Builder):
         self.videos_dir = Path(videos) if videos is not None else None
         self.collect = collect  # the segments downloaded into <work>/media instead of read from --videos
         if collect is not None:
-            self.tool = "vsumhub builders.qvhighlights --collect"
+            self.tool = "python -m builders.qvhighlights --collect"
         self.encoders = {"visual": visual, "motion": motion, "audio": audio, "text": text}
         self.input = ", ".join(map(str, self.annotation_paths))
 

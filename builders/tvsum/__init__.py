@@ -61,15 +61,16 @@ class TVSumVideo:
 
 def read_tvsum_mat(path: str | Path) -> list[TVSumVideo]:
     """The 50 videos of ydata-tvsum50.mat (MATLAB 7.3 = HDF5), with clear errors for other files."""
-    import h5py
+    from builders.core.safe import UnsafeFileError
+    from builders.core.safe.h5 import open_h5, read
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"TVSum annotation file not found: {path}")
     try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ValueError(f"{path} is not a MATLAB 7.3 (HDF5) file such as ydata-tvsum50.mat: {e}") from e
+        f = open_h5(path)  # a regular file whose links stay in it (UnsafeFileError is a ValueError)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"TVSum annotation file not found: {path}") from None
+    except UnsafeFileError as e:
+        raise UnsafeFileError(f"{e}: not a MATLAB 7.3 (HDF5) file such as ydata-tvsum50.mat") from None
     with f:
         if "tvsum50" not in f:
             raise ValueError(f"{path} has no 'tvsum50' struct (found: {', '.join(f.keys())})")
@@ -79,11 +80,13 @@ def read_tvsum_mat(path: str | Path) -> list[TVSumVideo]:
         if missing:
             raise ValueError(f"{path}: tvsum50 lacks fields {missing}")
 
-        def text(field, i):
-            return "".join(chr(c) for c in f[t[field][i, 0]][()].flatten())
+        refs = {field: read(t[field]) for field in fields}  # object references into the file
 
         def value(field, i):
-            return f[t[field][i, 0]][()]
+            return read(f[refs[field][i, 0]])  # external storage / virtual data refused
+
+        def text(field, i):
+            return "".join(chr(c) for c in value(field, i).flatten())
 
         videos = []
         for i in range(t["video"].shape[0]):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.core import safe
 from builders.core.base import Builder, BuildError, run
 from builders.core.extraction import Track
 from builders.core.news import (
@@ -65,11 +66,11 @@ def read_release_file(path: Path) -> list[dict]:
     """The samples of one release file: a JSON array, ``{"weibo": [...]}``, or JSON lines. A line that is
     not a JSON object becomes ``{"_error": ...}`` (a recorded failure, not the end of the build)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = safe.read_text(path, "utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise BuildError(f"cannot read {path}: {e}") from e
     try:
-        doc = json.loads(text)
+        doc = safe.json_loads(text, str(path))
     except json.JSONDecodeError:
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("weibo"), list):
@@ -83,9 +84,9 @@ def read_release_file(path: Path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            r = json.loads(line)
-        except json.JSONDecodeError as e:
-            r = {"_error": f"{path.name}:{n}: not JSON ({e.msg})"}
+            r = safe.json_loads(line, f"{path.name}:{n}")
+        except ValueError as e:  # not JSON, or too deep / too big: this sample's failure
+            r = {"_error": f"{path.name}:{n}: not JSON ({getattr(e, 'msg', e)})"}
         records.append(r if isinstance(r, dict) else {"_error": f"{path.name}:{n}: not a JSON object"})
     if not records and text.strip():
         raise BuildError(f"{path}: neither a JSON array, an object with 'weibo', nor JSON lines")
@@ -139,6 +140,7 @@ def card_facts(visual: str, text: str) -> dict:
         ),
         "license": "other",
         "license_name": "vmsmo-research-only",
+        "license_link": "https://github.com/yingtaomj/VMSMO",  # the DIMS repository: its copyright note
         "license_text": "VMSMO's annotations are free for research; the dataset may not be used commercially nor "
                         "distributed to others without the authors' permission; the original content belongs to "
                         "its owners (the DIMS repository's copyright note).",
@@ -168,7 +170,7 @@ class VMSMO(Builder):
     family = "vmsmo"
     protocol = "news"
     name = source = "vmsmo"
-    tool = "vsumhub builders.vmsmo"
+    tool = "python -m builders.vmsmo"
 
     def __init__(self, input: Path, videos: Path | None = None, covers: Path | None = None, visual: str = "resnet101",
                  text: str = "roberta", fps: float = 2.5, max_frames: int = 200):

@@ -30,15 +30,15 @@ PANN on its sound: configs ``<domain>-<visual>-<motion>-<audio>``), the labels s
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from builders.core.arrays import load_array
 from builders.core.base import Builder, BuildError, run, video_in
 from builders.core.clips import clip_feature_tracks
+from builders.core import safe
+from builders.core.safe.arrays import load_array
 from builders.core.schema import frames_column, vectors
 from collectors.records import ItemError, RawItem, item_id, safe_id
 
@@ -70,7 +70,7 @@ def read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
     """domain -> {train, test} video ids, from UMT's static.py (the YOUTUBE_SPLITS literal) or a JSON."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safe.read_text(path)
     except (OSError, UnicodeDecodeError) as e:
         raise BuildError(f"cannot read the split file {path}: {e}") from e
     if path.suffix == ".py":
@@ -85,7 +85,7 @@ def read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
             raise BuildError(f"{path} defines no YOUTUBE_SPLITS (UMT's datasets/utils/static.py does)")
     else:
         try:
-            data = json.loads(text)
+            data = safe.json_loads(text, str(path))
         except ValueError as e:
             raise BuildError(f"{path} is not JSON: {e}") from e
     if not isinstance(data, dict) or not data:
@@ -143,7 +143,7 @@ class YouTubeHighlights(Builder):
             raise BuildError(f"{anno} not found (UMT's YouTube Highlights layout: youtube_anno.json, video_features/, "
                              "audio_features/)")
         try:
-            self.annotations = json.loads(anno.read_text(encoding="utf-8"))
+            self.annotations = safe.read_json(anno)
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise BuildError(f"cannot read {anno}: {e}") from e
         if not isinstance(self.annotations, dict):
@@ -291,6 +291,8 @@ class YouTubeHighlights(Builder):
                        "clips that its labels and every feature file have, as UMT does.\n"
                        "- Splits per domain: `train`, and `test` = UMT's `val` list (what UMT and CFSum report on)."),
             "license": "other",
+            "license_name": "youtube-highlights-research",
+            "license_link": "https://github.com/aliensunmin/DomainSpecificHighlight",  # the annotations' release
             "license_text": "The annotations come from Sun et al. (ECCV 2014) and the features and split from UMT "
                             "(BSD-3-Clause code release); the videos belong to their YouTube owners. Use for research "
                             "and cite both.",

@@ -97,24 +97,33 @@ class A2Summ(nn.Module):
     """``forward(batch)`` -> ``video_scores`` [B, T] logits, ``text_scores`` [B, N] logits (with
     text), the final ``video_features`` / ``text_features`` and ``cls_video`` / ``cls_text`` [B, C].
 
-    Hyper-parameters (defaults: TVSum's row but dropout 0.1; models.registry.DEFAULTS has each dataset's): ``hidden``
+    Hyper-parameters (defaults: TVSum's row but dropout 0.1; models/a2summ/defaults.py has each dataset's): ``hidden``
     C, ``num_layers`` L, ``heads``, ``ffn_ratio``, dropouts (input projection, attention/FFN,
     score head), ``ratio`` r (k = floor(len / r) hard negatives), ``expansion`` (key-set growth
     on each side), ``beta`` / ``lam`` (Eq. 9), focal ``alpha`` / ``gamma``, ``intra_pooling``
-    (``"pairs"`` = Eq. 8 literally, ``"mean"`` = released code), ``max_len`` (position tables).
+    (``"pairs"`` = Eq. 8 literally, ``"mean"`` = released code), ``directions`` (``"sum"`` = Eq. 6-8,
+    ``"mean"`` = released code), ``max_len`` (position tables).
+
+    Defaults follow the authors' released code (boheumd/A2Summ ``losses.py``), whose numbers the paper reports,
+    beside its ``config.py`` beta / lambda: focal ``alpha`` 0.5 (its two-column focal loss averaged: Sec. 4.1
+    says 0.25), ``intra_pooling`` "mean" and ``directions`` "mean". The paper's form: ``--hparam alpha=0.25
+    --hparam intra_pooling=pairs --hparam directions=sum`` (docs/training.md).
     """
 
     def __init__(self, video_dim: int, text_dim: int | None = None, audio_dim: int | None = None,
                  query_dim: int | None = None, *, hidden: int = 128, num_layers: int = 2, heads: int = 8,
                  ffn_ratio: int = 4, dropout_input: float = 0.1, dropout: float = 0.1, dropout_head: float = 0.5,
-                 ratio: int = 16, expansion: int = 4, beta: float = 0.1, lam: float = 1.0, alpha: float = 0.25,
-                 gamma: float = 2.0, intra_pooling: str = "pairs", max_len: int = 5000):
+                 ratio: int = 16, expansion: int = 4, beta: float = 0.1, lam: float = 1.0, alpha: float = 0.5,
+                 gamma: float = 2.0, intra_pooling: str = "mean", directions: str = "mean", max_len: int = 5000):
         super().__init__()
         del audio_dim, query_dim  # A2Summ reads video and text only
         if ratio < 1:
             raise ValueError(f"ratio r must be >= 1 (k = floor(length / r) hard negatives), got {ratio}")
         self.max_len, self.ratio, self.expansion = max_len, ratio, expansion
         self.beta, self.lam, self.alpha, self.gamma, self.intra_pooling = beta, lam, alpha, gamma, intra_pooling
+        if directions not in ("sum", "mean"):
+            raise ValueError(f"directions must be 'sum' (Eq. 6-8) or 'mean' (the released code), got {directions!r}")
+        self.directions = directions
         self.video_proj = nn.Sequential(nn.Linear(video_dim, hidden), nn.Dropout(dropout_input))
         self.cls_video = nn.Parameter(torch.zeros(1, 1, hidden))
         self.pos_video = nn.Embedding(max_len + 1, hidden)
@@ -218,7 +227,7 @@ class A2Summ(nn.Module):
                 total = total + cls_text
                 parts["cls_text"] = cls_text.item()
             if self.beta:
-                inter = inter_sample_loss(outputs["cls_video"], outputs["cls_text"], self.inter_scale())
+                inter = inter_sample_loss(outputs["cls_video"], outputs["cls_text"], self.inter_scale(), self.directions)
                 total = total + self.beta * inter
                 parts["inter"] = inter.item()
             frame_labels = self.frame_labels(batch)
@@ -236,4 +245,4 @@ class A2Summ(nn.Module):
         sentence_negs = hard_negatives(outputs["text_scores"], sentence_labels, text_mask, self.ratio, self.expansion)
         return intra_sample_loss(outputs["video_features"], outputs["text_features"], frame_labels & video_mask,
                                  sentence_labels & text_mask, frame_negs, sentence_negs, self.intra_scale(),
-                                 self.intra_pooling)
+                                 self.intra_pooling, self.directions)

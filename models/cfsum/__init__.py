@@ -1,1 +1,3 @@
-"""CFSum: coarse-fine fusion of video, audio and text; the network, its defaults."""
+"""CFSum: the coarse-fine fusion network (model.py) and its defaults with their sources (defaults.py)."""
+
+NETWORK = "models.cfsum.model:CFSum"

@@ -1,1 +1,3 @@
-"""HierSum (Beedu & Essa): the network, its defaults, its passthrough columns."""
+"""HierSum: A2Summ with the parent-child schedule (model.py) and Table 1's defaults (defaults.py)."""
+
+NETWORK = "models.hiersum.model:HierSum"

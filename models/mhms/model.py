@@ -45,8 +45,6 @@ SUMMARY_MODES = ("segments", "best")
 
 
 class MHMS(nn.Module):
-    passthrough_inputs = ("sentences",)  # read at training and evaluation
-    passthrough_targets = ("summary", "frame_labels")  # read at training only
     required_targets = ()  # no example is left out for a null target: each loss term skips what it lacks
 
     def __init__(self, video_dim: int, text_dim: int | None = None, audio_dim: int | None = None,

@@ -1,7 +1,7 @@
-"""Evaluate a VDF run (models.vdf.train): generate the summaries of a split, score them as the paper's tables.
+"""Evaluate a VDF run (models.vdf.stages; VDF's ``EVALUATE`` hook, called by ``models.evaluate --run``): generate the summaries of a split, score them as the paper's tables.
 
-Metrics (Tables 2-3: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr), printed as the paper prints them (x100, CIDEr as
-is): BLEU, METEOR and CIDEr by the coco-caption scorers (``models.metrics.generation``: what nmtpytorch and
+Metrics (Tables 2-3: BLEU-1..4, ROUGE-1/2/L, METEOR, CIDEr), under the paper's names and in its order, raw
+(0..1, CIDEr as is); ``models.evaluate`` prints them as the paper does (x100, CIDEr as is: ``models.units``): BLEU, METEOR and CIDEr by the coco-caption scorers (``models.metrics.generation``: what nmtpytorch and
 nlg-eval run, the tools the MCLS authors name), ROUGE-1/2/L F1 by ``rouge-score`` with stemming, mean over
 summaries (``models.metrics.rouge``; the authors used another ROUGE package, so ROUGE may differ slightly).
 Summaries come from beam search with the run's ``num_beams`` (6) and ``length_penalty`` (1.0) (section 3.2), at
@@ -18,7 +18,7 @@ import torch
 
 from common.files import write_json
 from models.data import DatasetError
-from models.runs import BEST, CONFIG, LAST, RunError
+from models.runs import BEST, CONFIG, LAST, RunError, load_checkpoint, load_weights
 from models.vdf.model import VDF
 from models.vdf.data import SOURCE_COLUMN, SUMMARY, VIDEO_COLUMN, Limits, TextVideoSplit, load_tokenizer, summary_batch
 
@@ -48,8 +48,8 @@ def load_vdf(run_dir, checkpoint: str = "best", device: str = "cpu") -> tuple[VD
     toks = {lang: load_tokenizer(run_dir / name) for lang, name in top["tokenizers"].items()}
     hp = top["model_hparams"]
     model = VDF(len(toks[source]), len(toks["en"]), shared=source == "en", **hp)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
+    state = load_checkpoint(path, hint="train again, or evaluate another --checkpoint")
+    load_weights(model, state["model"], path, hint="train again, or evaluate another --checkpoint")
     return model.to(device).eval(), toks, {"stage": stage, "source": source, "epoch": state.get("epoch"), "config": top}
 
 
@@ -69,13 +69,13 @@ def score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
 
 
 def as_paper(metrics: dict[str, float]) -> dict[str, float]:
-    """The paper's names and scale: x100 except CIDEr, in the tables' column order."""
-    return {PAPER_NAMES[k]: metrics[k] * (1 if k == "cider" else 100) for k in PAPER_NAMES}
+    """The paper's names, in the tables' column order (values raw; the scale is models.units')."""
+    return {PAPER_NAMES[k]: metrics[k] for k in PAPER_NAMES}
 
 
 def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = "test", checkpoint: str = "best",
                  device: str = "cpu", batch_size: int = 8, **_ignored) -> tuple[dict, dict]:
-    """(metrics as the paper prints them, facts) of a VDF run on one split."""
+    """(metrics under the paper's names, raw, facts) of a VDF run on one split."""
     model, toks, facts = load_vdf(run_dir, checkpoint, device)
     top, source = facts["config"], facts["source"]
     dataset, config = str(dataset or top["dataset"]), config or top["config"]
@@ -102,6 +102,5 @@ def evaluate_run(run_dir, dataset=None, config: str | None = None, split: str = 
     write_json(Path(run_dir) / f"metrics-{split}.json", metrics)
     facts = {"dataset": dataset, "config": config, "split": split, "examples": len(hyps), "protocol": "generation",
              "model": f"vdf, {'stage ' + facts['stage'] if facts['stage'] != 'direct' else 'direct'}",
-             "checkpoint": checkpoint, "epoch": facts["epoch"], "predictions": str(predictions),
-             "digits": {name: 3 if name == "CIDEr" else 2 for name in PAPER_NAMES.values()}}
+             "checkpoint": checkpoint, "epoch": facts["epoch"], "predictions": str(predictions)}
     return metrics, facts

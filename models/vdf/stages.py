@@ -1,5 +1,7 @@
-"""Train VDF (models.vdf.model) on a How2-MCLS build: directly (the general scenario, Table 2) or by the triple-stage
-framework of section 2.3 (Table 3), each stage a run of its own with its checkpoints kept.
+"""VDF's runs of the shared training loop (``models.train``): directly (the general scenario, Table 2) or the
+triple-stage framework of section 2.3 (Table 3), each stage a run of its own with its checkpoints kept. What is
+VDF's own is here: the vocabularies, each stage's network, batches (``models.vdf.data``) and loss (the KD loss of
+stage 2), the encoder swap of stage 3; epochs, resuming, best selection, metrics.jsonl and curves are the loop's.
 
     python -m models.train --model vdf --dataset hub/how2-mcls --config mcls --out runs/vdf            # VDF
     python -m models.train --model vdf --dataset hub/how2-mcls --config mcls --out runs/vdf-ts --stage all
@@ -22,13 +24,13 @@ Stages (``--stage all`` runs 1, 2, 3 in order; every stage reads ``--config``'s 
 
 Without ``--stage``: VDF trained on ``--config`` (Portuguese transcript + video -> English summary) in ``OUT``.
 
-Each run directory holds ``config.json``, ``metrics.jsonl``, ``curves.png``, ``checkpoint-last.pt`` (resume: rerun
-the same command) and ``checkpoint-best.pt`` (lowest validation loss: cross-entropy, or the KD loss in stage 2;
-the paper does not say how it selects). ``OUT/config.json`` names the run for ``models.evaluate --run OUT``, which
+Each run directory holds what every run of ``models.train`` holds: ``config.json``, ``metrics.jsonl``, ``curves.png``,
+``checkpoint-last.pt`` (resume: rerun the same command) and ``checkpoint-best.pt`` (lowest validation loss:
+cross-entropy, or the KD loss in stage 2; the paper does not say how it selects). ``OUT/config.json`` names the run for ``models.evaluate --run OUT``, which
 evaluates the last stage trained (or the direct run). The vocabularies (``OUT/tokenizer-en``, ``OUT/tokenizer-pt``)
 are built once from the training texts and shared by every stage.
 
-Hyper-parameters: ``models.registry.SEQ2SEQ_DEFAULTS[("vdf", family)]`` (section 3.2), then ``--epochs``,
+Hyper-parameters: ``models/vdf/defaults.py`` (section 3.2), then ``--epochs``,
 ``--batch-size``, ``--lr``, ``--weight-decay`` (every stage) and ``--hparam KEY=VALUE`` (``d_model``,
 ``encoder_layers``, ..., ``kd_layer``, ``support_config``, ``pretrained`` = an mBART hub name or local path).
 Optimiser: Adam, constant learning rate (section 3.2); ``--grad-clip`` clips the gradient norm.
@@ -39,22 +41,18 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
 from common.files import sha256_file, write_json
-from common.threads import prefetch
 from models.collate import to_device
-from models.curves import plot_curves
-from models.loader import batch_order
 from models.data import DatasetError, resolve_config, split_names
-from models.runs import (BEST, CONFIG, CURVES, LAST, METRICS, RunError, clear_run, dataset_family, different_run,
-                         rng_state, save, set_rng_state, truncate_metrics)
+from models.loader import Loader
+from models.runs import BEST, CONFIG, RunError, dataset_family, load_checkpoint
+from models.training import Fit, parse_hparam
 from models.vdf.model import VDF, parameter_count
 from models.vdf.data import (
     SOURCE_COLUMN,
@@ -68,14 +66,13 @@ from models.vdf.data import (
     word_tokenizer,
 )
 
-log = logging.getLogger("models.vdf.train")
+log = logging.getLogger("models.vdf.stages")
 
 STAGES = ("1", "2", "3")
 RUN_KEYS = {"kd_layer": None, "support_config": "ms", "num_beams": 6, "length_penalty": 1.0, "vocab_min_count": 1}
 MODEL_KEYS = {k for k in inspect.signature(VDF.__init__).parameters if k not in ("self", "source_vocab", "target_vocab",
                                                                                   "shared", "_ignored")}
 TOKENIZERS = {"en": "tokenizer-en", "pt": "tokenizer-pt"}
-IDENTITY_FREE = ("epochs", "device", "argv", "stop_after", "parameters", "skipped", "stages", "tokenizers")
 
 
 @dataclass
@@ -112,14 +109,15 @@ class Plan:
 
 
 def settings(args) -> Plan:
-    from models.registry import SEQ2SEQ_DEFAULTS
-    from models.train import parse_hparam
+    from models.registry import UnlistedFamily, entry as model_folder
 
     config = resolve_config(args.dataset, args.config)
-    family = args.family or dataset_family(args.dataset)
-    entry = SEQ2SEQ_DEFAULTS.get(("vdf", family)) or SEQ2SEQ_DEFAULTS[("vdf", "how2")]
-    if ("vdf", family) not in SEQ2SEQ_DEFAULTS:
+    family = args.family or dataset_family(args.dataset, config)
+    try:
+        entry = model_folder("vdf").defaults(family)
+    except UnlistedFamily as e:
         log.warning("no VDF defaults for dataset family %r: using How2's (section 3.2)", family)
+        entry = e.recipe
     train = dict(entry["train"])
     for key in ("batch_size", "lr", "weight_decay", "epochs"):
         if getattr(args, key, None) is not None:
@@ -199,7 +197,7 @@ def make_vdf(plan: Plan, toks: dict, source: str) -> VDF:
 def load_best(path: Path, what: str) -> dict:
     if not path.is_file():
         raise RunError(f"{what} is not there: {path} (run that stage first, e.g. --stage all)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return load_checkpoint(path, hint="run that stage again")
 
 
 def transferred(kd_layer: int, layers: int):
@@ -254,35 +252,57 @@ def kd_loss(student, teacher, batch: dict, layer: int) -> torch.Tensor:
 # ---------------------------------------------------------------- one stage
 
 
-@dataclass
-class Stage:
-    """What a stage trains, on what, and how one batch gives its loss."""
-
-    name: str
-    module: torch.nn.Module  # what is trained and saved
-    train: TextVideoSplit
-    validation: TextVideoSplit | None
-    collate: object  # rows -> batch
-    loss: object  # (batch) -> loss
-    identity: dict
+def _loaders(plan: Plan, train: TextVideoSplit, validation: TextVideoSplit | None, collate) -> tuple:
+    bs = int(plan.train["batch_size"])
+    return (Loader(train, bs, shuffle=True, seed=plan.seed, depth=2, collate=collate),
+            Loader(validation, bs, depth=2, collate=collate) if validation is not None else None)
 
 
-def summary_stage(plan: Plan, name: str, model: VDF, toks: dict, source: str, train_config: str, identity: dict) -> Stage:
+def mean_loss(module, loss, loader: Loader, device: str) -> dict:
+    """The validation loss of a stage: its loss averaged over the examples."""
+    module.eval()
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for batch in loader.epoch(0):
+            total += float(loss(to_device(batch, device))) * len(batch["ids"])
+            n += len(batch["ids"])
+    return {"loss": total / max(n, 1)}
+
+
+def stage_fit(plan: Plan, name: str, module, train: TextVideoSplit, validation, collate, loss, identity: dict) -> Fit:
+    """A stage as a run of the shared loop: its config.json is the stage's identity and what it recorded."""
+    if len(train) == 0:
+        raise DatasetError(f"{train.where} has no example with the columns stage {name} needs")
+    extra = {"stages": ["direct"], "tokenizers": TOKENIZERS} if name == "direct" else {}
+    config = {**json.loads(json.dumps(identity, default=str)), **extra, "epochs": plan.train["epochs"],
+              "device": plan.device, "argv": plan.argv, "parameters": parameter_count(module),
+              "skipped": {"train": train.skipped, "validation": validation.skipped if validation else None}}
+    part = "kd" if name == "2" else "ce"
+
+    def step(batch, index):
+        value = loss(batch)
+        return value, {"total": value.item(), part: value.item()}
+
+    train_loader, val_loader = _loaders(plan, train, validation, collate)
+    return Fit(stage_dir(plan, name), config, module, train_loader, val_loader, step,
+               lambda loader: mean_loss(module, loss, loader, plan.device), "" if name == "direct" else f"stage {name}")
+
+
+def summary_stage(plan: Plan, name: str, model: VDF, toks: dict, source: str, train_config: str, identity: dict) -> Fit:
     cols = [SOURCE_COLUMN[source], SUMMARY, VIDEO_COLUMN]
-    train = TextVideoSplit(plan.dataset, train_config, "train", cols)
     val = TextVideoSplit(plan.dataset, plan.config, "validation", cols) if _has_validation(plan) else None
     limits = plan.limits
-    return Stage(name, model, train, val, lambda rows: summary_batch(rows, SOURCE_COLUMN[source], toks[source], toks["en"], limits),
-                 lambda b: model.loss(b, model(b)), identity)
+    return stage_fit(plan, name, model, TextVideoSplit(plan.dataset, train_config, "train", cols), val,
+                     lambda rows: summary_batch(rows, SOURCE_COLUMN[source], toks[source], toks["en"], limits),
+                     lambda b: model.loss(b, model(b)), identity)
 
 
-def kd_stage(plan: Plan, toks: dict, identity: dict) -> Stage:
+def kd_stage(plan: Plan, toks: dict, identity: dict) -> Fit:
     teacher = make_vdf(plan, toks, "en")
     teacher.load_state_dict(load_best(stage_dir(plan, "1") / BEST, "the stage-1 model")["model"])
     teacher = teacher.encoder.eval().requires_grad_(False).to(plan.device)
     student = make_vdf(plan, toks, "pt").encoder  # a new Portuguese encoder, same architecture (section 2.4)
     cols = [SOURCE_COLUMN["en"], SOURCE_COLUMN["pt"]]
-    train = TextVideoSplit(plan.dataset, plan.config, "train", cols)
     val = TextVideoSplit(plan.dataset, plan.config, "validation", cols) if _has_validation(plan) else None
     limits, layer = plan.limits, plan.run["kd_layer"]
 
@@ -290,14 +310,15 @@ def kd_stage(plan: Plan, toks: dict, identity: dict) -> Stage:
         teacher.eval()  # frozen: no dropout either
         return kd_loss(student, teacher, batch, layer)
 
-    return Stage("2", student, train, val, lambda rows: bilingual_batch(rows, toks["en"], toks["pt"], limits), loss, identity)
+    return stage_fit(plan, "2", student, TextVideoSplit(plan.dataset, plan.config, "train", cols), val,
+                     lambda rows: bilingual_batch(rows, toks["en"], toks["pt"], limits), loss, identity)
 
 
 def _has_validation(plan: Plan) -> bool:
     return "validation" in split_names(plan.dataset, plan.config)
 
 
-def build_stage(plan: Plan, stage: str, toks: dict) -> Stage:
+def build_stage(plan: Plan, stage: str, toks: dict) -> Fit:
     identity = {**plan.identity(), "stage": stage, "vocab": {lang: len(t) for lang, t in toks.items()}}
     torch.manual_seed(plan.seed)
     if stage == "direct":
@@ -318,111 +339,12 @@ def _sha(path: Path, what: str) -> str:
     return sha256_file(path)
 
 
-def _batches(split: TextVideoSplit, collate, batch_size: int, shuffle: bool, seed: int, epoch: int):
-    return prefetch((collate(split.take(p)) for p in batch_order(len(split), batch_size, shuffle, seed, epoch)), depth=2)
+# ---------------------------------------------------------------- the runs of one command
 
 
-def _mean_loss(stage: Stage, split: TextVideoSplit, batch_size: int, device: str) -> float:
-    stage.module.eval()
-    total, n = 0.0, 0
-    with torch.no_grad():
-        for batch in _batches(split, stage.collate, batch_size, False, 0, 0):
-            total += float(stage.loss(to_device(batch, device))) * len(batch["ids"])
-            n += len(batch["ids"])
-    return total / max(n, 1)
-
-
-def train_stage(plan: Plan, stage: Stage) -> Path:
-    """Train (or resume) one stage in its directory; returns its best checkpoint."""
-    out = stage_dir(plan, stage.name)
-    out.mkdir(parents=True, exist_ok=True)
-    identity = json.loads(json.dumps(stage.identity, default=str))
-    resume = _resume_point(out, identity, plan.restart)
-    if len(stage.train) == 0:
-        raise DatasetError(f"{stage.train.where} has no example with the columns stage {stage.name} needs")
-    module = stage.module.to(plan.device)
-    tp = plan.train
-    params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=float(tp["lr"]), weight_decay=float(tp["weight_decay"]))
-    done, best = 0, {"epoch": None, "value": None}
-    if resume is not None:
-        module.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        set_rng_state(resume["rng"])
-        done, best = resume["epoch"], resume["best"]
-        truncate_metrics(out / METRICS, done)
-        if done < int(tp["epochs"]):
-            print(f"resuming {out} after epoch {done}")
-    extra = {"stages": ["direct"], "tokenizers": TOKENIZERS} if stage.name == "direct" else {}
-    write_json(out / CONFIG, {**identity, **extra, "epochs": tp["epochs"], "device": plan.device, "argv": plan.argv,
-                              "parameters": parameter_count(module),
-                              "skipped": {"train": stage.train.skipped,
-                                          "validation": stage.validation.skipped if stage.validation else None}})
-    epochs, bs = int(tp["epochs"]), int(tp["batch_size"])
-    if done >= epochs:
-        print(f"{out}: already trained {done} of {epochs} epochs; best epoch {best['epoch']}")
-        return out / BEST
-    for ran, epoch in enumerate(range(done, epochs), start=1):
-        module.train()
-        t0, losses = time.perf_counter(), []
-        for batch in _batches(stage.train, stage.collate, bs, True, plan.seed, epoch):
-            loss = stage.loss(to_device(batch, plan.device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if plan.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, plan.grad_clip)
-            optimizer.step()
-            losses.append(loss.item())
-        seconds = time.perf_counter() - t0
-        val = {"loss": _mean_loss(stage, stage.validation, bs, plan.device)} if stage.validation else {}
-        value = -val["loss"] if val else None
-        improved = value is None or best["value"] is None or value > best["value"]
-        if improved:
-            best = {"epoch": epoch + 1, "value": value}
-            save({"model": module.state_dict(), "epoch": epoch + 1, "validation": val,
-                  "criterion": "validation loss" if val else "last epoch"}, out / BEST)
-        line = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-                "train": {"total": float(np.mean(losses)), "kd" if stage.name == "2" else "ce": float(np.mean(losses))},
-                "validation": val, "selection": {"criterion": "validation loss" if val else "last epoch",
-                                                 "value": value, "best_epoch": best["epoch"], "improved": improved},
-                "time": {"steps": len(losses), "seconds": round(seconds, 3), "steps_per_s": round(len(losses) / seconds, 3),
-                         "data_wait_fraction": 0.0}}
-        with open(out / METRICS, "a") as f:
-            f.write(json.dumps(line) + "\n")
-        save({"model": module.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
-              "epoch": epoch + 1, "best": best}, out / LAST)
-        plot_curves(out / METRICS, out / CURVES)
-        shown = f"  validation {val['loss']:.4f}" if val else ""
-        print(f"stage {stage.name} epoch {epoch + 1}/{epochs}  train {line['train']['total']:.4f}{shown}  "
-              f"best {best['epoch']}  {seconds:.1f} s", flush=True)
-        if plan.stop_after and ran >= plan.stop_after and epoch + 1 < epochs:
-            print(f"stopped after epoch {epoch + 1} (--stop-after {plan.stop_after}); rerun the same command to resume")
-            raise _Stopped()
-    return out / BEST
-
-
-class _Stopped(Exception):
-    pass
-
-
-def _resume_point(out: Path, identity: dict, restart: bool) -> dict | None:
-    if restart:
-        clear_run(out)
-    if (out / CONFIG).exists():
-        old = json.loads((out / CONFIG).read_text())
-        old = {k: v for k, v in old.items() if k not in IDENTITY_FREE}
-        if old != identity:
-            raise different_run(out, old, identity)
-    if not (out / LAST).exists():
-        return None
-    return torch.load(out / LAST, map_location="cpu", weights_only=True)
-
-
-# ---------------------------------------------------------------- the command
-
-
-def run(args) -> int:
-    """``models.train --model vdf``: the stages asked for, in order; returns the exit status."""
+def fits(args):
+    """``models.train --model vdf``: the runs of the stages asked for, in order, each built when the ones before it
+    are trained (``models.training.run`` trains each with ``train_fit``)."""
     plan = settings(args)
     stages = stage_list(getattr(args, "stage", None))
     direct = stages == ["direct"]
@@ -448,10 +370,5 @@ def run(args) -> int:
         previous = json.loads(top.read_text()).get("stages", []) if top.exists() else []
         write_json(top, {**plan.identity(), "stages": sorted(set(previous) | set(stages)), "tokenizers": TOKENIZERS,
                          "argv": plan.argv})
-    try:
-        for stage in stages:
-            best = train_stage(plan, build_stage(plan, stage, toks))
-            print(f"trained {plan.out}: {best}" if direct else f"stage {stage}: {best}")
-    except _Stopped:
-        return 0
-    return 0
+    for stage in stages:
+        yield build_stage(plan, stage, toks)

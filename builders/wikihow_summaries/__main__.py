@@ -1,0 +1,5 @@
+import sys
+
+from builders.wikihow_summaries import main
+
+sys.exit(main())
