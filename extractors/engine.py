@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 
@@ -74,6 +75,10 @@ def quiet_dask_logs() -> None:
     for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
                  "distributed.http.proxy", "distributed.worker"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("distributed.nanny", "distributed.deploy.spec", "tornado.application"):
+        lg = logging.getLogger(name)  # a worker killed while it starts: one line, not a traceback each time
+        if not any(isinstance(f, _NoTraceback) for f in lg.filters):
+            lg.addFilter(_NoTraceback())
     scheduler_log = logging.getLogger("distributed.scheduler")
     if not any(isinstance(f, _RecomputedGather) for f in scheduler_log.filters):
         scheduler_log.addFilter(_RecomputedGather())
@@ -86,6 +91,19 @@ class _RecomputedGather(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Couldn't gather keys")
+
+
+log = logging.getLogger("extractors.engine")
+
+
+class _NoTraceback(logging.Filter):
+    """Keep the record's line, drop its traceback (WorkerKeeper reports and handles the failure)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            record.msg = f"{record.getMessage()}: {record.exc_info[0].__name__}: {record.exc_info[1]}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
 
 
 class EngineError(RuntimeError):
@@ -112,9 +130,11 @@ def local_cluster(workers: int | None, gpu: bool, tasks_per_gpu: int = 1):
     if workers == 0:
         return LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0",
                             resources={"GPU": 1} if gpu else None)
-    if not gpu:
-        return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            dashboard_address=":0", preload=WORKER_PRELOAD)
+    if not gpu:  # started empty, then scaled: a worker killed while it starts is replaced, not a traceback
+        cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               preload=WORKER_PRELOAD)
+        cluster.scale(workers or os.cpu_count() or 1)
+        return cluster
     if workers is None:
         import torch
 
@@ -188,11 +208,75 @@ def _hush_shutdown_logs(names) -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def check_workers(client, gpu: bool, timeout: float = 120.0) -> dict:
-    """Wait for a worker; for a GPU job, insist that some worker declares the GPU resource."""
-    client.wait_for_workers(1, timeout=timeout)
+def check_workers(client, gpu: bool, timeout: float = 120.0, keeper: WorkerKeeper | None = None) -> dict:
+    """Wait for a worker (replacing dead ones meanwhile: ``keeper``); for a GPU job, insist that some
+    worker declares the GPU resource."""
+    deadline = time.monotonic() + timeout
+    while not client.nthreads():
+        if time.monotonic() > deadline:
+            raise EngineError(f"no Dask worker came up within {timeout:g} s" + (keeper.story() if keeper else ""))
+        if keeper:
+            keeper.tick(0)
+        time.sleep(0.5)
     workers = client.scheduler_info(n_workers=-1)["workers"]
     if gpu and not any(w.get("resources", {}).get("GPU") for w in workers.values()):
         raise EngineError(f"--device cuda but none of the {len(workers)} worker(s) declares a GPU resource: "
                           "start workers with --resources GPU=1 (see extractors/engine.py)")
     return workers
+
+
+class WorkerKeeper:
+    """Keeps the job's workers alive, and says when to give up (issue 26: a cluster losing workers).
+
+    On our local cluster a Nanny restarts its worker process when it dies, but a worker killed
+    while it starts makes its Nanny close for good (distributed.nanny.Nanny.instantiate), and the
+    cluster never replaces it: after a few kills no worker is left and the job would wait forever.
+    ``tick`` removes such closed nannies and has the cluster start new ones, at most
+    ``max_restarts`` times per job, waiting 1, 2, 4 ... (at most 30) s between replacements while
+    they keep dying (back to 1 s once every worker is up).
+    On any cluster (``cluster`` None: one we did not start, nothing to replace), ``tick`` returns
+    a one-line reason to stop once no worker has been alive for ``worker_wait`` seconds.
+    """
+
+    def __init__(self, cluster=None, max_restarts: int = 20, worker_wait: float = 120.0, address: str = ""):
+        self.cluster, self.max_restarts, self.worker_wait, self.address = cluster, max_restarts, worker_wait, address
+        self.restarts, self.next_restart, self.none_since, self.backoff = 0, 0.0, None, 1.0
+
+    def _dead(self) -> list:
+        from distributed.core import Status
+
+        return [name for name, w in list(self.cluster.workers.items())
+                if getattr(w, "status", None) in (Status.closed, Status.failed)]
+
+    def tick(self, alive: int) -> str | None:
+        now = time.monotonic()
+        if alive:
+            self.none_since = None
+        if self.cluster is not None and alive >= len(self.cluster.worker_spec):
+            self.backoff = 1.0  # all up again: the next loss is replaced at once
+        elif self.none_since is None:
+            self.none_since = now
+        if self.cluster is not None and self.restarts < self.max_restarts and now >= self.next_restart:
+            if dead := self._dead():
+                self.restarts += len(dead)
+                self.next_restart, self.backoff = now + self.backoff, min(2 * self.backoff, 30.0)
+                log.warning("%d Dask worker(s) stopped for good after being killed; starting new ones "
+                            "(%d of at most %d replacements)", len(dead), self.restarts, self.max_restarts)
+                self.cluster.loop.add_callback(self._replace, dead)
+        if self.none_since is not None and now - self.none_since > self.worker_wait:
+            return f"no Dask worker alive for {self.worker_wait:g} s{self.story()}; rerun the same command to resume"
+        return None
+
+    async def _replace(self, dead: list) -> None:
+        for name in dead:
+            self.cluster.workers.pop(name, None)
+        try:
+            await self.cluster._correct_state()  # starts a worker for each spec without one
+        except Exception as e:  # noqa: BLE001 - killed again while starting: the next tick replaces it
+            log.warning("a new Dask worker failed to start (%s: %s); trying again later", type(e).__name__, e)
+
+    def story(self) -> str:
+        if self.cluster is None:
+            return f" on {self.address or 'the scheduler'} (workers of a cluster we did not start are not replaced)"
+        spent = "; the replacement budget (--max-restarts) is spent" if self.restarts >= self.max_restarts else ""
+        return f" (workers replaced {self.restarts} time(s){spent})"

@@ -33,7 +33,8 @@ FLAGS = {"workers": "--workers", "shard_size": "--shard-size", "item_timeout": "
          "tasks_per_gpu": "--tasks-per-gpu", "log_every": "--log-every", "decode_threads": "--decode-threads",
          "device": "--device", "retry_failed": "--retry-failed", "progress": "--no-progress",
          "timeout_floor": "timeout_floor", "timeout_per_second": "timeout_per_second",
-         "timeout_unknown": "timeout_unknown", "poison_after": "poison_after"}
+         "timeout_unknown": "timeout_unknown", "poison_after": "poison_after", "max_restarts": "--max-restarts",
+         "worker_wait": "--worker-wait"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,11 +63,13 @@ class JobConfig:
     timeout_floor: float = 600.0
     timeout_per_second: float = 10.0
     timeout_unknown: float = 7200.0
-    poison_after: int = 2  # worker deaths during one item (in one run) before it is recorded as failed
+    poison_after: int = 2  # worker deaths during one item (in one run) before it is recorded worker_lost
+    max_restarts: int = 20  # local cluster: dead workers replaced at most this often per job (back-off 1..30 s)
+    worker_wait: float = 120.0  # seconds with no worker alive before the job stops (exit 1, partial run.json)
 
     def __post_init__(self):
         ints = {"workers": 0, "shard_size": 1, "item_retries": 0, "task_retries": 0, "max_attempts": 1,
-                "tasks_per_gpu": 1, "decode_threads": 0, "poison_after": 1}
+                "tasks_per_gpu": 1, "decode_threads": 0, "poison_after": 1, "max_restarts": 0}
         for name, least in ints.items():
             value = getattr(self, name)
             if value is None and name in ("workers", "decode_threads"):
@@ -76,7 +79,7 @@ class JobConfig:
             if value < least:
                 raise SetupError(f"{FLAGS[name]} must be at least {least}, got {value}")
         seconds = {"item_timeout": True, "timeout_floor": True, "timeout_unknown": True,  # name: must be > 0
-                   "log_every": False, "timeout_per_second": False}
+                   "log_every": False, "timeout_per_second": False, "worker_wait": True}
         for name, positive in seconds.items():
             value = getattr(self, name)
             if value is None and name == "item_timeout":

@@ -3,7 +3,7 @@
     python -m extractors.run --manifest manifest.jsonl --extractors clip,roberta --out features/ \\
         [--scheduler tcp://host:8786 | --workers N] [--device cuda] [--shard-size 64] \\
         [--retry-failed] [--weights NAME=PATH ...] [--fps F] [--option NAME.KEY=VALUE ...] \\
-        [--item-timeout SECONDS]
+        [--item-timeout SECONDS] [--max-restarts N] [--worker-wait SECONDS]
 
 Writes, under ``--out`` (while a job runs it holds ``.vsumhub-run.lock`` there: extractors.outlock):
 
@@ -22,13 +22,16 @@ config gets a new config-hash directory. Every item has a timeout (``--item-time
 from its duration: extractors.jobconfig). Killing the command loses at most the shards in flight;
 Ctrl-C stops it with a partial run.json; killing a worker loses nothing (Dask re-runs its task or
 recomputes its lost result, and a task killed by dead workers more than Dask allows is resubmitted
-up to ``--max-attempts`` times). What each fault gives: docs/reliability.md.
+up to ``--max-attempts`` times; an item during which workers died twice is recorded ``worker_lost``,
+which a plain rerun redoes). Workers of the local cluster that stay dead are replaced (at most
+``--max-restarts``, with back-off: extractors.engine.WorkerKeeper); with no worker alive for
+``--worker-wait`` seconds the job stops with one line, exit 1. What each fault gives: docs/reliability.md.
 
 Where it runs (local cluster, ``dask scheduler`` / ``dask worker``, dask-cuda, SLURM): see
 extractors/engine.py. Exit status: 0 all items ok (or nothing to extract), 3 some items failed
 (all recorded), 1 some shards did not complete (rerun to resume), 2 a usage or setup problem
 (bad flags or options, unreadable manifest or plan, --out in use, unwritable or full), 130
-interrupted (Ctrl-C; rerun to resume).
+interrupted (Ctrl-C at any moment; rerun to resume). Exit 1 also when no worker was left (--worker-wait).
 
 From Python (what the builders call)::
 
@@ -40,14 +43,30 @@ From Python (what the builders call)::
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
+import sys
+
+
+def _exit_on_sigint(message: str):
+    """A SIGINT handler that writes one line and exits 130 at once (no traceback, never exit -2)."""
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        os.write(2, (message + "\n").encode())
+        os._exit(130)
+    return handler
+
+
+EARLY = "interrupted before extraction started; rerun the same command to resume"
+if __name__ == "__main__":  # Ctrl-C while the imports below run (a second or more on a busy machine)
+    signal.signal(signal.SIGINT, _exit_on_sigint(EARLY))
+
+import argparse  # noqa: E402 - after the handler above
 import contextlib
 import dataclasses
 import inspect
 import json
 import logging
-import os
-import sys
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -58,7 +77,7 @@ from collectors.records import ItemError, RawItem, read_manifest
 from common import cli
 from common.loading import load_object
 from extractors.base import FeatureTrack, UnknownExtractorError
-from extractors.engine import EngineError, check_workers, connect, quiet_dask_logs
+from extractors.engine import EngineError, WorkerKeeper, check_workers, connect, quiet_dask_logs
 from extractors.jobconfig import JobConfig, SetupError, check_options
 from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, plan_shards, save_plan
@@ -66,7 +85,7 @@ from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
 from extractors.fingerprint import input_fingerprint, input_path
 from extractors.shardstore import ShardFile, output_problem, shard_path, shard_problem, write_json
-from extractors.shardtask import PROGRESS_TOPIC, describe, run_shard, summary
+from extractors.shardtask import PROGRESS_TOPIC, cancel_marker, describe, run_shard, summary
 
 log = logging.getLogger("extractors.run")
 FIX_OUTPUT = "free space or fix the permissions, then rerun the same command to resume"
@@ -152,8 +171,8 @@ def _todo(out: Path, plan: dict, name: str, ex: dict, by_id: dict[str, RawItem],
                 and stats.get("inputs", {}).get(i) != input_fingerprint(by_id[i], ex["modality"])}
         if redo:
             log.info("%s %s: %d item(s) changed since extraction: %s", name, shard["id"], len(redo), ", ".join(sorted(redo)[:5]))
-        if retry_failed:
-            redo |= {f["id"] for f in stats["failures"]}
+        # items lost only to dying workers are redone by a plain rerun; other failures with --retry-failed
+        redo |= {f["id"] for f in stats["failures"] if retry_failed or f["kind"] == "worker_lost"}
         if redo:
             todo[shard["id"]] = sorted(redo)
     return todo, done
@@ -278,13 +297,18 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
         client, to_close = connect(job.scheduler, job.workers, gpu, job.tasks_per_gpu)
     except (EngineError, OSError, ValueError) as e:
         raise SetupError(f"cannot start or reach the Dask cluster: {e}") from e
+    cluster = next((getattr(t, "cluster", None) for t in to_close), None)
+    keeper = WorkerKeeper(cluster, job.max_restarts, job.worker_wait, address=client.scheduler.address)
     try:
-        found = check_workers(client, gpu)
+        try:
+            found = check_workers(client, gpu, timeout=job.worker_wait, keeper=keeper)
+        except EngineError as e:
+            raise SetupError(f"cannot start or reach the Dask cluster: {e}") from None
         engine = {"scheduler": client.scheduler.address, "workers": len(found), "device": job.device or "cpu",
                   "decode_threads": job.decode_threads}
         if engine["decode_threads"] is None:
             engine["decode_threads"] = local_decode_threads(found) if job.scheduler is None else 0
-        _describe(client, wanted, job)
+        _describe(client, wanted, job, keeper)
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
                            for name, ex in wanted.items()}
         try:
@@ -299,11 +323,11 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
             log.warning("the shard plan changed since the last run: %s (plan generation %d)", change, plan["generation"])
         for name, ex in wanted.items():
             _remove_stale_shards(out, plan, name, ex["config_hash"])
-        state = _execute(client, out, plan, wanted, by_id, run_id, job, engine["decode_threads"])
+        state = _execute(client, out, plan, wanted, by_id, run_id, job, engine["decode_threads"], keeper)
     finally:
         for thing in to_close:
             thing.close()
-    if state["interrupted"] or state["output_error"]:
+    if state["interrupted"] or state["output_error"] or state["stopped"]:
         if job.scheduler is None:  # our workers are gone: what their killed tasks left is garbage
             _sweep(out, wanted)
         _collect_finished(out, state)  # shards that finished while we stopped
@@ -314,6 +338,8 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
     record["totals"]["frames_per_second"] = round(record["totals"]["frames_run"] / max(record["wall_seconds"], 1e-9), 2)
     if state["interrupted"]:
         record["interrupted"] = True
+    if state["stopped"]:
+        record["stopped"] = state["stopped"]
     if problem := state["output_error"]:
         record["output_error"] = problem
     try:
@@ -325,17 +351,20 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
         raise SetupError(f"{problem}; {FIX_OUTPUT}")
     if state["interrupted"]:
         raise JobInterrupted(record)
+    if state["stopped"]:
+        raise JobStopped(record)
     described = {n: {k: e[k] for k in ("dim", "meta", "config", "config_hash")} for n, e in wanted.items()}
     return RunResult(out, plan, {n: e["config_hash"] for n, e in wanted.items()}, record, described)
 
 
-def _describe(client, wanted: dict, job: JobConfig) -> None:
+def _describe(client, wanted: dict, job: JobConfig, keeper: WorkerKeeper | None = None) -> None:
     """Add each extractor's config, hash, meta and dim to ``wanted``, computed where it runs (which
     also loads each model on a worker once); all at once, so several models load side by side."""
     described = {name: client.submit(describe, ex["target"], ex["options"], pure=False, retries=job.task_retries,
                                      resources={"GPU": 1} if _uses_gpu(ex["options"]) else None)
                  for name, ex in wanted.items()}
     try:
+        _wait_alive(client, list(described.values()), keeper)
         for name, ex in wanted.items():
             try:
                 ex.update(described[name].result())
@@ -346,7 +375,21 @@ def _describe(client, wanted: dict, job: JobConfig) -> None:
             fut.release()
 
 
-def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int) -> dict:
+def _wait_alive(client, futures: list, keeper: WorkerKeeper | None) -> None:
+    """Wait for ``futures`` while dead workers are replaced; SetupError once none is left (--worker-wait)."""
+    from distributed import wait
+
+    while keeper is not None:
+        try:
+            wait(futures, timeout=1.0)
+            return
+        except TimeoutError:
+            if stopped := keeper.tick(len(client.nthreads())):
+                raise SetupError(f"cannot start or reach the Dask cluster: {stopped}") from None
+
+
+def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int,
+             keeper: WorkerKeeper | None = None) -> dict:
     """Submit the tasks of what is left to do and wait for them. Returns the state the record is made
     from: results, errors, the done shards' stats, and whether the job was interrupted (Ctrl-C) or
     stopped on an output error (its remaining tasks are cancelled then)."""
@@ -365,7 +408,9 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                           "items": [by_id[i].to_dict() for i in s["items"]],
                           "decode_threads": decode_threads, **job.item_settings()})
     state = {"results": {}, "errors": [], "done": done, "specs": specs, "run_id": run_id, "interrupted": False,
-             "output_error": None}
+             "output_error": None, "stopped": None}
+    keeper = keeper or WorkerKeeper(None, job.max_restarts, job.worker_wait)
+    checked = 0.0
     results, errors = state["results"], state["errors"]
     total = sum(len(shards[s["shard"]]["items"]) if s["redo"] is None else len(s["redo"]) for s in specs)
     bar = Progress(total, run_id, enabled=job.progress, interval=job.log_every)
@@ -382,11 +427,16 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
         for spec in specs:
             futures[submit(spec, 0)] = spec
         ac = as_completed(list(futures))
-        while not ac.is_empty() and state["output_error"] is None:
+        while not ac.is_empty() and state["output_error"] is None and state["stopped"] is None:
             batch = ac.next_batch(block=False)
             if not batch:
                 time.sleep(0.2)
                 bar.refresh()
+                if time.monotonic() - checked > 1.0:  # dead workers replaced, or a stop after --worker-wait
+                    checked = time.monotonic()
+                    if stopped := keeper.tick(len(client.nthreads())):
+                        log.error("%s", stopped)
+                        state["stopped"] = stopped
                 continue
             for fut in batch:
                 if fut.status not in ("finished", "error", "cancelled"):
@@ -400,7 +450,7 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                     outcome = fut.result()  # waits, should the result be lost again meanwhile
                     if "output_error" in outcome:  # a full disk, a read-only directory: no rerun helps yet
                         state["output_error"] = outcome["output_error"]
-                    else:
+                    elif "cancelled" not in outcome:  # (a cancelled task wrote nothing: never counted)
                         results[tid] = outcome
                 except Exception as exc:  # noqa: BLE001 - the task's error, KilledWorker, cancellation
                     attempts[tid] += 1
@@ -419,10 +469,23 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
         state["interrupted"] = True
     finally:
         bar.close(quiet=state["interrupted"])
-        if state["interrupted"] or state["output_error"]:
+        if state["interrupted"] or state["output_error"] or state["stopped"]:
+            _mark_cancelled(out, run_id)  # running tasks stop between items and write nothing
             client.cancel(list(futures))
         client.unsubscribe_topic(PROGRESS_TOPIC)
     return state
+
+
+def _mark_cancelled(out: Path, run_id: str) -> None:
+    """Tell this run's running tasks to stop (extractors.shardtask.cancel_marker); markers older than a
+    day are removed (no task of theirs can still run)."""
+    marker = cancel_marker(out, run_id)
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+        for old in marker.parent.iterdir():
+            if time.time() - old.stat().st_mtime > 86400:
+                old.unlink()
 
 
 def _collect_finished(out: Path, state: dict) -> None:
@@ -444,6 +507,15 @@ class JobInterrupted(KeyboardInterrupt):
         self.total = sum(e["shards"] for e in extractors)
         self.done = sum(e["shards"] - e["shards_incomplete"] for e in extractors)
         super().__init__(f"interrupted: {self.done} of {self.total} shards done; rerun the same command to resume")
+
+
+class JobStopped(SetupError):
+    """The job stopped because no worker was left to run it (``record``: the partial run.json). Exit 1
+    from this command; a SetupError for callers (the builders: one line, exit 2)."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        super().__init__(record["stopped"])
 
 
 def _record(out, plan, wanted, done, results, errors, run_id) -> dict:
@@ -618,14 +690,22 @@ def main(argv=None) -> int:
     p.add_argument("--tasks-per-gpu", type=int, default=1,
                    help="local cluster with --device cuda: tasks (videos decoding) at once per GPU, sharing its model")
     p.add_argument("--max-attempts", type=int, default=3, help="submissions of a task whose workers keep dying (default 3)")
+    p.add_argument("--max-restarts", type=int, default=20,
+                   help="local cluster: dead workers replaced at most this many times per job (default 20)")
+    p.add_argument("--worker-wait", type=float, default=120.0,
+                   help="seconds with no worker alive before the job stops with exit 1 (default 120)")
     p.add_argument("--log-every", type=float, default=30.0, help="seconds between progress lines when not on a terminal")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines (nor the libraries' bars)")
     args = p.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _exit_on_sigint(EARLY))  # until the job can stop cleanly (below)
     if args.no_progress:
         cli.silence_progress()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_dask_logs()
     try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, _first_interrupt)
         if not args.manifest.is_file():
             raise SetupError(f"no such manifest: {args.manifest}")
         chosen = [n.strip() for n in args.extractors.split(",") if n.strip()]
@@ -642,8 +722,12 @@ def main(argv=None) -> int:
         job = JobConfig(scheduler=args.scheduler, workers=args.workers, device=args.device, shard_size=args.shard_size,
                         retry_failed=args.retry_failed, item_timeout=args.item_timeout, max_attempts=args.max_attempts,
                         tasks_per_gpu=args.tasks_per_gpu, decode_threads=args.decode_threads,
-                        progress=not args.no_progress, log_every=args.log_every)
+                        progress=not args.no_progress, log_every=args.log_every, max_restarts=args.max_restarts,
+                        worker_wait=args.worker_wait)
         result = run_extraction(args.manifest, options, args.out, job=job)
+    except JobStopped as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except (SetupError, UnknownExtractorError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -658,5 +742,21 @@ def main(argv=None) -> int:
     return result.exit_code
 
 
+def _first_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    """The job stops cleanly on a first Ctrl-C (KeyboardInterrupt: a partial run.json); a second one
+    while it stops ends the command at once, one line too (the next run removes what it left)."""
+    signal.signal(signal.SIGINT, _exit_on_sigint("interrupted again while stopping: stopped at once; "
+                                                 "rerun the same command to resume"))
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGINT, _exit_on_sigint("interrupted while shutting down; the job's output is on disk"))
+    code = main()  # (main sets its own handlers)
+    signal.signal(signal.SIGINT, _exit_on_sigint("interrupted while shutting down; the job's output is on disk"))
+    # Leave without the interpreter's finalization: it resets SIGINT to the default first, and a Ctrl-C
+    # then ends the command with exit -2. The job closed its cluster and wrote everything already.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -198,6 +198,19 @@ def summary(stats: dict) -> dict:
     return {k: v for k, v in stats.items() if k != "inputs"}
 
 
+def cancel_marker(out, run_id: str) -> Path:
+    """The file whose existence tells the tasks of run ``run_id`` to stop (the job was interrupted or
+    stopped). A task on a cluster the job did not start outlives the driver's cancellation (Dask cannot
+    stop a running thread): it checks this between items and before it writes its shard. A file in
+    --out, which every worker sees already, rather than a scheduler-side Event, which would not outlive
+    the driver's client."""
+    return Path(out) / ".vsumhub-cancelled" / run_id
+
+
+class Cancelled(Exception):
+    """This task's run was cancelled: it stops without writing its shard."""
+
+
 def run_shard(spec: dict) -> dict:
     """Extract one shard for one extractor (see the module docstring); returns its stats summary.
 
@@ -208,6 +221,10 @@ def run_shard(spec: dict) -> dict:
     """
     try:
         return _run_shard(spec)
+    except Cancelled:
+        path = shard_path(spec["out"], spec["extractor"], spec["config_hash"], spec["shard"])
+        Journal(path.with_name(f"{spec['shard']}.journal"), spec["run_id"]).remove()
+        return {"cancelled": True, "extractor": spec["extractor"], "shard": spec["shard"]}
     except OSError as e:
         path = shard_path(spec["out"], spec["extractor"], spec["config_hash"], spec["shard"])
         if (problem := output_problem(e, path.parent)) is None:
@@ -239,8 +256,11 @@ def _run_shard(spec: dict) -> dict:
     emit, worker = _emitter(), worker_info()
     failures, inputs, frames, frames_run, items_run, busy = [], {}, 0, 0, 0, 0.0
     writer = ShardWriter(path)
+    cancelled = cancel_marker(out, spec["run_id"])
     try:
         for raw in spec["items"]:
+            if cancelled.exists():
+                raise Cancelled
             item = RawItem.from_dict(raw)
             if redo is not None and item.id not in redo:  # keep as it was
                 inputs[item.id] = old_stats["inputs"].get(item.id, "")
@@ -255,10 +275,10 @@ def _run_shard(spec: dict) -> dict:
             if problem := item.input_problems(modality):  # a malformed field: this item's failure only
                 fp, track, err = "", None, ("bad_transcript" if modality == "text" else "bad_metadata", problem)
             elif deaths[item.id] >= spec.get("poison_after", 2):
-                fp, track, err = _fingerprint(item, modality, spec), None, ("error", (
+                fp, track, err = _fingerprint(item, modality, spec), None, ("worker_lost", (
                     f"the worker process died {deaths[item.id]} times while extracting this item: the item may crash "
                     "the decoder or the model or need too much memory, or the workers were killed for another "
-                    "reason, so it may not be the item's fault; --retry-failed tries it again"))
+                    "reason, so it may not be the item's fault; a plain rerun tries it again"))
             else:
                 journal.log(item.id, "start")
                 fp, track, err, ex = _extract_with_retries(ex, spec, modality, item)
@@ -268,7 +288,8 @@ def _run_shard(spec: dict) -> dict:
             busy += dt
             items_run += 1
             if err:
-                failures.append({"id": item.id, "kind": err[0], "message": err[1]})
+                failures.append({"id": item.id, "kind": err[0], "message": err[1],
+                                 **({"deaths": deaths[item.id]} if err[0] == "worker_lost" else {})})
             else:
                 writer.add(item.id, track, cfg_hash, fp)
                 frames += len(track)
@@ -276,6 +297,8 @@ def _run_shard(spec: dict) -> dict:
             emit({"run": spec["run_id"], "extractor": name, "shard": shard, "item": item.id,
                   "kind": err[0] if err else None, "frames": 0 if err else len(track), "seconds": dt,
                   "worker": worker["address"]})
+        if cancelled.exists():
+            raise Cancelled
         writer.commit()
     except BaseException:
         writer.abort()
