@@ -240,3 +240,26 @@ def test_an_older_build_without_declarations_is_read_by_the_old_rules_with_a_not
     assert err.count("notice:") == 2 and "declares no family" in err and "declares no protocol" in err
     dataset_family(hub, "c")
     assert capsys.readouterr().err == ""  # once per build
+
+
+def test_train_evaluate_publish_and_export_through_the_front_door(tmp_path):
+    """The subcommands not walked above, each for real on a small build: train, evaluate --run, publish --dry-run
+    (offline), export."""
+    hub = tmp_path / "hub" / "tiny-streams"
+    assert build(TinyStreams(), hub, tmp_path / "work", progress=False).status == 0
+    run = tmp_path / "run"
+    trained = run_vsumhub("train", "--model", "a2summ", "--dataset", str(hub), "--out", str(run), "--epochs", "1",
+                          "--hparam", "hidden=16", "--hparam", "num_layers=1", "--no-progress")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["family"] == "bliss"
+    scored = run_vsumhub("evaluate", "--run", str(run), "--json")
+    assert scored.returncode == 0 and "keyframe_cos" in json.loads(scored.stdout), scored.stderr[-2000:]
+    offline = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    preview = run_vsumhub("publish", str(hub), "--repo-id", "my-org/tiny-streams", "--dry-run", env=offline)
+    assert preview.returncode == 0, preview.stderr[-2000:]
+    assert "not compared with the Hub (offline)" in preview.stdout and "build.json" in preview.stdout
+    exported = run_vsumhub("export", str(hub), "--config", "vis-txt", "--format", "a2summ", "--out", str(tmp_path / "a2"))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert (tmp_path / "a2" / "annotation" / "test.json").is_file() and (tmp_path / "a2" / "export.json").is_file()
+    again = run_vsumhub("export", str(hub), "--config", "vis-txt", "--format", "a2summ", "--out", str(tmp_path / "a2"))
+    assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1  # a non-empty --out is refused
