@@ -180,7 +180,7 @@ def test_interrupted_generation_leaves_nothing(tmp_path, tiny_streams, monkeypat
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bliss_sample, "write_video", broken)
+    monkeypatch.setattr("collectors.synthetic.write_video", broken)  # the sample imports it when it writes
     target = tmp_path / "sample"
     with pytest.raises(KeyboardInterrupt):
         ensure_sample(target)

@@ -14,6 +14,7 @@ from wds_checks import assert_wds_readable
 
 from builders.mrhisum import main
 from builders.mrhisum.collect import align_curve
+from cards.pages import resolve
 from models.evaluate import main as evaluate
 from models.metrics.mrhisum import mrhisum_map
 
@@ -67,7 +68,7 @@ def test_the_release_layout_builds_and_loads(release):
     facts = record["configs"]["yt8m"]
     assert facts["change_points_read_as"] == {"exclusive": 2, "inclusive": 1}
     assert facts["failures"]["items"][0]["id"] == "video_4" and "gtscore" in facts["failures"]["items"][0]["message"]
-    assert "Sul, Jinhwan" in record["card"]["citation"] and record["card"]["license"] == "cc-by-4.0"
+    assert "Sul, Jinhwan" in resolve(record["card"]["citation"]) and record["card"]["license"] == "cc-by-4.0"
 
 
 def test_mrhisum_predictions_are_scored_by_its_solver_protocol(release, tmp_path, capsys):

@@ -9,6 +9,7 @@ import pytest
 from datasets import load_dataset
 
 from builders.youtube_highlights import main
+from cards.pages import resolve
 from models.evaluate import main as evaluate
 from models.metrics.highlight import youtube_highlights_ap
 
@@ -61,7 +62,7 @@ def test_a_config_per_domain_with_umt_features(umt):
     failures = {f["id"]: f["kind"] for f in build["configs"]["dog"]["failures"]["items"]}
     assert failures == {"parNoOpt": "unavailable", "dogBroken": "bad_annotation"}
     assert build["configs"]["dog"]["left_out_not_in_annotations"] == ["dogGone"]
-    assert "Sun, Min" in build["card"]["citation"] and "highlight-detection" in build["card"]["tags"]
+    assert "Sun, Min" in resolve(build["card"]["citation"]) and "highlight-detection" in build["card"]["tags"]
 
 
 def test_evaluated_with_umts_ap(umt, tmp_path, capsys):

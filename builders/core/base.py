@@ -208,11 +208,11 @@ def _build(builder, name, out, work, job, weights, rows_per_shard, progress) -> 
     records, t_figures = {}, time.time()
     for config, writer in writers.items():
         declared = builder.declared(config)
-        records[config] = _unchanged(out, config, {
+        records[config] = {  # this run's facts (returned, reported); build.json keeps an unchanged build's record
             "features": features[config].to_dict(), "splits": writer.facts, **declared, **tally.record(config, failures),
-            **common, **builder.facts(config), **_figure(out, config, items)})
-        update_build_record(out, name, config, records[config], card=builder.card_facts(), tool=_tool(builder),
-                            **declared)
+            **common, **builder.facts(config), **_figure(out, config, items)}
+        update_build_record(out, name, config, _unchanged(out, config, records[config]), card=builder.card_facts(),
+                            tool=_tool(builder), **declared)
     from cards.render import write_card
     from cards.validate import CardError
 
