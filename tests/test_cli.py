@@ -123,6 +123,7 @@ def test_vsumhub_list_names_every_dataset_extractor_and_model():
     assert only.returncode == 0 and "tvsum" not in only.stdout and "a2summ" in only.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not MAT.exists(), reason=f"{MAT} absent (the ../shared/data folder is not here)")
 def test_a_real_build_and_evaluation_through_the_front_door(tmp_path):
     hub = tmp_path / "hub"
@@ -242,6 +243,7 @@ def test_an_older_build_without_declarations_is_read_by_the_old_rules_with_a_not
     assert capsys.readouterr().err == ""  # once per build
 
 
+@pytest.mark.slow
 def test_train_evaluate_publish_and_export_through_the_front_door(tmp_path):
     """The subcommands not walked above, each for real on a small build: train, evaluate --run, publish --dry-run
     (offline), export."""
