@@ -77,8 +77,9 @@ def load_split(dataset: str | Path, config: str | None, split: str | None):
 
 def f1_mode_for(dataset: str | Path, config: str | None = None) -> str:
     """SumMe is scored against the best-matching annotator (max); every other dataset by the mean."""
-    if "family" in declared(dataset, config):
-        return "max" if declared(dataset, config)["family"] == "summe" else "mean"
+    facts = declared(dataset, config)
+    if "family" in facts:
+        return "max" if facts["family"] == "summe" else "mean"
     build = Path(dataset) / "build.json"
     name = read_json(build).get("dataset", "") if build.exists() else Path(dataset).name
     return "max" if "summe" in name.lower() else "mean"

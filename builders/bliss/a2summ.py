@@ -406,6 +406,7 @@ def read_a2summ(input_dir: str | Path, validation_fraction: float = 0.1) -> tupl
 
 class BlissA2Summ(Builder):
     """The files A2Summ released, features as released: ``--source a2summ --input DIR``."""
+
     family = "bliss"
     protocol = "multimodal"
     name, source, tool = "bliss", "a2summ", f"{TOOL} --source a2summ"

@@ -122,6 +122,7 @@ def _clip_row(item, clip: Clip, sentences, ann, video, text, thumbs, visual, tex
 
 class BlissRaw(Builder):
     """Livestreams in the raw layout: extract, cut into clips, label."""
+
     family = "bliss"
     protocol = "multimodal"
     name, source, tool = "bliss", "raw", f"{TOOL} --source raw"

@@ -115,6 +115,7 @@ def clip_sentences(clip: dict) -> tuple[list[dict], list[int], str]:
 
 class StreamHover(Builder):
     """StreamHover's Behance transcripts and summaries, its sentences encoded by the job: ``--source streamhover``."""
+
     family = "bliss"
     protocol = "multimodal"
     name, source, tool = "streamhover", "streamhover", f"{TOOL} --source streamhover"

@@ -347,6 +347,7 @@ FAMILIES = ("tvsum", "summe")
 
 class Eccv16(Builder):
     """An eccv16 h5 file (and its split folds): config ``googlenet`` plus ``googlenet-split{i}`` per fold."""
+
     protocol = "frame_importance"
     source = "eccv16"
 

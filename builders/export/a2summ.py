@@ -115,6 +115,16 @@ def sentence_spans(frame_times, sentences) -> list[list[int]]:
     return spans
 
 
+def key_features(frames, keys, pictures, kind: str, rules: Counter):
+    """``video_summ``: the reference pictures' features when there is one per keyframe (A2Summ pairs them),
+    else the frames at the keyframes; the rule taken is counted."""
+    if pictures is not None and len(pictures) == len(keys):
+        rules[f"video_summ_from_{kind}"] += 1
+        return pictures
+    rules["video_summ_from_keyframes"] += 1
+    return frames[keys]
+
+
 def clip(row: dict, c: dict, rules: Counter) -> tuple[dict, dict]:
     """(annotation, {stem: features}) of one build row."""
     rid = row["id"]
@@ -127,13 +137,7 @@ def clip(row: dict, c: dict, rules: Counter) -> tuple[dict, dict]:
             or len(text) != len(row["sentences"]) or len(row["sentence_labels"]) != len(text):
         raise ExportError(f"row {rid}: frames, frame_times, frame_labels, sentences and their features disagree in length")
     keys = np.flatnonzero(labels == 1)
-    thumb = row[c["thumbnail"]] if c["thumbnail"] else None
-    if thumb is not None and len(thumb) == len(keys):
-        summ = thumb
-        rules["video_summ_from_thumbnails"] += 1
-    else:
-        summ = frames[keys]
-        rules["video_summ_from_keyframes"] += 1
+    summ = key_features(frames, keys, row[c["thumbnail"]] if c["thumbnail"] else None, "thumbnails", rules)
     ann = {"video_id": row["video_id"], "num_frame": len(frames), "num_keyframe": len(keys),
            "num_sentence": len(text), "sentence": [s["text"] for s in row["sentences"]],
            "sentence_time": sentence_spans(row["frame_times"], row["sentences"]),
@@ -185,13 +189,7 @@ def news_clip(row: dict, c: dict, dailymail: bool, rules: Counter, scorer) -> tu
         else:
             video_label = np.asarray(row["frame_labels"], np.int64)
         keys = np.flatnonzero(video_label == 1)
-        images = row[c["images"]]
-        if images is not None and len(images) == len(keys):
-            summ = images
-            rules["video_summ_from_images"] += 1
-        else:
-            summ = frames[keys]
-            rules["video_summ_from_keyframes"] += 1
+        summ = key_features(frames, keys, row[c["images"]], "images", rules)
         ann["video_label"] = [int(x) for x in video_label]
         arrays["video_summ_resnet50"] = np.ascontiguousarray(summ, np.float32).reshape(len(keys), frames.shape[1])
     return ann, arrays

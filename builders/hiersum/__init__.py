@@ -133,6 +133,7 @@ def card_facts() -> dict:
 class HierSum(Builder):
     """Instructional videos collected from YouTube (channels, URLs or saved info files), their
     articles, and the job's frames, sentences and steps."""
+
     family = "wikihow"
     protocol = "most_replayed"
     name, source = "hiersum", "youtube"

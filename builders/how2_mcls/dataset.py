@@ -95,6 +95,7 @@ def features() -> Features:
 
 class How2MCLSBuilder(Builder):
     """The configs of How2-MCLS from a source's :class:`Video` records (subclasses implement ``read``)."""
+
     family = "how2"
     protocol = "generation"
     name = "how2-mcls"

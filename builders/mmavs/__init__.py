@@ -137,6 +137,7 @@ def card_facts(subset: str) -> dict:
 
 class MMAVS(Builder):
     """One subset (dailymail or cnn) of the MM-AVS release (see the module docstring)."""
+
     protocol = "news"
     name = "mmavs"  # hub/mmavs-<subset> by default
     source = "mm-avs"

@@ -47,6 +47,7 @@ class Wanted:
 
 class MrHiSumCollect(Builder):
     """Config ``collected``: the metadata's videos with their curve fetched anew."""
+
     family, protocol = "mrhisum", "most_replayed"  # the curve, no keyshot summary: scored as HierSum scores it
     name, source = "mrhisum", "youtube"
     tool = "python -m builders.mrhisum --collect"

@@ -11,6 +11,7 @@ from builders.core.schema import frames_column
 
 class MrHiSum(Builder):
     """The released h5 + metadata + split file: config ``annotations``, or ``yt8m`` with the features."""
+
     family = "mrhisum"
     protocol = "mrhisum"
     name, source = "mrhisum", "mrhisum"

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.core.base import Builder, BuildError
-from builders.core.safe import UnsafeFileError
-from builders.core.safe.arrays import load_array, read_npy, read_npz
+from builders.core.safe.arrays import item_read, load_array, read_npy, read_npz
 from builders.qvhighlights.dataset import (
     Query,
     card_facts,
@@ -45,20 +44,13 @@ AUDIO_DIR, AUDIO_DIM = "pann_features", 2048
 
 def _load(path: Path, key: str | None, qid: str) -> np.ndarray:
     """An array of a Moment-DETR feature file (``.npz`` member ``key``, or a ``.npy``), read safely."""
-    try:
-        if key:
-            arrays = read_npz(path)
-            if key not in arrays:
-                raise ItemError("bad_media", f"{path}: no array {key!r} (has: {', '.join(arrays) or 'none'})", qid)
-            a = arrays[key]
-        else:
-            a = read_npy(path)
-    except FileNotFoundError:
-        raise ItemError("unavailable", f"feature file not found: {path}", qid) from None
-    except UnsafeFileError as e:
-        raise ItemError("bad_media", str(e), qid) from None
-    except (OSError, ValueError, EOFError) as e:
-        raise ItemError("bad_media", f"{path}: cannot read {key or 'the array'} ({e})", qid) from None
+    if key:
+        arrays = item_read(read_npz, path, "feature", qid, f"cannot read {key}")
+        if key not in arrays:
+            raise ItemError("bad_media", f"{path}: no array {key!r} (has: {', '.join(arrays) or 'none'})", qid)
+        a = arrays[key]
+    else:
+        a = item_read(read_npy, path, "feature", qid, "cannot read the array")
     if a.ndim != 2 or a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
         raise ItemError("bad_media", f"{path}: expected a finite [rows, dim] array, got {a.dtype}{list(a.shape)}", qid)
     return a.astype(np.float32)
@@ -66,6 +58,7 @@ def _load(path: Path, key: str | None, qid: str) -> np.ndarray:
 
 class QVHighlightsReleased(Builder):
     """The release files with Moment-DETR's feature files (see the module docstring)."""
+
     family = "qvhighlights"
     protocol = "qvhighlights"
     name, source = "qvhighlights", "moment_detr_features"

@@ -31,6 +31,7 @@ from collectors.records import ItemError, RawItem, item_id
 
 class QVHighlights(Builder):
     """The annotation files alone (config ``annotations``), or with the videos (config of the encoders)."""
+
     family = "qvhighlights"
     protocol = "qvhighlights"
     name = "qvhighlights"

@@ -139,6 +139,7 @@ def card_facts() -> dict:
 
 class TVSum(Builder):
     """TVSum from its annotation file; with a directory of its videos, GoogLeNet features and KTS shots too."""
+
     family = "tvsum"
     protocol = "frame_importance"
     name = source = "tvsum"

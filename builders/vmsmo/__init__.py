@@ -115,6 +115,7 @@ def card_facts(visual: str, text: str) -> dict:
 
 class VMSMO(Builder):
     """VMSMO's release files with their videos and cover pictures (see the module docstring)."""
+
     family = "vmsmo"
     protocol = "news"
     name = source = "vmsmo"

@@ -74,6 +74,7 @@ def read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
 
 class YouTubeHighlights(Builder):
     """UMT's YouTube Highlights files: a config per domain, with UMT's features when they are there."""
+
     family = "youtube_highlights"
     protocol = "highlights"
     name, source = "youtube-highlights", "umt"

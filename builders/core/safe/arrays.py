@@ -72,19 +72,24 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return out
 
 
-def load_array(path: Path, what: str, item_id: str, dim: int | None = None) -> np.ndarray:
-    """A finite float32 [rows, D] array (D = ``dim`` when given); ItemError ``unavailable`` for a missing
-    file, ``bad_media`` for anything else (not a regular file, not an array, pickled, too big for the
-    limit, wrong shape or width, NaN / inf)."""
+def item_read(read, path: Path, what: str, item_id: str, unreadable: str = "not a numpy array file"):
+    """``read(path)`` for one item: ItemError ``unavailable`` for a missing file, ``bad_media`` for anything
+    else (not a regular file, too big for the limit, not an array file), each naming the file."""
     try:
-        a = read_npy(path)
+        return read(path)
     except FileNotFoundError:
         raise ItemError("unavailable", f"{what} file not found: {path}", item_id) from None
     except UnsafeFileError as e:
         raise ItemError("bad_media", str(e), item_id) from None
     except (OSError, ValueError, EOFError) as e:
-        raise ItemError("bad_media", f"{path}: not a numpy array file ({e})", item_id) from None
-    return checked(a, path, what, item_id, dim)
+        raise ItemError("bad_media", f"{path}: {unreadable} ({e})", item_id) from None
+
+
+def load_array(path: Path, what: str, item_id: str, dim: int | None = None) -> np.ndarray:
+    """A finite float32 [rows, D] array (D = ``dim`` when given); ItemError ``unavailable`` for a missing
+    file, ``bad_media`` for anything else (not a regular file, not an array, pickled, too big for the
+    limit, wrong shape or width, NaN / inf)."""
+    return checked(item_read(read_npy, path, what, item_id), path, what, item_id, dim)
 
 
 def checked(a, path, what: str, item_id: str, dim: int | None = None) -> np.ndarray:
