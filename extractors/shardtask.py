@@ -47,17 +47,16 @@ class TransientError(Exception):
 class ItemTimeout(Exception):
     def __init__(self, message: str, stuck: bool = False):
         super().__init__(message)
-        self.stuck = stuck  # the extraction thread is still running (native code): drop its model
+        self.stuck = stuck  # the extraction thread is still running (native code), abandoned
 
 
-def load_extractor(target: str, options: dict, fresh: bool = False) -> Extractor:
+def load_extractor(target: str, options: dict) -> Extractor:
     """The worker's instance of ``target`` built with ``options``, loaded on first use only."""
     key = (target, json.dumps(options, sort_keys=True, default=str))
     with _LOCK:
-        if not fresh and key in _MODELS:
+        if key in _MODELS:
             _MODELS.move_to_end(key)
             return _MODELS[key]
-        _MODELS.pop(key, None)
         ex = load_object(target)(**options)
         _MODELS[key] = ex
         while len(_MODELS) > _MAX_MODELS:
@@ -95,7 +94,8 @@ def call_with_timeout(fn, arg, timeout: float | None, grace: float = 5.0, how: s
     The call runs on its own daemon thread; on timeout that thread gets an ItemTimeout raised
     inside it at its next Python instruction (between decoded batches), which ends it cleanly. A
     call stuck in native code (an open() on a stalled mount) cannot be interrupted: it is abandoned
-    and reported as stuck; being a daemon thread, it holds up neither the task nor the process's exit.
+    and reported as stuck, its ItemTimeout still pending for when the native call returns; being a
+    daemon thread, it holds up neither the task nor the process's exit.
     """
     if not timeout:
         return fn(arg)
@@ -339,7 +339,12 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
     """(input fingerprint, track, None, extractor) or (fingerprint, None, (kind, message), extractor).
 
     The fingerprint (a stat of the media) is taken inside the timed call too: on a stalled mount
-    even stat() never returns. The extractor may come back reloaded (after a stuck timeout).
+    even stat() never returns. After a timeout whose thread is stuck in native code the next items
+    reuse the same model: the abandoned thread has an ItemTimeout pending, raised at its first
+    Python instruction once the native call returns, so it never runs the extractor's Python code
+    again, and what it may still be inside (a read of its own media, a kernel reading the weights)
+    does not write to the model. Loading a fresh copy per stuck item instead kept every copy alive
+    (the stuck thread holds a reference): 5 stuck items left 6 models in one worker.
     """
     retries = spec.get("item_retries", 2)
     timeout, how = item_timeout(item.duration, spec)
@@ -354,8 +359,6 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
             track = call_with_timeout(fingerprint_and_extract, item, timeout, how=how)
             return seen["fp"], track, None, ex
         except Exception as e:  # noqa: BLE001 - every item ends ok or with a recorded kind
-            if isinstance(e, ItemTimeout) and e.stuck:  # never share a busy model
-                ex = _configured(load_extractor(spec["target"], spec["options"], fresh=True), spec)
             if is_transient(e) and attempt < retries:
                 time.sleep(min(0.5 * 2 ** attempt, 10.0))
                 continue

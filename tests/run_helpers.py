@@ -206,6 +206,11 @@ class Stalls(Fake):
 
     name = "stalls"
 
+    def __init__(self, loads_dir: str | None = None, **options):
+        super().__init__(**options)
+        if loads_dir:  # one file per model copy this process built
+            (Path(loads_dir) / f"load.{os.getpid()}.{uuid.uuid4().hex}").touch()
+
     def extract(self, item):
         self.mark(item.id)
         path = item.media.get("video")

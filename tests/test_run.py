@@ -347,6 +347,39 @@ def test_command_exits_although_a_read_never_returns(tmp_path):
     assert failure["kind"] == "timeout" and "stuck in a read or native code" in failure["message"]
 
 
+def test_items_stuck_in_native_code_share_one_model_copy(tmp_path):
+    """Five items stuck in open() on a FIFO, then a good one, in one worker (--workers 0: this
+    command's process): each stuck item is a timeout, the good one is extracted, and the worker
+    built its model once. (Before: a fresh copy per stuck item, 6 in all, each kept alive by its
+    abandoned thread.)"""
+    items = []
+    for n in range(5):
+        os.mkfifo(tmp_path / f"pipe{n}.mp4")
+        items.append(RawItem(id=f"p{n}", source="t", media={"video": str(tmp_path / f"pipe{n}.mp4")}))
+    items.append(RawItem(id="z-good", source="t", media={}))
+    manifest, loads = tmp_path / "m.jsonl", tmp_path / "loads"
+    loads.mkdir()
+    write_manifest(manifest, items)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out",
+                             str(tmp_path / "out"), "--extractors", "run_helpers:Stalls", "--workers", "0",
+                             "--option", f"run_helpers:Stalls.loads_dir={loads}", "--shard-size", "6",
+                             "--no-progress", "--item-timeout", "1"],
+                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 3, stderr[-2000:]
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert sorted(f["id"] for f in record["failures"]["items"]) == [f"p{n}" for n in range(5)]
+    assert {f["kind"] for f in record["failures"]["items"]} == {"timeout"}
+    assert list(dict(read_features(tmp_path / "out", "stalls"))) == ["z-good"]
+    assert len(list(loads.iterdir())) == 1
+
+
 def test_transient_retried_permanent_recorded(both, tmp_path):
     items = fake_items(4)
     out = {}
