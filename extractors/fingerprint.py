@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import queue
+import threading
 
 from collectors.records import RawItem
 from common.files import files_fingerprint
@@ -40,3 +43,60 @@ def global_steps(item: RawItem) -> list[str]:
     from collectors.articles import global_instruction
 
     return global_instruction(item.article, item.description)[0]
+
+
+def current_fingerprint(item: RawItem, modality: str) -> str | None:
+    """The item's input fingerprint as this process sees it now; None when its input is not visible
+    here (a driver away from the workers' filesystem: a changed file goes unnoticed rather than
+    every item looking changed)."""
+    if modality in TEXT_MODALITIES:
+        return input_fingerprint(item, modality)
+    media = input_path(item, modality)
+    if not media or not os.path.exists(media):
+        return None
+    return input_fingerprint(item, modality)
+
+
+def fingerprints_within(items: list[RawItem], modality: str, timeout: float,
+                        threads: int = 8) -> tuple[dict[str, str | None], list[str]]:
+    """({id: current_fingerprint} of the items whose input answered within ``timeout`` seconds in
+    all, the ids of those that did not).
+
+    A stat on a mount that stopped answering never returns and cannot be interrupted: the stats run
+    on daemon threads, and the caller waits no longer than ``timeout`` for them (a rerun's check of
+    what changed then trusts the recorded fingerprints of the items that did not answer, rather
+    than leaving the workers idle). Several threads also hide a network filesystem's latency.
+    """
+    if modality in TEXT_MODALITIES:  # no file to stat
+        return {i.id: input_fingerprint(i, modality) for i in items}, []
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for item in items:
+        work.put(item)
+    results: dict[str, str | None] = {}
+    finished, stop = threading.Event(), threading.Event()
+    lock = threading.Lock()
+
+    def run():
+        while not stop.is_set():
+            try:
+                item = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fp = current_fingerprint(item, modality)
+            except OSError:
+                fp = None  # unreadable here: as if not visible
+            with lock:
+                results[item.id] = fp
+                if len(results) == len(items):
+                    finished.set()
+
+    if not items:
+        return {}, []
+    for _ in range(min(threads, len(items))):
+        threading.Thread(target=run, daemon=True, name="vsumhub-fingerprint").start()
+    finished.wait(timeout)
+    stop.set()
+    with lock:
+        answered = dict(results)
+    return answered, [i.id for i in items if i.id not in answered]

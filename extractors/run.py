@@ -83,7 +83,7 @@ from extractors.outlock import LockHeld, OutputLock
 from extractors.plan import load_plan, new_plan, plan_shards, save_plan
 from extractors.progress import Progress, summary_table
 from extractors.registry import REGISTRY, names
-from extractors.fingerprint import input_fingerprint, input_path
+from extractors.fingerprint import fingerprints_within, input_path
 from extractors.shardstore import ShardFile, output_problem, shard_path, shard_problem, write_json
 from extractors.shardtask import PROGRESS_TOPIC, cancel_marker, describe, run_shard, summary
 
@@ -144,17 +144,14 @@ def _stats(out: Path, name: str, cfg_hash: str, shard: str) -> dict | None:
         return None
 
 
-def _visible(item: RawItem, modality: str) -> bool:
-    """Can this process see the item's input? (A driver away from the workers' filesystem may not:
-    then a changed file goes unnoticed rather than every item looking changed.)"""
-    if modality == "text":
-        return True
-    media = input_path(item, modality)
-    return bool(media) and os.path.exists(media)
+def _todo(out: Path, plan: dict, name: str, ex: dict, by_id: dict[str, RawItem], job: JobConfig,
+          seen: dict[str, dict]):
+    """(tasks' redo sets: None = whole shard, or ids), plus the done shards' stats.
 
-
-def _todo(out: Path, plan: dict, name: str, ex: dict, by_id: dict[str, RawItem], retry_failed: bool):
-    """(tasks' redo sets: None = whole shard, or ids), plus the done shards' stats."""
+    A done shard's items are redone when their input changed since extraction: their media are
+    stat'ed here, under the item timeout (``seen`` caches the answers per modality across
+    extractors); media that do not answer in time (a stalled mount) keep their recorded fingerprints.
+    """
     todo, done = {}, {}
     for shard in plan["shards"]:
         stats = _stats(out, name, ex["config_hash"], shard["id"])
@@ -167,15 +164,37 @@ def _todo(out: Path, plan: dict, name: str, ex: dict, by_id: dict[str, RawItem],
             todo[shard["id"]] = None
             continue
         done[shard["id"]] = stats
-        redo = {i for i in shard["items"] if _visible(by_id[i], ex["modality"])
-                and stats.get("inputs", {}).get(i) != input_fingerprint(by_id[i], ex["modality"])}
+    now = _current_fingerprints(plan, done, ex["modality"], by_id, job, seen)
+    for shard in plan["shards"]:
+        if (stats := done.get(shard["id"])) is None:
+            continue
+        recorded = stats.get("inputs", {})
+        redo = {i for i in shard["items"] if now.get(i) is not None and recorded.get(i) != now[i]}
         if redo:
             log.info("%s %s: %d item(s) changed since extraction: %s", name, shard["id"], len(redo), ", ".join(sorted(redo)[:5]))
         # items lost only to dying workers are redone by a plain rerun; other failures with --retry-failed
-        redo |= {f["id"] for f in stats["failures"] if retry_failed or f["kind"] == "worker_lost"}
+        redo |= {f["id"] for f in stats["failures"] if job.retry_failed or f["kind"] == "worker_lost"}
         if redo:
             todo[shard["id"]] = sorted(redo)
     return todo, done
+
+
+def _current_fingerprints(plan: dict, done: dict, modality: str, by_id: dict[str, RawItem], job: JobConfig,
+                          seen: dict[str, dict]) -> dict[str, str | None]:
+    """{id: fingerprint now, None when not visible here or not answering} of the done shards' items."""
+    answers = seen.setdefault(modality, {})
+    items = [by_id[i] for s in plan["shards"] if s["id"] in done for i in s["items"] if i not in answers]
+    if items:
+        timeout = min(job.timeout_for(i.duration)[0] for i in items)
+        found, silent = fingerprints_within(items, modality, timeout)
+        answers.update(found)
+        answers.update(dict.fromkeys(silent))
+        if silent:
+            first = input_path(by_id[silent[0]], modality)
+            log.warning("the media of %d done item(s) did not answer within %g s (the item timeout; first: %s, a "
+                        "stalled mount?): their recorded fingerprints are trusted for this run, and a rerun once "
+                        "the files answer checks them again", len(silent), timeout, first)
+    return answers
 
 
 def _remove_leftovers(out: Path, plan: dict, name: str, cfg_hash: str) -> None:
@@ -397,9 +416,9 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
     from distributed.scheduler import KilledWorker
 
     shards = {s["id"]: s for s in plan["shards"]}
-    specs, done = [], {}
+    specs, done, seen = [], {}, {}
     for name, ex in wanted.items():
-        todo, done[name] = _todo(out, plan, name, ex, by_id, job.retry_failed)
+        todo, done[name] = _todo(out, plan, name, ex, by_id, job, seen)
         for sid, redo in todo.items():
             s = shards[sid]
             specs.append({"out": str(out), "extractor": name, "target": ex["target"], "options": ex["options"],

@@ -128,6 +128,39 @@ def test_run_then_rerun_does_nothing(both, tmp_path):
     assert json.loads((out / "run.json").read_text())["totals"]["tasks_run"] == 0
 
 
+def test_rerun_goes_on_when_a_done_item_s_media_does_not_answer(both, tmp_path, monkeypatch, caplog):
+    """A rerun stats the done items' media to find changed ones. One file's stat never returns (a
+    stalled mount; here os.stat of that path waits until the test ends): after the item timeout the
+    rerun trusts that item's recorded fingerprint, says which file, and still redoes the item whose
+    file did change. (Before: the driver waited in that stat for as long as the mount stalled.)"""
+    items = video_items(tmp_path / "media", 4)
+    manifest, out = tmp_path / "manifest.jsonl", tmp_path / "features"
+    write_manifest(manifest, items)
+    job = JobConfig(scheduler=both, shard_size=2, progress=False, item_timeout=2)
+    run_extraction(manifest, ["colorhist"], out, job=job)
+    stalled, changed = items[1].media["video"], Path(items[2].media["video"])
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    release, real_stat = threading.Event(), os.stat
+
+    def stat(path, *args, **kwargs):
+        if os.fspath(path) == stalled:
+            release.wait()
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    box = {}
+    rerun = threading.Thread(target=lambda: box.update(r=run_extraction(manifest, ["colorhist"], out, job=job)), daemon=True)
+    try:
+        rerun.start()
+        rerun.join(120)
+        assert not rerun.is_alive(), "the rerun waits on the stalled file"
+    finally:
+        release.set()
+    totals = box["r"].record["totals"]
+    assert totals["items_run"] == 1 and totals["tasks_run"] == 1  # v02, changed; v01 trusted as recorded
+    assert any("did not answer within 2 s" in m and stalled in m for m in caplog.messages)
+
+
 def test_progress_lines_and_summary_table(both, tmp_path, caplog):
     """Not on a terminal: log lines with items done / total, frames/s and failures by kind; then the
     summary table with failures and per-worker throughput."""
