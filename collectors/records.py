@@ -148,8 +148,8 @@ class RawItem:
         check_item_id(self.id)
         if self.status not in ("ok", "failed"):
             raise ValueError(f"{self.id}: status must be 'ok' or 'failed', got {self.status!r}")
-        if self.status == "failed" and not self.error:
-            raise ValueError(f"{self.id}: a failed item needs an error {{kind, message}}")
+        if self.status == "failed" and not (isinstance(self.error, dict) and isinstance(self.error.get("kind"), str)):
+            raise ValueError(f"{self.id}: a failed item needs an error {{kind, message}}, got {self.error!r:.60}")
         if self.transcript_source is not None and self.transcript_source not in TRANSCRIPT_SOURCES:
             raise ValueError(f"{self.id}: transcript_source must be one of {TRANSCRIPT_SOURCES}")
 
@@ -190,6 +190,8 @@ class RawItem:
         for key, value in self.media.items():
             if value is not None and not isinstance(value, str):
                 return f"media[{key!r}] is {what(value)}, not a path"
+            if value and "\x00" in value:  # the OS refuses it (ValueError, not an OSError)
+                return f"media[{key!r}] holds a NUL character, not a path ({value!r:.60})"
         return None
 
     @classmethod

@@ -284,15 +284,18 @@ def test_malformed_manifest_line_or_field(both, tmp_path, capsys):
     object is a usage error naming the line (exit 2, one line)."""
     good = video_items(tmp_path / "media", 1, bad=())[0]
     lines = [good.to_json(), json.dumps({"id": "v01", "source": "x", "media": "/x.mp4"}),
-             json.dumps({"id": "v02", "source": "x", "media": {"video": 42}})]
+             json.dumps({"id": "v02", "source": "x", "media": {"video": 42}}),
+             json.dumps({"id": "v03", "source": "x", "media": {"video": "/tmp/a\x00.mp4"}})]
     manifest, out = tmp_path / "m.jsonl", tmp_path / "out"
     manifest.write_text("\n".join(lines) + "\n")
     # first run; rerun (nothing to do); --retry-failed (the two run again and fail the same way)
-    for retry, items_run in ((False, 3), (False, 0), (True, 2)):
-        r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=3, progress=False,
+    for retry, items_run in ((False, 4), (False, 0), (True, 3)):
+        r = run_extraction(manifest, ["colorhist"], out, job=JobConfig(scheduler=both, shard_size=4, progress=False,
                                                                         retry_failed=retry))
         assert r.complete and r.exit_code == 3
-        assert {f["id"]: f["kind"] for f in r.failures} == {"v01": "bad_metadata", "v02": "bad_metadata"}
+        # (v03: the OS refuses a NUL in a path with a ValueError, which was recorded as kind error)
+        assert {f["id"]: f["kind"] for f in r.failures} == {"v01": "bad_metadata", "v02": "bad_metadata",
+                                                              "v03": "bad_metadata"}
         assert "media is a str ('/x.mp4'), not an object of paths" in {f["message"] for f in r.failures}
         assert [i for i, _ in read_features(out, "colorhist")] == [good.id]
         assert r.record["totals"]["items_run"] == items_run
@@ -301,8 +304,15 @@ def test_malformed_manifest_line_or_field(both, tmp_path, capsys):
     assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o2"),
                  "--workers", "1", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "m.jsonl:4: malformed manifest line: a JSON list, not an object" in err
+    assert err.count("\n") == 1 and "m.jsonl:5: malformed manifest line: a JSON list, not an object" in err
     assert not (tmp_path / "o2").exists()
+    # a failed item whose error has no kind: one line (it was recorded with kind error, or a traceback)
+    manifest.write_text("\n".join(lines[:1] + [json.dumps({"id": "v09", "source": "x", "status": "failed",
+                                                           "error": "gone"})]) + "\n")
+    assert main(["--manifest", str(manifest), "--extractors", "colorhist", "--out", str(tmp_path / "o3"),
+                 "--workers", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.jsonl:2: malformed manifest line: v09: a failed item needs an error" in err
 
 
 def test_stalled_read_ends_as_timeout_by_default(both, tmp_path):
