@@ -47,8 +47,10 @@ def plan_shards(items: list[RawItem], shard_size: int) -> list[dict]:
     return shards
 
 
-def new_plan(items: list[RawItem], shard_size: int, manifest: str | None, extractors: dict) -> dict:
-    shards = plan_shards(items, shard_size)
+def new_plan(items: list[RawItem], shard_size: int, manifest: str | None, extractors: dict,
+             shards: list[dict] | None = None) -> dict:
+    """The plan of ``items``; ``shards``: their plan_shards when already computed (100k items: ~2 s)."""
+    shards = plan_shards(items, shard_size) if shards is None else shards
     return {
         "format": PLAN_FORMAT,
         "generation": 1,

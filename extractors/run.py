@@ -291,7 +291,7 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
                     f"none of its {len(items)} item(s) is ok")
     wanted = resolve(extractors, job.device)
     try:  # duplicate ids, a damaged plan.json: found now, not after a cluster started
-        plan_shards(items, job.shard_size)
+        shards = plan_shards(items, job.shard_size)
         load_plan(out)
     except (OSError, ValueError) as e:
         raise SetupError(str(e)) from None
@@ -305,12 +305,12 @@ def run_extraction(source: str | os.PathLike | Iterable[RawItem], extractors: di
     except OSError as e:
         raise SetupError(f"--out {out}: {output_problem(e, out) or e}") from None
     try:
-        return _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0)
+        return _run(items, shards, by_id, manifest, wanted, gpu, out, run_id, job, t0)
     finally:
         lock.release()
 
 
-def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult:
+def _run(items, shards, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult:
     """run_extraction once the job holds --out: start or reach the cluster, plan, execute, record."""
     try:
         client, to_close = connect(job.scheduler, job.workers, gpu, job.tasks_per_gpu)
@@ -331,7 +331,7 @@ def _run(items, by_id, manifest, wanted, gpu, out, run_id, job, t0) -> RunResult
         plan_extractors = {name: {k: ex[k] for k in ("target", "options", "modality", "config", "config_hash")}
                            for name, ex in wanted.items()}
         try:
-            plan, change = save_plan(out, new_plan(items, job.shard_size, manifest, plan_extractors))
+            plan, change = save_plan(out, new_plan(items, job.shard_size, manifest, plan_extractors, shards))
         except ValueError as e:
             raise SetupError(str(e)) from e
         except OSError as e:

@@ -1048,7 +1048,7 @@ def test_chaos_workers_killed_repeatedly_then_one_plain_rerun(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     cmd = [sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out", str(out),
            "--extractors", "run_helpers:Fake", "--option", "run_helpers:Fake.delay=0.8", "--workers", "2",
-           "--shard-size", "2", "--no-progress", "--worker-wait", "60"]
+           "--shard-size", "2", "--no-progress"]  # default flags only: the same command ran on 7cca127
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     kills = []
