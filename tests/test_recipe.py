@@ -66,7 +66,8 @@ def cfsum_batch(seed=0):
 
 def cfsum(**hp):
     torch.manual_seed(0)
-    return build_model("cfsum", dict(video=DV, audio=DA, text=DT), **{"hidden": 16, "heads": 4, "dropout": 0.0, **hp}).eval()
+    hp = {"hidden": 16, "heads": 4, "dropout": 0.0, **hp}
+    return build_model("cfsum", dict(video=DV, audio=DA, text=DT), **hp).eval()
 
 
 def test_cfsum_saliency_loss_linear_is_eq8_on_the_linear_output():
@@ -123,7 +124,8 @@ def test_cfsum_switches_from_the_command_line(tmp_path, capsys):
     hp = json.loads((out / "config.json").read_text())["model_hparams"]
     assert hp["saliency_loss"] == "linear" and hp["attend_before_projection"] is True
     state = torch.load(out / "checkpoint-last.pt", weights_only=True)["model"]
-    assert state["encoders.video.attn.q.weight"].shape == (6, 6) and state["encoders.text.attn.q.weight"].shape == (5, 5)
+    assert state["encoders.video.attn.q.weight"].shape == (6, 6)  # tiny_bliss: 6-d frames, 5-d sentences
+    assert state["encoders.text.attn.q.weight"].shape == (5, 5)
     capsys.readouterr()
     assert train.main([*base, "--out", str(tmp_path / "bad"), "--hparam", "saliency_loss=l1"]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
