@@ -5,18 +5,22 @@ Pipeline per sample (all attention 8-headed, every sub-layer post-norm: x = LN(x
    first projected to C (so every attention works in C dims: 8 heads need C % 8 == 0, and PANN's
    2048-dim attention would cost 8x more), sinusoidal positions are added ("positional
    encodings"), then self-attention with residual (Eq. 2) and the MLP. The paper names them
-   autoencoders but defines no reconstruction loss, so none is trained.
+   autoencoders but defines no reconstruction loss, so none is trained. ``attend_before_projection``
+   gives the paper's order instead: positions, self-attention with residual on the raw features
+   (heads: the largest divisor of the feature width not above ``heads``), then "projected into a
+   unified space using an MLP" (Linear to C, GELU, Linear).
 2. Modal fusion (III-B, Eq. 3-5): one self-attention over the concatenation [v; a; t] with
    padding masked, split back per modality, then one shared FFN.
 3. Feature interaction (III-C, Eq. 6-7): text-video and text-audio cross-attention and the
    weighted sum z = w_tv * tv + w_ta * ta with learnable w_tv, w_ta (init 2.0, 1.0). Eq. 6's
    output is indexed by clip (i = 1..nc) so the clips are the queries and the text the keys and
    values; each cross-attention keeps a residual to its clip (x + CrossAttn(x, t)), without
-   which a one-sentence title would give every clip the same vector.
+   which a one-sentence title would give every clip the same vector. No switch to text queries:
+   they give one output per text token (nt), not the per-clip z_out Eq. 7-8 score.
 4. Saliency head (III-D): Linear -> one logit per clip; the loss is Eq. 8's MSE between
    sigmoid(logit) and ``frame_scores`` (or the 0/1 ``frame_labels`` when a dataset has no scores).
    Regressing sigmoid(logit) instead of the raw linear output keeps ``video_scores`` a logit like
-   the other models; rankings are the same.
+   the other models; rankings are the same. ``saliency_loss="linear"``: Eq. 8 on the linear output.
 
 Text is the batch's ``query`` (a title or query, per sentence) when the model is built with
 ``query_dim``, else ``text``. Missing modalities drop their paths: without audio z = w_tv * tv;
@@ -61,6 +65,31 @@ class ModalAutoencoder(nn.Module):
         return self.layer(x + sinusoidal_positions(x.shape[1], x.shape[2], x.device), mask)
 
 
+def raw_heads(width: int, heads: int) -> int:
+    """The largest divisor of a feature width not above ``heads`` (attention on raw features splits the width)."""
+    if heads < 1:
+        raise ValueError(f"attend_before_projection: no head count for the {width}-d features with heads={heads}")
+    return max(h for h in range(1, min(heads, width) + 1) if width % h == 0)
+
+
+class RawModalAutoencoder(nn.Module):
+    """The paper's order (III-A): + positions, self-attention with residual on the raw features (Eq. 1-2), then
+    the MLP into C. Attention costs ~4 * width^2 parameters per modality (PANN's 2048: 16.8M vs 0.26M at C 256)."""
+
+    def __init__(self, in_dim: int, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads = raw_heads(in_dim, heads)
+        self.attn = MaskedAttention(in_dim, self.heads, dropout)
+        self.norm = nn.LayerNorm(in_dim)
+        self.mlp = nn.Sequential(nn.Linear(in_dim, dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim, dim))
+        self.out_norm = nn.LayerNorm(dim)
+
+    def forward(self, x, mask):
+        x = x + sinusoidal_positions(x.shape[1], x.shape[2], x.device)
+        x = self.norm(x + self.attn(x, allowed=pair_mask(mask, mask)))
+        return self.out_norm(self.mlp(x))
+
+
 class CrossInteraction(nn.Module):
     """Clips attend to the text (Eq. 6), residual + LN; no text leaves LN(x)."""
 
@@ -79,20 +108,36 @@ class CFSum(nn.Module):
     """``forward(batch)`` -> ``video_scores`` [B, T] logits (and the fused ``video_features``).
 
     Hyper-parameters: ``hidden`` C (not given by the paper; 256), ``heads`` (8), ``ffn_ratio``,
-    ``dropout``, ``w_video`` / ``w_audio`` (initial w_tv / w_ta: 2.0 / 1.0).
+    ``dropout``, ``w_video`` / ``w_audio`` (initial w_tv / w_ta: 2.0 / 1.0); the paper's forms where ours
+    differ (docs/training.md): ``saliency_loss`` ("sigmoid": MSE on sigmoid(score); "linear": Eq. 8 on the
+    linear output) and ``attend_before_projection`` (False: project to C, then attend; True: III-A's order).
     """
 
     def __init__(self, video_dim: int, text_dim: int | None = None, audio_dim: int | None = None,
                  query_dim: int | None = None, *, hidden: int = 256, heads: int = 8, ffn_ratio: int = 4,
-                 dropout: float = 0.1, w_video: float = 2.0, w_audio: float = 1.0):
+                 dropout: float = 0.1, w_video: float = 2.0, w_audio: float = 1.0, saliency_loss: str = "sigmoid",
+                 attend_before_projection: bool = False):
         super().__init__()
+        if saliency_loss not in ("sigmoid", "linear"):
+            raise ValueError("saliency_loss must be 'sigmoid' (MSE on sigmoid(score), the default) or 'linear' "
+                             f"(Eq. 8: MSE on the linear output), got {saliency_loss!r}")
+        if not isinstance(attend_before_projection, bool):
+            raise ValueError("attend_before_projection must be true (attention on the raw features, III-A) or false "
+                             f"(project to C first, the default), got {attend_before_projection!r}")
+        self.saliency_loss, self.attend_before_projection = saliency_loss, attend_before_projection
         self.text_key = "query" if query_dim is not None else ("text" if text_dim is not None else None)
         text_in = query_dim if query_dim is not None else text_dim
-        self.encoders = nn.ModuleDict({"video": ModalAutoencoder(video_dim, hidden, heads, ffn_ratio, dropout)})
+
+        def encoder(in_dim):
+            if attend_before_projection:
+                return RawModalAutoencoder(in_dim, hidden, heads, dropout)
+            return ModalAutoencoder(in_dim, hidden, heads, ffn_ratio, dropout)
+
+        self.encoders = nn.ModuleDict({"video": encoder(video_dim)})
         if audio_dim is not None:
-            self.encoders["audio"] = ModalAutoencoder(audio_dim, hidden, heads, ffn_ratio, dropout)
+            self.encoders["audio"] = encoder(audio_dim)
         if text_in is not None:
-            self.encoders["text"] = ModalAutoencoder(text_in, hidden, heads, ffn_ratio, dropout)
+            self.encoders["text"] = encoder(text_in)
         self.fusion = MaskedAttention(hidden, heads, dropout)
         self.fusion_norm = nn.LayerNorm(hidden)
         self.ffn, self.ffn_norm = FeedForward(hidden, ffn_ratio, dropout), nn.LayerNorm(hidden)
@@ -134,11 +179,15 @@ class CFSum(nn.Module):
         return {"video_scores": self.head(out).squeeze(-1), "video_features": out}
 
     def loss(self, batch: dict, outputs: dict) -> tuple[torch.Tensor, dict]:
-        """Eq. 8: MSE of sigmoid(score) to ``frame_scores`` (else to the 0/1 ``frame_labels``) over real clips."""
+        """Eq. 8: MSE of sigmoid(score) (``saliency_loss="linear"``: of the score itself) to ``frame_scores`` (else
+        to the 0/1 ``frame_labels``) over real clips."""
         target = batch.get("frame_scores")
         if target is None:
             target = batch.get("frame_labels")
         if target is None:
             raise ValueError("the batch has neither frame_scores nor frame_labels to train CFSum on")
-        loss = masked_mse(torch.sigmoid(outputs["video_scores"]), target, require_mask(batch, "video"))
+        scores = outputs["video_scores"]
+        if self.saliency_loss == "sigmoid":
+            scores = torch.sigmoid(scores)
+        loss = masked_mse(scores, target, require_mask(batch, "video"))
         return loss, {"mse": loss.item(), "total": loss.item()}
