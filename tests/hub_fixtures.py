@@ -22,13 +22,16 @@ _BUILT: dict[str, Path] = {}
 
 def built_bliss(sample_dir: Path, base: Path) -> tuple[Path, Path]:
     """(hub, work) of the session's sample built by ``python -m builders.bliss --sample-dir`` (config
-    colorhist-minilm, the default engine: a local cluster of worker processes); both read-only."""
+    colorhist-minilm); both read-only. Extraction runs in this process (--workers 0: 11 s where the
+    default local cluster takes 20 s); the default engine builds the same sample in CI's own step
+    (.ci/run), and test_bliss_build reruns this build on a local cluster."""
     if "hub" not in _BUILT:
         from builders import bliss
 
         out, work = base / "bliss-hub", base / "bliss-work"
         shutil.rmtree(out, ignore_errors=True)
-        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(work), "--no-progress"])
+        code = bliss.main(["--sample-dir", str(sample_dir), "--out", str(out), "--work", str(work), "--no-progress",
+                           "--workers", "0"])
         assert code == 0
         _BUILT["hub"], _BUILT["work"] = out, work
     return _BUILT["hub"], _BUILT["work"]

@@ -30,6 +30,7 @@ def rows(hub, config):
     return {ex["video_id"]: ex for split in ds for ex in ds[split]}
 
 
+@pytest.mark.slow
 @needs_jfk
 def test_crawl_build_then_annotate_and_build_raw(server, tmp_path):
     raw, work = tmp_path / "livestreams", tmp_path / "work"

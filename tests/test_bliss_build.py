@@ -31,7 +31,7 @@ def run_build(tmp_path, *args, workers: str | None = "0"):
 
 @pytest.fixture(scope="module")
 def sample_build(bliss_sample_dir, tmp_path_factory):
-    """The session's sample build (tests/hub_fixtures.py: the default local cluster, shared with
+    """The session's sample build (tests/hub_fixtures.py: extraction in-process, shared with
     test_data, test_publish and test_train_eval); it exited 0. Read-only: copy what a test changes."""
     out, work = built_bliss(bliss_sample_dir, tmp_path_factory.getbasetemp())
     return 0, out, work
@@ -172,7 +172,7 @@ def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build
     mtimes = [p.stat().st_mtime_ns for p in cached]
     out2 = tmp_path / "again"
     code = bliss.main(["--sample-dir", str(bliss_sample_dir), "--out", str(out2), "--work", str(work), "--no-progress",
-                       "--workers", "0"])
+                       "--workers", "1"])  # a local cluster; the shared build ran in-process
     assert code == 0
     assert [p.stat().st_mtime_ns for p in cached] == mtimes  # nothing re-extracted, on another engine too
     a = load_dataset(str(out), "colorhist-minilm", split="test")
@@ -180,6 +180,7 @@ def test_rerun_reuses_extracted_features_and_gives_the_same_dataset(sample_build
     assert a["id"] == b["id"] and a["frames_colorhist"] == b["frames_colorhist"]
 
 
+@pytest.mark.slow
 def test_build_on_a_running_scheduler_equals_the_local_build(sample_build, bliss_sample_dir, tmp_path):
     """--scheduler ADDRESS: the extraction job runs on someone else's cluster; the dataset is the same."""
     from distributed import LocalCluster

@@ -66,6 +66,7 @@ def assert_same(row, video):
         assert row["n_frames"] == video["n_frames"]
 
 
+@pytest.mark.slow
 def test_tvsum_like_file_round_trips_exactly(tvsum, tmp_path):
     h5, videos = tvsum
     out = tmp_path / "out"

@@ -70,6 +70,7 @@ def test_a_weights_path_that_does_not_exist_is_named(tmp_path):
         get_extractor("clip", "visual", weights=tmp_path / "nope.pt")
 
 
+@pytest.mark.slow
 def test_raw_build_with_local_clip_and_roberta(tmp_path, clip_checkpoint, roberta_dir):
     raw = tmp_path / "raw"
     write_raw_video(raw, "v1", seconds=12, thumbnails=[np.full((32, 32, 3), 120, np.uint8)])

@@ -29,6 +29,7 @@ def run_json(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_tvsum_human_reference_matches_otani(tvsum_hub, capsys):
     """Otani et al. (CVPR 2019) Table: TVSum human Kendall tau 0.177, Spearman rho 0.204."""
     m = run_json(capsys, "--dataset", str(tvsum_hub), "--baseline", "human")

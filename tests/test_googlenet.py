@@ -51,6 +51,7 @@ def test_every_15th_frame_gives_1024d_pool5_and_the_picks(extractor, index_video
     assert len(meta["weights_sha256"]) == 64 and {"torch", "torchvision", "av"} <= set(meta["library_versions"])
 
 
+@pytest.mark.slow
 def test_batch_size_does_not_change_features(extractor, index_video, monkeypatch):
     item = RawItem(id="idx", source="test", media={"video": str(index_video)})
     monkeypatch.setattr(extractor, "batch_size", 1)

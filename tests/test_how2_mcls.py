@@ -29,6 +29,7 @@ def how2(tmp_path_factory):
     return root, expect, built
 
 
+@pytest.mark.slow
 def test_how2_release_becomes_mcls_ms_and_nested_few_shot_configs(how2):
     root, expect, built = how2
     assert built.status == 3  # two planted bad videos, recorded; the others built

@@ -461,6 +461,7 @@ print(json.dumps({"rows": {s: ds[s].num_rows for s in ds}, "splits": split_names
 """
 
 
+@pytest.mark.slow
 def test_published_repos_load_and_train_offline_from_the_cache(build, hub, tmp_path):
     ok(publish(build, client_env(hub, tmp_path)))
     env = client_env(hub, tmp_path, HF_HOME=str(tmp_path / "reader-cache"))

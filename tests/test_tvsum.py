@@ -119,6 +119,7 @@ def _write_tvsum_mat(path, videos):
             t.create_dataset(name, data=np.array(rs, dtype=h5py.ref_dtype)[:, None])
 
 
+@pytest.mark.slow
 def test_build_with_videos_extracts_googlenet_and_segments_with_kts(tmp_path):
     import torch
     from torchvision.models import googlenet

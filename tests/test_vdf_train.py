@@ -47,6 +47,7 @@ def check_table(capsys, run, table: str) -> None:
     assert [len(v.split(".")[1]) for v in row] == [2] * 8 + [3]
 
 
+@pytest.mark.slow
 def test_direct_vdf_trains_and_resumes(hub, tmp_path, capsys):
     hub, _ = hub
     out = tmp_path / "vdf"
