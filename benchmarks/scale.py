@@ -290,7 +290,9 @@ def _stage(name: str, args: dict) -> None:
         report({"rows": rows})
     elif name == "loader":  # one epoch of the train split as models.train batches it, without the model
         from models.loader import Loader
-        from models.train import open_split, parse_args, setup
+        from models.data import open_split
+        from models.train import parse_args
+        from models.training import setup
 
         train_args = parse_args(["--model", "a2summ", "--dataset", args["dataset"], "--config", args["config"],
                                  "--out", os.devnull])
@@ -315,7 +317,7 @@ def _stage(name: str, args: dict) -> None:
                            job=JobConfig(workers=args["workers"], shard_size=64, progress=False))
         wall = time.perf_counter() - t0
         report({"job_s": round(wall, 2), "ms_per_item": round(1000 * wall / args["n"], 3), "exit": r.exit_code,
-                "ok": r.record["totals"].get("ok"), "shards_run": len(r.record.get("shards_run", []) or [])})
+                "ok": r.record["totals"].get("ok"), "tasks_run": r.record["totals"]["tasks_run"]})
     else:
         raise SystemExit(f"unknown stage {name}")
 
