@@ -61,6 +61,7 @@ if __name__ == "__main__":  # Ctrl-C while the imports below run (a second or mo
     signal.signal(signal.SIGINT, _exit_on_sigint(EARLY))
 
 import argparse  # noqa: E402 - after the handler above
+import collections
 import contextlib
 import dataclasses
 import inspect
@@ -407,6 +408,9 @@ def _wait_alive(client, futures: list, keeper: WorkerKeeper | None) -> None:
                 raise SetupError(f"cannot start or reach the Dask cluster: {stopped}") from None
 
 
+MIN_WINDOW = 64  # tasks in flight at least (4 per worker thread when there are more threads)
+
+
 def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_threads: int,
              keeper: WorkerKeeper | None = None) -> dict:
     """Submit the tasks of what is left to do and wait for them. Returns the state the record is made
@@ -419,12 +423,10 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
     specs, done, seen = [], {}, {}
     for name, ex in wanted.items():
         todo, done[name] = _todo(out, plan, name, ex, by_id, job, seen)
-        for sid, redo in todo.items():
-            s = shards[sid]
+        for sid, redo in todo.items():  # what a task is; its items are added when it is submitted
             specs.append({"out": str(out), "extractor": name, "target": ex["target"], "options": ex["options"],
-                          "modality": ex["modality"], "config_hash": ex["config_hash"], "shard": sid, "key": s["key"],
-                          "generation": plan["generation"], "run_id": run_id, "redo": redo,
-                          "items": [by_id[i].to_dict() for i in s["items"]],
+                          "modality": ex["modality"], "config_hash": ex["config_hash"], "shard": sid,
+                          "key": shards[sid]["key"], "generation": plan["generation"], "run_id": run_id, "redo": redo,
                           "decode_threads": decode_threads, **job.item_settings()})
     state = {"results": {}, "errors": [], "done": done, "specs": specs, "run_id": run_id, "interrupted": False,
              "output_error": None, "stopped": None}
@@ -436,16 +438,28 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
     client.subscribe_topic(PROGRESS_TOPIC, bar.on_event)
 
     def submit(spec, attempt):
-        return client.submit(run_shard, spec, key=f"extract-{spec['extractor']}-{spec['shard']}-{run_id}-{attempt}",
+        task = {**spec, "items": [by_id[i].to_dict() for i in shards[spec["shard"]]["items"]]}
+        return client.submit(run_shard, task, key=f"extract-{spec['extractor']}-{spec['shard']}-{run_id}-{attempt}",
                              resources={"GPU": 1} if _uses_gpu(spec["options"]) else None,
                              retries=job.task_retries, pure=False)
 
+    # A window of tasks in flight, refilled as they end: the driver (and a local cluster's scheduler,
+    # which lives in it) holds a few hundred tasks' items, not every task's (100k items: 1,563 tasks).
+    window = max(MIN_WINDOW, 4 * sum(client.nthreads().values()))
+    pending = collections.deque(specs)
     attempts: Counter = Counter()
     futures = {}
+
+    def refill():
+        while pending and len(futures) < window:
+            spec = pending.popleft()
+            fut = submit(spec, 0)
+            futures[fut] = spec
+            ac.add(fut)
+
     try:
-        for spec in specs:
-            futures[submit(spec, 0)] = spec
-        ac = as_completed(list(futures))
+        ac = as_completed()
+        refill()
         while not ac.is_empty() and state["output_error"] is None and state["stopped"] is None:
             batch = ac.next_batch(block=False)
             if not batch:
@@ -483,6 +497,7 @@ def _execute(client, out, plan, wanted, by_id, run_id, job: JobConfig, decode_th
                         log.error("%s %s did not complete: %s: %s", *tid, type(exc).__name__, exc)
                         errors.append({"extractor": tid[0], "shard": tid[1], "error": f"{type(exc).__name__}: {exc}"})
                 fut.release()
+            refill()
             bar.refresh()
     except KeyboardInterrupt:  # Ctrl-C: stop here, say so once (main), keep what is done
         state["interrupted"] = True

@@ -161,6 +161,38 @@ def test_rerun_goes_on_when_a_done_item_s_media_does_not_answer(both, tmp_path, 
     assert any("did not answer within 2 s" in m and stalled in m for m in caplog.messages)
 
 
+def test_tasks_are_submitted_in_a_window_and_every_shard_completes(both, tmp_path, monkeypatch):
+    """The driver keeps a window of tasks in flight (here 4, with 2 one-thread workers: 8) and refills it
+    as tasks end, so a 100k-item job does not hold every task's items at once; all 40 shards complete,
+    each item once. (Before: all 40 submitted at the start.)"""
+    import extractors.run as run_module
+
+    monkeypatch.setattr(run_module, "MIN_WINDOW", 4)
+    lock, live = threading.Lock(), {"now": 0, "peak": 0}
+    real_submit = both.submit
+
+    def ended(_):
+        with lock:
+            live["now"] -= 1
+
+    def submit(*args, **kwargs):
+        fut = real_submit(*args, **kwargs)
+        if kwargs.get("key", "").startswith("extract-"):
+            with lock:
+                live["now"] += 1
+                live["peak"] = max(live["peak"], live["now"])
+            fut.add_done_callback(ended)
+        return fut
+
+    monkeypatch.setattr(both, "submit", submit)
+    items = fake_items(40)
+    r = run_extraction(items, ["run_helpers:Fake"], tmp_path / "out", job=JobConfig(scheduler=both, shard_size=1,
+                                                                                 progress=False))
+    assert r.exit_code == 0 and r.record["totals"]["tasks_run"] == 40
+    assert sorted(all_rows(tmp_path / "out", "fake")) == [i.id for i in items]
+    assert 1 < live["peak"] <= 8 + 2, live  # (a done callback may lag the refill by a task or two)
+
+
 def test_progress_lines_and_summary_table(both, tmp_path, caplog):
     """Not on a terminal: log lines with items done / total, frames/s and failures by kind; then the
     summary table with failures and per-worker throughput."""
