@@ -440,8 +440,8 @@ def run(args) -> int:
                                         args.dataset, args.oracle_k, args.video_features, args.text_features,
                                         args.keyshot_protocol, args.rouge_order, args.protocol)
             protocol = protocol_of(ds, args.dataset, config, args.protocol)
-            headers.append(f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
-                           f"baseline {args.baseline}  protocol {protocol}"
+            headers.append(f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos "
+                           f"{ds.num_rows}  baseline {args.baseline}  protocol {protocol}"
                            + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
             parts.append((f"baseline {args.baseline}", metrics, args.dataset, config, args.split))
         if args.table in ASSEMBLED:  # each part fills its columns; Avg. over those filled

@@ -10,8 +10,9 @@ from __future__ import annotations
 from models.units import printed
 
 TVSUM_CATEGORIES = ("VT", "VU", "GA", "MS", "PK", "PR", "FM", "BK", "BT", "DS")  # CFSum Table I's column order
+# CFSum Table II's columns: (header, the domain as builders.youtube_highlights names it)
 YOUTUBE_DOMAINS = (("Dog", "dog"), ("Gym", "gymnastics"), ("Par", "parkour"), ("Ska", "skating"), ("Ski", "skiing"),
-                   ("Sur", "surfing"))  # CFSum Table II's columns: (header, the domain as builders.youtube_highlights names it)
+                   ("Sur", "surfing"))
 
 F1_TAU_RHO = (("F1", "f1"), ("τ", "kendall_tau"), ("ρ", "spearman_rho"))
 ROUGE = (("R-1", "rouge1"), ("R-2", "rouge2"), ("R-L", "rougeL"))
@@ -50,7 +51,7 @@ TABLES = {
 }
 
 # Tables whose row is one training run per column (a TVSum category, a YouTube Highlights domain) and Avg. their mean:
-# ``models.evaluate --table NAME --run A --run B ...`` assembles it (models.evaluation.table_part gives each run's part).
+# ``models.evaluate --table NAME --run A --run B ...`` assembles it (models.evaluation.table_part: each run's part).
 ASSEMBLED = ("cfsum-1", "cfsum-2")
 
 

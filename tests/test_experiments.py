@@ -128,7 +128,8 @@ def test_runs_that_cannot_make_one_row_are_one_line_errors(domain_runs, capsys):
     a, bliss = domain_runs / "a", domain_runs / "bliss-run"
     err = _error(capsys, "--table", "cfsum-2", "--run", a, "--run", domain_runs / "b", "--run", domain_runs / "a-again")
     assert f"run {a} and run {domain_runs / 'a-again'} both fill cfsum-2's column Dog" in err
-    assert "needs a YouTube Highlights domain config" in _error(capsys, "--table", "cfsum-2", "--run", a, "--run", bliss)
+    err = _error(capsys, "--table", "cfsum-2", "--run", a, "--run", bliss)
+    assert f"run {bliss} is on " in err and "needs a YouTube Highlights domain config" in err
     assert "needs TVSum's columns" in _error(capsys, "--table", "cfsum-1", "--run", a)
     assert "several --run make one row" in _error(capsys, "--table", "cfsum-3", "--run", a, "--run", a)
     assert "several --run make one row" in _error(capsys, "--run", a, "--run", a)

@@ -164,8 +164,9 @@ class TVSum(Builder):
         p.add_argument("--videos", type=Path, help="directory of <video_id>.mp4 (adds GoogLeNet features and KTS shots)")
         p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
         p.add_argument("--split", choices=SPLITS, default="train",
-                       help="train: every video in one train split (default); umt: UMT's split as CFSum Table I trains, "
-                            "a config <annotations|googlenet>-umt-<category> per category, 4 videos train, 1 test")
+                       help="train: every video in one train split (default); umt: UMT's split as CFSum Table I "
+                            "trains, a config <annotations|googlenet>-umt-<category> per category, 4 videos train, "
+                            "1 test")
 
     def prepare(self, ctx) -> None:
         try:
@@ -203,7 +204,8 @@ class TVSum(Builder):
         return {f"{self.base_config()}-umt-{video.category}": placed} if placed else {}  # unlisted: left out
 
     def features(self, dims: dict) -> dict:
-        features = frame_score_features() if self.videos_dir is None else frame_score_features("googlenet", dims["visual"])
+        features = (frame_score_features() if self.videos_dir is None
+                    else frame_score_features("googlenet", dims["visual"]))
         if self.split == "train":
             return {self.base_config(): features}
         return {f"{self.base_config()}-umt-{c}": features for c in CATEGORIES}
