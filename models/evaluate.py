@@ -3,6 +3,7 @@
     python -m models.evaluate --dataset hub/tvsum --baseline human [--config NAME] [--split NAME] [--json]
     python -m models.evaluate --dataset hub/bliss-sample --baseline textrank --split test
     python -m models.evaluate --run runs/a2summ [--dataset hub/bliss-sample] [--split test] [--checkpoint best|last]
+    python -m models.evaluate --table cfsum-2 --run runs/cfsum-dog --run runs/cfsum-gym ...   # a run per column
     python -m models.evaluate --dataset hub/qvhighlights --config annotations --split validation \
         --predictions val_preds.jsonl --format moment_detr           # another project's outputs, our protocol
 
@@ -78,7 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the data and model libraries' ones)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--baseline", choices=BASELINES, help="reference baseline to evaluate")
-    what.add_argument("--run", type=Path, help="a training run directory (python -m models.train --out DIR)")
+    what.add_argument("--run", type=Path, action="append",
+                      help="a training run directory (python -m models.train --out DIR); repeated with --table cfsum-1 "
+                           "or cfsum-2, each run fills its TVSum category / YouTube Highlights domain of one row")
     what.add_argument("--predictions", type=Path, help="another project's predictions file (see --format)")
     p.add_argument("--format", choices=list(FORMATS), help="with --predictions: moment_detr (standalone_eval submission "
                    "jsonl), mrhisum (JSON {video_id: [score per second]}), eccv16h5 (result.h5 with <key>/score)")
@@ -87,7 +90,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "clips, per category and Avg., on a TVSum build; its default is the keyshot F1 / tau / rho)")
     p.add_argument("--table", choices=list(TABLES),
                    help="print the metrics as a row of that paper table: its headers, order and units (models.tables; "
-                        "docs/experiments.md)")
+                        "docs/experiments.md); cfsum-1 / cfsum-2 take a --run per category / domain, Avg. is the mean "
+                        "of the columns filled (a missing one prints '-'); with --json their row's raw fractions")
     p.add_argument("--keyshot-protocol", choices=PROTOCOLS, default="eccv16",
                    help="how frame-importance datasets build keyshot summaries: eccv16 (default), dsnet, a2summ")
     p.add_argument("--rouge-order", choices=("library", "a2summ"), default="library",

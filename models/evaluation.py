@@ -45,7 +45,7 @@ from models.protocols import (
 from models.predictions import FORMATS, PredictionError, match_rows, read_predictions
 from models.runs import RunError, load_run, model_entry, passthrough_columns, predict
 from models.selection import budget, indicator
-from models.tables import TABLES, table_lines
+from models.tables import ASSEMBLED, TABLES, TVSUM_CATEGORIES, TableError, assemble, table_lines
 from models.units import printed
 
 BASELINES = B.BASELINES
@@ -350,8 +350,50 @@ def _evaluator_of(run_dir) -> str | None:
     return folder.evaluate if folder is not None else None
 
 
+def _domain(dataset, config: str, split: str | None) -> str | None:
+    """The YouTube Highlights domain of a config: build.json's record (``domain``), else its rows' ``domain`` column."""
+    build = Path(dataset) / "build.json"
+    record = read_json(build).get("configs", {}).get(config, {}) if build.is_file() else {}
+    if record.get("domain"):
+        return record["domain"]
+    _, ds = load_split(dataset, config, split)
+    found = set(ds.unique("domain")) if "domain" in ds.column_names else set()
+    return found.pop() if len(found) == 1 else None
+
+
+def table_part(table: str, metrics: dict, dataset, config: str, split: str | None, source: str) -> dict:
+    """The columns of an ASSEMBLED table (models.tables) that one run, baseline or predictions file fills: CFSum
+    Table I the TVSum categories its split holds, Table II its config's YouTube Highlights domain (read from the
+    build, never from the run's directory name). Another dataset is a DatasetError naming it."""
+    if table == "cfsum-1":  # --protocol tvsum-top5 already refused a dataset without TVSum's columns
+        part = {c: metrics[c] for c in TVSUM_CATEGORIES if c in metrics}
+        if not part:
+            raise DatasetError(f"{source}: {dataset} config {config} has no TVSum category to fill cfsum-1's columns")
+        return part
+    family = declared(dataset, config).get("family")
+    domain = _domain(dataset, config, split) if family in (None, "youtube_highlights") and "mAP" in metrics else None
+    columns = {key for _, key in TABLES[table][1]}
+    if domain not in columns:
+        raise DatasetError(f"{source} is on {dataset} config {config} ({family or 'no declared family'}): --table "
+                           f"{table} needs a YouTube Highlights domain config (builders.youtube_highlights)")
+    return {domain: metrics["mAP"]}
+
+
+def _check_runs(args) -> str | None:
+    """The one-line error of several --run that cannot make one row, else None."""
+    if len(args.run or []) < 2:
+        return None
+    if args.table not in ASSEMBLED:
+        return (f"several --run make one row of a table with a run per column (--table {' or '.join(ASSEMBLED)}); "
+                "evaluate other runs one at a time")
+    if args.dataset is not None or args.config is not None:
+        return "with several --run each run is evaluated on its own dataset and config: leave out --dataset / --config"
+    return None
+
+
 def run(args) -> int:
-    """``python -m models.evaluate`` once its flags are parsed (models.evaluate): the header and the table, or one JSON."""
+    """``python -m models.evaluate`` once its flags are parsed (models.evaluate): the header and the table, or one JSON.
+    With an ASSEMBLED ``--table`` (CFSum Tables I-II) every ``--run`` fills its columns of one row."""
     if args.table and args.protocol is None:
         args.protocol = TABLES[args.table][2]  # e.g. cfsum-1 needs --protocol tvsum-top5
     if args.dataset is not None and not args.dataset.is_dir():
@@ -363,22 +405,34 @@ def run(args) -> int:
     if (args.predictions is None) != (args.format is None):
         print("error: --predictions and --format go together", file=sys.stderr)
         return 2
+    problem = _check_runs(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    headers, parts = [], []
     try:
         if args.predictions is not None:
             if args.split is None:
                 raise DatasetError("--predictions needs --split: the split the predictions were made on")
             metrics, facts = evaluate_predictions(args.predictions, args.format, args.dataset, args.config, args.split,
                                                   args.proportion, args.f1_mode, args.keyshot_protocol, args.protocol)
-            header = (f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
-                      f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}"
-                      + (f"  keyshots {args.keyshot_protocol}" if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
+            headers.append(f"predictions {args.predictions} ({args.format})  dataset {facts['dataset']}  config "
+                           f"{facts['config']}  split {facts['split']}  examples {facts['examples']}  protocol "
+                           f"{facts['protocol']}" + (f"  keyshots {args.keyshot_protocol}"
+                                                     if facts["protocol"] in ("frame_importance", "mrhisum") else ""))
+            parts.append((f"predictions {args.predictions}", metrics, facts["dataset"], facts["config"], args.split))
         elif args.run is not None:
-            metrics, facts = evaluate_run(args.run, args.dataset, args.config, args.split or "test", args.checkpoint,
-                                          args.proportion, args.oracle_k, args.f1_mode, args.device,
-                                          args.keyshot_protocol, args.rouge_order, args.protocol)
-            header = (f"run {args.run} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch {facts['epoch']})  "
-                      f"dataset {facts['dataset']}  config {facts['config']}  split {facts['split']}  "
-                      f"examples {facts['examples']}  protocol {facts['protocol']}")
+            for run_dir in args.run:
+                try:
+                    metrics, facts = evaluate_run(run_dir, args.dataset, args.config, args.split or "test",
+                                                  args.checkpoint, args.proportion, args.oracle_k, args.f1_mode,
+                                                  args.device, args.keyshot_protocol, args.rouge_order, args.protocol)
+                except (DatasetError, RunError) as e:
+                    raise type(e)(f"run {run_dir}: {e}" if len(args.run) > 1 else str(e)) from None
+                headers.append(f"run {run_dir} ({facts['model']}, {facts['checkpoint']} checkpoint, epoch "
+                               f"{facts['epoch']})  dataset {facts['dataset']}  config {facts['config']}  split "
+                               f"{facts['split']}  examples {facts['examples']}  protocol {facts['protocol']}")
+                parts.append((f"run {run_dir}", metrics, facts["dataset"], facts["config"], facts["split"]))
         else:
             config, ds = load_split(args.dataset, args.config, args.split)
             mode = args.f1_mode or f1_mode_for(args.dataset, config)
@@ -386,10 +440,14 @@ def run(args) -> int:
                                         args.dataset, args.oracle_k, args.video_features, args.text_features,
                                         args.keyshot_protocol, args.rouge_order, args.protocol)
             protocol = protocol_of(ds, args.dataset, config, args.protocol)
-            header = (f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos {ds.num_rows}  "
-                      f"baseline {args.baseline}  protocol {protocol}"
-                      + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
-    except (DatasetError, RunError, PredictionError) as e:
+            headers.append(f"dataset {args.dataset}  config {config}  split {args.split or 'all'}  videos "
+                           f"{ds.num_rows}  baseline {args.baseline}  protocol {protocol}"
+                           + (f"  F1 over annotators: {mode}" if protocol == "frame_importance" else ""))
+            parts.append((f"baseline {args.baseline}", metrics, args.dataset, config, args.split))
+        if args.table in ASSEMBLED:  # each part fills its columns; Avg. over those filled
+            metrics = assemble(args.table, [(source, table_part(args.table, m, dataset, config, split, source))
+                                            for source, m, dataset, config, split in parts])
+    except (DatasetError, RunError, PredictionError, TableError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # no protocol fits the dataset's columns
@@ -398,7 +456,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(metrics))
         return 0
-    print(header + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
+    print("\n".join(headers) + ("  (--oracle-k: k = true number of key items)" if args.oracle_k else ""))
     if args.table:
         print("\n".join(table_lines(args.table, metrics)))
         return 0
@@ -406,4 +464,3 @@ def run(args) -> int:
     for name, value in metrics.items():  # in the papers' units (models.units)
         print(f"  {name:<{width}} {printed(name, value)}")
     return 0
-

@@ -25,7 +25,7 @@ PAPER = {  # table -> [(header, unit)] as the paper prints it
     "hiersum-6": [("Cos(%)", P)],
     "hiersum-4": [("F1", P), ("MAP ρ=50%", P), ("MAP ρ=15%", P)],
     "hiersum-7": [("F1", P), ("MAP ρ=50%", P), ("MAP ρ=15%", P)],
-    "cfsum-2": [("mAP", P)],
+    "cfsum-2": [(d, P) for d in ("Dog", "Gym", "Par", "Ska", "Ski", "Sur", "Avg.")],
     "cfsum-3": [("mAP", P), ("HIT@1", P)],
     "mhms-1": [("R-1", P), ("R-2", P), ("R-L", P), ("MAP", F), ("R10@1", F), ("R10@2", F), ("R10@5", F)],
     "mhms-2": [("MAP", F), ("R10@1", F), ("R10@2", F), ("R10@5", F)],
@@ -71,6 +71,70 @@ def test_mrhisum_tables(table, release, capsys):  # noqa: F811
 @pytest.mark.slow  # builds a release first
 def test_youtube_highlights_table(umt, capsys):  # noqa: F811
     check_row(capsys, "cfsum-2", "--dataset", umt / "hub", "--config", "dog", "--split", "test", "--baseline", "random")
+
+
+@pytest.fixture(scope="module")
+def domain_runs(umt, tmp_path_factory):  # noqa: F811
+    """CFSum trained 1 epoch on the tiny build's two domains (dog, parkour), and on a BLiSS-schema build."""
+    import shutil
+
+    from models.train import main as train
+
+    root = tmp_path_factory.mktemp("cfsum-runs")
+    tiny = ["--model", "cfsum", "--epochs", "1", "--batch-size", "2", "--hparam", "hidden=16", "--no-progress"]
+    for name, config in (("a", "dog"), ("b", "parkour")):  # run names that say nothing of the domain
+        assert train([*tiny, "--dataset", str(umt / "hub"), "--config", config, "--out", str(root / name)]) == 0
+    shutil.copytree(root / "a", root / "a-again")  # a second run of the dog domain
+    assert train([*tiny, "--dataset", str(tiny_bliss(root / "bliss")), "--out", str(root / "bliss-run")]) == 0
+    return root
+
+
+def _json(capsys, *argv) -> dict:
+    import json
+
+    capsys.readouterr()
+    assert evaluate([*map(str, argv), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _error(capsys, *argv) -> str:
+    capsys.readouterr()
+    assert evaluate([*map(str, argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.slow  # trains three 1-epoch runs on the release built first (5 s)
+def test_cfsum_table_ii_is_assembled_from_a_run_per_domain(domain_runs, capsys):
+    a, b = domain_runs / "a", domain_runs / "b"
+    dog, par = _json(capsys, "--run", a)["mAP"], _json(capsys, "--run", b)["mAP"]
+    assert dog != par  # so a value in the wrong column shows
+    raw = _json(capsys, "--table", "cfsum-2", "--run", b, "--run", a)  # any order: each run fills its domain's column
+    assert raw == {"dog": pytest.approx(dog), "parkour": pytest.approx(par), "Avg.": pytest.approx((dog + par) / 2)}
+    check_row(capsys, "cfsum-2", "--run", a, "--run", b)
+    capsys.readouterr()
+    assert evaluate(["--table", "cfsum-2", "--run", str(a), "--run", str(b)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(ln.startswith("run ") for ln in lines) == 2  # one header line per run, then the table
+    assert lines[-1].split(" | ") == [f"{100 * dog:.2f}", "-", f"{100 * par:.2f}", "-", "-", "-",
+                                      f"{100 * (dog + par) / 2:.2f}"]
+    assert lines[-3] == "note: Avg. is over the 2 of 6 columns present (Dog, Par); a missing column is '-'"
+    assert _json(capsys, "--table", "cfsum-2", "--run", a) == {"dog": pytest.approx(dog), "Avg.": pytest.approx(dog)}
+
+
+@pytest.mark.slow  # shares the runs above
+def test_runs_that_cannot_make_one_row_are_one_line_errors(domain_runs, capsys):
+    a, bliss = domain_runs / "a", domain_runs / "bliss-run"
+    err = _error(capsys, "--table", "cfsum-2", "--run", a, "--run", domain_runs / "b", "--run", domain_runs / "a-again")
+    assert f"run {a} and run {domain_runs / 'a-again'} both fill cfsum-2's column Dog" in err
+    err = _error(capsys, "--table", "cfsum-2", "--run", a, "--run", bliss)
+    assert f"run {bliss} is on " in err and "needs a YouTube Highlights domain config" in err
+    assert "needs TVSum's columns" in _error(capsys, "--table", "cfsum-1", "--run", a)
+    assert "several --run make one row" in _error(capsys, "--table", "cfsum-3", "--run", a, "--run", a)
+    assert "several --run make one row" in _error(capsys, "--run", a, "--run", a)
+    assert "leave out --dataset / --config" in _error(capsys, "--table", "cfsum-2", "--run", a, "--run", a,
+                                                      "--config", "dog")
 
 
 @pytest.mark.slow  # builds a release first

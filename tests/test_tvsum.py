@@ -76,6 +76,26 @@ def test_build_annotations_config_loads_offline(tmp_path, videos):
     assert "config_name: annotations" in card and "song2015tvsum" in card
 
 
+@needs_mat
+@pytest.mark.slow  # builds the 50 videos' annotations (7 s)
+def test_umt_split_a_config_per_category_four_train_one_test(tmp_path, videos):
+    from builders.tvsum.umt import UMT_TEST
+
+    assert tvsum.main(["--annotations", str(MAT), "--split", "umt", "--out", str(tmp_path / "hub"), "--no-progress",
+                       "--work", str(tmp_path / "work")]) == 0
+    build = json.loads((tmp_path / "hub/build.json").read_text())
+    assert sorted(build["configs"]) == sorted(f"annotations-umt-{c}" for c in tvsum.CATEGORIES)
+    category = {v.video_id: v.category for v in videos}
+    for c in tvsum.CATEGORIES:
+        record = build["configs"][f"annotations-umt-{c}"]
+        assert record["category"] == c and record["left_out_not_in_umt_split"] == []
+        ds = load_dataset(str(tmp_path / "hub"), f"annotations-umt-{c}")
+        assert {s: ds[s].num_rows for s in ds} == {"train": 4, "test": 1}  # UMT's 80/20 of the category's 5 videos
+        assert ds["test"]["video_id"] == [UMT_TEST[c]]
+        assert {category[v] for s in ds for v in ds[s]["video_id"]} == {c}
+    assert UMT_TEST["VT"] == "J0nA4VgnoCo" and UMT_TEST["DS"] == "E11zDS9XGzg"  # TVSUM_SPLITS of TencentARC/UMT
+
+
 def test_not_a_mat_file_is_a_clear_error(tmp_path, capsys):
     bad = tmp_path / "notes.mat"
     bad.write_text("this is not HDF5")

@@ -16,18 +16,33 @@ from models.protocols import clip_means
 USER = np.repeat([1, 5, 2, 4, 3, 1, 5], 2).astype(np.float32)
 
 
+def tiny_row(vid: str, cat: str, features: np.ndarray | None = None, user: np.ndarray = USER) -> dict:
+    row = {"id": vid, "video_id": vid, "title": "", "category": cat, "n_frames": 14, "fps": 1.0,
+           "duration": 14.0, "picks": np.arange(0, 14, 2), "frame_times": np.arange(0, 14, 2.0),
+           "frame_scores": np.zeros(7, np.float32), "change_points": np.array([[0, 6], [7, 13]], np.int32),
+           "n_frame_per_seg": np.array([7, 7], np.int32), "user_summary": np.zeros((1, 14), np.int8),
+           "user_scores": user[None], "gt_score": user, "shot_grid": np.array([[0, 13]], np.int32)}
+    return row if features is None else {**row, "frames_vis": features}
+
+
 def tiny_tvsum(out, categories=("VT", "GA")):
     features = frame_score_features()
     with ConfigWriter(out, "annotations", features) as w:
         for i, cat in enumerate(categories):
-            w.add("test", {
-                "id": f"v{i}", "video_id": f"v{i}", "title": "", "category": cat, "n_frames": 14, "fps": 1.0,
-                "duration": 14.0, "picks": np.arange(0, 14, 2), "frame_times": np.arange(0, 14, 2.0),
-                "frame_scores": np.zeros(7, np.float32), "change_points": np.array([[0, 6], [7, 13]], np.int32),
-                "n_frame_per_seg": np.array([7, 7], np.int32), "user_summary": np.zeros((1, 14), np.int8),
-                "user_scores": USER[None], "gt_score": USER, "shot_grid": np.array([[0, 13]], np.int32),
-            })
+            w.add("test", tiny_row(f"v{i}", cat))
     update_build_record(out, "tvsum", "annotations", {"features": features.to_dict()})
+    return out
+
+
+def tiny_tvsum_umt(out, categories=("VT", "GA")):
+    """As builders.tvsum --split umt lays it out: a config per category (here 2 videos train, 1 test), with features."""
+    features, rng = frame_score_features("vis", 6), np.random.default_rng(0)
+    for k, cat in enumerate(categories):
+        with ConfigWriter(out, f"vis-umt-{cat}", features) as w:
+            for i, split in enumerate(("train", "train", "test")):
+                user = np.roll(USER, 2 * (k + i))  # each video its own highlights
+                w.add(split, tiny_row(f"{cat}{i}", cat, rng.random((7, 6)).astype(np.float32), user))
+        update_build_record(out, "tvsum", f"vis-umt-{cat}", {"features": features.to_dict(), "family": "tvsum"})
     return out
 
 
@@ -69,3 +84,31 @@ def test_without_the_flag_a_tvsum_build_keeps_keyshot_f1_and_a_build_without_cat
     other = _tiny_dataset(tmp_path / "nocat")  # no user_scores
     assert main(["--dataset", str(other), "--baseline", "random", "--protocol", "tvsum-top5"]) == 2
     assert "needs TVSum's columns ['user_scores']" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # trains two 1-epoch runs
+def test_table_i_is_assembled_from_a_run_per_category(tmp_path, capsys):
+    from models.train import main as train
+
+    hub = tiny_tvsum_umt(tmp_path / "hub")
+    runs = {}
+    for cat in ("VT", "GA"):
+        runs[cat] = tmp_path / f"run{len(runs)}"
+        assert train(["--model", "cfsum", "--dataset", str(hub), "--config", f"vis-umt-{cat}", "--protocol",
+                      "tvsum-top5", "--epochs", "1", "--hparam", "hidden=16", "--out", str(runs[cat]),
+                      "--no-progress"]) == 0
+    single, _ = {}, capsys.readouterr()
+    for cat, run in runs.items():
+        assert main(["--run", str(run), "--protocol", "tvsum-top5", "--json"]) == 0
+        single[cat] = json.loads(capsys.readouterr().out)[cat]
+    assert single["VT"] != single["GA"]  # so a value in the wrong column shows
+    assert main(["--table", "cfsum-1", "--run", str(runs["GA"]), "--run", str(runs["VT"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"VT": pytest.approx(single["VT"]), "GA": pytest.approx(single["GA"]),
+                                                   "Avg.": pytest.approx((single["VT"] + single["GA"]) / 2)}
+    assert main(["--table", "cfsum-1", "--run", str(runs["VT"]), "--run", str(runs["GA"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split(" | ") == ["VT", "VU", "GA", "MS", "PK", "PR", "FM", "BK", "BT", "DS", "Avg."]
+    assert lines[-1].split(" | ") == [f"{100 * single['VT']:.2f}", "-", f"{100 * single['GA']:.2f}"] + ["-"] * 7 + [
+        f"{100 * (single['VT'] + single['GA']) / 2:.2f}"]
+    assert main(["--table", "cfsum-1", "--run", str(runs["VT"]), "--run", str(runs["VT"])]) == 2
+    assert capsys.readouterr().err.count("both fill cfsum-1's column VT") == 1

@@ -18,7 +18,10 @@ from builders.labels.kts import segment
 from builders.core.schema import frame_score_features, frames_column
 from collectors.records import RawItem, item_id
 
+from .umt import umt_split
+
 STEP = 15  # eccv16: features and picks every 15th frame
+SPLITS = ("train", "umt")  # --split: one train split, or UMT's per-category split (builders/tvsum/umt.py)
 CATEGORIES = {
     "VT": "changing Vehicle Tire", "VU": "getting Vehicle Unstuck", "GA": "Grooming an Animal",
     "MS": "Making Sandwich", "PK": "ParKour", "PR": "PaRade", "FM": "Flash Mob gathering",
@@ -144,9 +147,12 @@ class TVSum(Builder):
     protocol = "frame_importance"
     name = source = "tvsum"
 
-    def __init__(self, annotations: Path, videos: Path | None = None, proportion: float = 0.15):
+    def __init__(self, annotations: Path, videos: Path | None = None, proportion: float = 0.15, split: str = "train"):
         if not 0 < proportion < 1:
             raise BuildError(f"--proportion must be in (0, 1), got {proportion}")
+        if split not in SPLITS:
+            raise BuildError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+        self.split = split
         if videos is not None and not Path(videos).is_dir():
             raise BuildError(f"--videos {videos} is not a directory")
         self.annotations, self.videos_dir, self.proportion = Path(annotations), videos and Path(videos), proportion
@@ -157,6 +163,10 @@ class TVSum(Builder):
         p.add_argument("--annotations", type=Path, required=True, help="ydata-tvsum50.mat")
         p.add_argument("--videos", type=Path, help="directory of <video_id>.mp4 (adds GoogLeNet features and KTS shots)")
         p.add_argument("--proportion", type=float, default=0.15, help="summary budget as a fraction of frames (0.15)")
+        p.add_argument("--split", choices=SPLITS, default="train",
+                       help="train: every video in one train split (default); umt: UMT's split as CFSum Table I "
+                            "trains, a config <annotations|googlenet>-umt-<category> per category, 4 videos train, "
+                            "1 test")
 
     def prepare(self, ctx) -> None:
         try:
@@ -183,13 +193,22 @@ class TVSum(Builder):
             out.append(item)
         return out
 
-    def splits(self, item) -> str:
-        return "train"
+    def base_config(self) -> str:
+        return "annotations" if self.videos_dir is None else "googlenet"
+
+    def splits(self, item) -> str | dict[str, str]:
+        if self.split == "train":
+            return "train"
+        video = self.videos[item.id]
+        placed = umt_split(video.video_id, video.category)
+        return {f"{self.base_config()}-umt-{video.category}": placed} if placed else {}  # unlisted: left out
 
     def features(self, dims: dict) -> dict:
-        if self.videos_dir is None:
-            return {"annotations": frame_score_features()}
-        return {"googlenet": frame_score_features("googlenet", dims["visual"])}
+        features = (frame_score_features() if self.videos_dir is None
+                    else frame_score_features("googlenet", dims["visual"]))
+        if self.split == "train":
+            return {self.base_config(): features}
+        return {f"{self.base_config()}-umt-{c}": features for c in CATEGORIES}
 
     def examples(self, item: RawItem, tracks: dict) -> list[dict]:
         """One video's example: on the annotation grid, or on KTS shots of its GoogLeNet features."""
@@ -207,7 +226,13 @@ class TVSum(Builder):
         return {"frames": row["n_frames"], "seconds": row["duration"]}
 
     def facts(self, config: str) -> dict:
-        return {"proportion": self.proportion}
+        if self.split == "train":
+            return {"proportion": self.proportion}
+        category = config.rsplit("-", 1)[1]
+        left_out = sorted(v.video_id for v in self.videos.values()
+                          if v.category == category and umt_split(v.video_id, v.category) is None)
+        return {"proportion": self.proportion, "split": "umt (TencentARC/UMT TVSUM_SPLITS: 4 train, 1 test)",
+                "category": category, "left_out_not_in_umt_split": left_out}
 
     def card_facts(self) -> dict:
         return card_facts()

@@ -228,8 +228,9 @@ class YouTubeHighlights(Builder):
                 "highlight_clips": int(np.sum(row["frame_labels"]))}
 
     def facts(self, config: str) -> dict:
-        facts = {"splits_file": str(self.splits_file), "clip_seconds": CLIP_SECONDS,
-                 "left_out_not_in_annotations": self.left_out.get(config.split("-")[0], [])}
+        domain = config.split("-")[0]  # the domain models.evaluate --table cfsum-2 fills with a run of this config
+        facts = {"domain": domain, "splits_file": str(self.splits_file), "clip_seconds": CLIP_SECONDS,
+                 "left_out_not_in_annotations": self.left_out.get(domain, [])}
         columns, extractors = {}, {}
         if "video" in self.dims:
             columns["visual"] = frames_column("umt")
