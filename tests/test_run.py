@@ -397,6 +397,22 @@ def test_fifo_media_is_bad_media_at_once(tmp_path):
     assert box["error"].kind == "bad_media" and box["error"].message == f"{fifo}: not a regular file (a FIFO)"
 
 
+def _run_stalls(manifest: Path, out: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """``extractors.run`` with run_helpers:Stalls in the command's own process (--workers 0), in its own
+    process group (killed whole should it outlive its 180 s); (the ended process, its stderr)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out", str(out),
+                             "--extractors", "run_helpers:Stalls", "--workers", "0", "--no-progress", *extra],
+                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc, stderr
+
+
 def test_command_exits_although_a_read_never_returns(tmp_path):
     """An extractor stuck in open() on a FIFO (--item-timeout 2) is a timeout, and the command exits (3)
     although that thread never returns (--workers 0: it is in the command's own process), leaving no
@@ -405,17 +421,7 @@ def test_command_exits_although_a_read_never_returns(tmp_path):
     os.mkfifo(fifo)
     manifest = tmp_path / "m.jsonl"
     write_manifest(manifest, [RawItem(id="p", source="t", media={"video": str(fifo)})])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out",
-                             str(tmp_path / "out"), "--extractors", "run_helpers:Stalls", "--workers", "0",
-                             "--no-progress", "--item-timeout", "2"],
-                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    proc, stderr = _run_stalls(manifest, tmp_path / "out", "--item-timeout", "2")
     assert proc.returncode == 3, stderr[-2000:]
     assert not _group_alive(proc.pid)
     failure, = json.loads((tmp_path / "out" / "run.json").read_text())["failures"]["items"]
@@ -435,18 +441,8 @@ def test_items_stuck_in_native_code_share_one_model_copy(tmp_path):
     manifest, loads = tmp_path / "m.jsonl", tmp_path / "loads"
     loads.mkdir()
     write_manifest(manifest, items)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    proc = subprocess.Popen([sys.executable, "-m", "extractors.run", "--manifest", str(manifest), "--out",
-                             str(tmp_path / "out"), "--extractors", "run_helpers:Stalls", "--workers", "0",
-                             "--option", f"run_helpers:Stalls.loads_dir={loads}", "--shard-size", "6",
-                             "--no-progress", "--item-timeout", "1"],
-                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        _, stderr = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    proc, stderr = _run_stalls(manifest, tmp_path / "out", "--option", f"run_helpers:Stalls.loads_dir={loads}",
+                               "--shard-size", "6", "--item-timeout", "1")
     assert proc.returncode == 3, stderr[-2000:]
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert sorted(f["id"] for f in record["failures"]["items"]) == [f"p{n}" for n in range(5)]
