@@ -88,9 +88,28 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+_ANON_PEAK = [0.0]
+
+
+def watch_anonymous_memory(every: float = 0.02) -> None:
+    """Sample this process's anonymous RSS (RssAnon: heap, arrays; not the pages of memory-mapped
+    files such as load_dataset's Arrow cache, which VmHWM counts although the kernel can drop them)
+    on a daemon thread; report() gives its peak."""
+    def sample():
+        while True:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    _ANON_PEAK[0] = max(_ANON_PEAK[0], int(line.split()[1]) / 1024)
+            time.sleep(every)
+
+    threading.Thread(target=sample, daemon=True, name="scale-anon-rss").start()
+
+
 def report(extra: dict) -> None:
-    """The stage's own figures for measure(): its peak RSS (this process, without its children)."""
+    """The stage's own figures for measure(): its peak RSS and peak anonymous RSS (this process,
+    without its children)."""
     extra["rss_mb"] = peak_rss_mb()
+    extra["anon_mb"] = round(_ANON_PEAK[0], 1)
     print("SCALE " + json.dumps(extra), flush=True)
 
 
@@ -328,26 +347,31 @@ def _stage(name: str, args: dict) -> None:
 def table(kind: str, results: dict[str, dict]) -> str:
     """Per size: each stage's wall, CPU, peak RSS; then the growth between consecutive sizes."""
     sizes = list(results)
-    lines = [f"### {kind}", "", "| size | stage | wall s | CPU s | peak RSS MB | notes |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [f"### {kind}", "", "| size | stage | wall s | CPU s | peak RSS MB | peak anon MB | notes |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for size in sizes:
         facts = results[size]["facts"]
         for name, s in results[size]["stages"].items():
-            notes = {k: v for k, v in s.items() if k not in ("wall", "cpu", "rss_mb", "output")}
-            lines.append(f"| {size} | {name} | {s['wall']} | {s['cpu']} | {s['rss_mb']} | {json.dumps(notes)[:200]} |")
-        lines.append(f"| {size} | (facts) | | | | {json.dumps(facts)} |")
+            notes = {k: v for k, v in s.items() if k not in ("wall", "cpu", "rss_mb", "anon_mb", "output")}
+            lines.append(f"| {size} | {name} | {s['wall']} | {s['cpu']} | {s['rss_mb']} | {s.get('anon_mb')} | "
+                         f"{json.dumps(notes)[:200]} |")
+        lines.append(f"| {size} | (facts) | | | | | {json.dumps(facts)} |")
     for a, b in zip(sizes, sizes[1:]):
         ratio = float(Fraction(b) / Fraction(a))
         lines += ["", f"Growth {a} -> {b} (size x{ratio:g}):", "",
-                  "| stage | wall x | CPU x | RSS x |", "| --- | --- | --- | --- |"]
+                  "| stage | wall x | CPU x | RSS x | anon x |", "| --- | --- | --- | --- | --- |"]
         for name, s in results[b]["stages"].items():
             r = results[a]["stages"][name]
+            anon = f"{s['anon_mb'] / max(r['anon_mb'], 1e-9):.2f}" if s.get("anon_mb") and r.get("anon_mb") else "-"
             lines.append(f"| {name} | {s['wall'] / max(r['wall'], 1e-9):.2f} | {s['cpu'] / max(r['cpu'], 1e-9):.2f} "
-                         f"| {s['rss_mb'] / max(r['rss_mb'], 1e-9):.2f} |")
+                         f"| {s['rss_mb'] / max(r['rss_mb'], 1e-9):.2f} | {anon} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("_stage", "_module"):
+        watch_anonymous_memory()
     if argv and argv[0] == "_stage":
         _stage(argv[1], json.loads(argv[2]))
         return 0
