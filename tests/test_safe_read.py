@@ -20,6 +20,7 @@ import pytest
 from builders.core import safe
 from builders.core.safe import UnsafeFileError
 from builders.core.safe.arrays import load_array, read_npy, read_npz
+from builders.core.safe.jsonstream import StreamedObject
 from builders.core.safe.pickles import ArraySizeError, load_pickle
 from collectors.records import ItemError, read_manifest
 
@@ -309,6 +310,43 @@ def test_deeply_nested_release_json_or_build_json_is_one_line(tmp_path, capsys):
         list(read_manifest(manifest))
     with safe.using(max_json_depth=2), pytest.raises(UnsafeFileError, match="nested 3 deep"):
         safe.json_loads('{"a": [[1]], "b": "[[[[[["}', "x.json")  # brackets inside strings do not count
+
+
+def test_a_streamed_object_gives_what_json_load_gives_one_value_at_a_time(tmp_path):
+    """builders.core.safe.jsonstream: the keys (with their video_id) in file order, then the same
+    (key, value) pairs json.load makes: floats as floats, unicode, nested lists; a repeated key keeps
+    its last value, as json.load does (at its last place, where json.load keeps its first)."""
+    doc = {"c1": {"video_id": "v1", "t": [[0, 1.5], [1.5, 3.0]], "s": ["héllo", "日本"], "x": None, "b": True},
+           "c2": {"num_frame": 3, "video_id": "v2"}, "c3": ["not", "an", "object"], "c4": {"video_id": 7}}
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False)[:-1] + ', "c2": {"video_id": "v9"}}', encoding="utf-8")
+    streamed = StreamedObject(path, field="video_id")
+    assert streamed.keys == {"c1": "v1", "c2": "v9", "c3": None, "c4": None} and len(streamed) == 4
+    items = list(streamed.items())
+    assert dict(items) == json.loads(path.read_text(encoding="utf-8"))
+    assert [k for k, _ in items] == ["c1", "c3", "c4", "c2"]  # a repeated key comes at its last place
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[1, 2]", "expected a JSON object keyed by clip id, found list"),
+    ('"x"', "expected a JSON object keyed by clip id, found str"),
+    ("", "not valid JSON"),
+    ('{"a": 1,,}', "not valid JSON"),
+    ('{"a": [1, 2', "not valid JSON"),
+    ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested 100001 deep, deeper than the limit of 100"),
+    ("[" * 100_000, "JSON nested 100000 deep"),
+])
+def test_a_bad_streamed_object_is_one_error_naming_the_file(tmp_path, text, message):
+    """Never a RecursionError or a blow-up: ijson's path-building parsers turn 100,000 levels into
+    gigabytes, so the first pass counts depth on basic_parse events."""
+    path = tmp_path / "train.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as e:
+        StreamedObject(path, field="video_id")
+    assert str(path) in str(e.value)
+    path.write_text('{"a": 1, "b": 2}')
+    with safe.using(max_json_bytes=4), pytest.raises(UnsafeFileError, match="16 bytes, more than the limit of 4"):
+        StreamedObject(path)
 
 
 # ---------------------------------------------------------------- publish

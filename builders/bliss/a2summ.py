@@ -62,8 +62,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from builders.core import safe
 from builders.core.safe import UnsafeFileError
+from builders.core.safe.jsonstream import StreamedObject
 from builders.core.safe.pickles import SpillFile, SpilledArray, load_npy_dict
 from builders.core.base import Builder, BuildError
 from builders.bliss.dataset import TOOL, card_facts, count
@@ -114,12 +114,10 @@ def find_release_file(root: Path, subdir: str, name: str) -> Path:
     raise FileNotFoundError(f"A2Summ release file {name} not found; tried: {', '.join(map(str, tried))}")
 
 
-def read_annotation(root: Path, split: str) -> dict[str, object]:
-    path = find_release_file(root, "annotation", f"{split}.json")
-    data = safe.read_json(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object keyed by clip id, found {type(data).__name__}")
-    return data
+def read_annotation(root: Path, split: str) -> StreamedObject:
+    """The split's annotation file, streamed (builders.core.safe.jsonstream): its clip ids with their
+    video ids now, each clip's annotation when the import reaches it."""
+    return StreamedObject(find_release_file(root, "annotation", f"{split}.json"), field="video_id")
 
 
 def validation_videos(train_videos: Iterable[str], fraction: float, exclude: Iterable[str] = ()) -> set[str]:
@@ -329,16 +327,15 @@ class Release:
         root = Path(input_dir)
         self.spill_dir = None if spill_dir is None else Path(spill_dir)
         self.annotations = {split: read_annotation(root, split) for split in RELEASE_SPLITS}
+        video_of = {split: {c: ({"video_id": v} if v is not None else None) for c, v in a.keys.items()}
+                    for split, a in self.annotations.items()}
         self.paths = {
             split: {stem: find_release_file(root, "feature", f"{stem}_{split}.npy") for stem in FEATURE_FILES}
             for split in RELEASE_SPLITS
         }
-        videos = {
-            split: {a["video_id"] for a in clips.values() if isinstance(a, dict) and isinstance(a.get("video_id"), str)}
-            for split, clips in self.annotations.items()
-        }
+        videos = {split: {v for v in a.keys.values() if v is not None} for split, a in self.annotations.items()}
         self.held_out = validation_videos(videos["train"], validation_fraction, exclude=videos["test"])
-        self.index, self.index_rules = clip_indices(self.annotations)
+        self.index, self.index_rules = clip_indices(video_of)
         self.taken: dict[str, str] = {}  # safe id -> clip id that has it
         self.repairs: Counter = Counter()  # what A2Summ's loader accepts that needed a repair, over published clips
 
