@@ -128,6 +128,32 @@ def test_run_then_rerun_does_nothing(both, tmp_path):
     assert json.loads((out / "run.json").read_text())["totals"]["tasks_run"] == 0
 
 
+def test_fingerprints_go_on_past_a_file_that_does_not_answer(tmp_path, monkeypatch):
+    """extractors.fingerprint.fingerprints_within stats on one thread while files answer and starts
+    another when none answered for a while: the 199 files behind a stuck one all answer within the
+    timeout, the stuck one is named, and every fingerprint equals a plain stat's."""
+    from extractors.fingerprint import current_fingerprint, fingerprints_within
+
+    items = []
+    for k in range(200):
+        (tmp_path / f"m{k:03d}.bin").write_bytes(bytes([k]) * 16)
+        items.append(RawItem(id=f"m{k:03d}", source="t", media={"video": str(tmp_path / f"m{k:03d}.bin")}))
+    want = {i.id: current_fingerprint(i, "visual") for i in items}
+    release, real_stat = threading.Event(), os.stat
+
+    def stat(path, *args, **kwargs):
+        if os.fspath(path) == items[3].media["video"]:
+            release.wait()
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    try:
+        found, silent = fingerprints_within(items, "visual", timeout=2.0)
+    finally:
+        release.set()
+    assert silent == ["m003"] and found == {k: v for k, v in want.items() if k != "m003"}
+
+
 def test_rerun_goes_on_when_a_done_item_s_media_does_not_answer(both, tmp_path, monkeypatch, caplog):
     """A rerun stats the done items' media to find changed ones. One file's stat never returns (a
     stalled mount; here os.stat of that path waits until the test ends): after the item timeout the
