@@ -45,9 +45,7 @@ class TransientError(Exception):
 
 
 class ItemTimeout(Exception):
-    def __init__(self, message: str, stuck: bool = False):
-        super().__init__(message)
-        self.stuck = stuck  # the extraction thread is still running (native code), abandoned
+    """An item took longer than its timeout (raised in the caller, and inside the timed thread)."""
 
 
 def load_extractor(target: str, options: dict) -> Extractor:
@@ -115,7 +113,7 @@ def call_with_timeout(fn, arg, timeout: float | None, grace: float = 5.0, how: s
         t.join(min(grace, timeout))  # it ends at its next Python instruction, unless stuck in native code
         stuck = t.is_alive()
         raise ItemTimeout(f"extraction took longer than {timeout:g} s ({how or 'item timeout'})"
-                          + ("; it is stuck in a read or native code and was abandoned" if stuck else ""), stuck=stuck)
+                          + ("; it is stuck in a read or native code and was abandoned" if stuck else ""))
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -281,7 +279,7 @@ def _run_shard(spec: dict) -> dict:
                     "reason, so it may not be the item's fault; a plain rerun tries it again"))
             else:
                 journal.log(item.id, "start")
-                fp, track, err, ex = _extract_with_retries(ex, spec, modality, item)
+                fp, track, err = _extract_with_retries(ex, spec, modality, item)
                 journal.log(item.id, "end")
             inputs[item.id] = fp
             dt = time.time() - t
@@ -336,7 +334,7 @@ def _fingerprint(item: RawItem, modality: str, spec: dict) -> str:
 
 
 def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawItem):
-    """(input fingerprint, track, None, extractor) or (fingerprint, None, (kind, message), extractor).
+    """(input fingerprint, track, None) or (fingerprint, None, (kind, message)).
 
     The fingerprint (a stat of the media) is taken inside the timed call too: on a stalled mount
     even stat() never returns. After a timeout whose thread is stuck in native code the next items
@@ -357,7 +355,7 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
     for attempt in range(retries + 1):
         try:
             track = call_with_timeout(fingerprint_and_extract, item, timeout, how=how)
-            return seen["fp"], track, None, ex
+            return seen["fp"], track, None
         except Exception as e:  # noqa: BLE001 - every item ends ok or with a recorded kind
             if is_transient(e) and attempt < retries:
                 time.sleep(min(0.5 * 2 ** attempt, 10.0))
@@ -367,4 +365,4 @@ def _extract_with_retries(ex: Extractor, spec: dict, modality: str, item: RawIte
                 _free_accelerator_memory()
             if is_transient(e):
                 message += f" (transient error; gave up after {attempt + 1} attempts)"
-            return seen.get("fp", ""), None, (kind, message), ex
+            return seen.get("fp", ""), None, (kind, message)
