@@ -57,13 +57,20 @@ def open_regular(path: str | os.PathLike, mode: str = "rb", encoding: str | None
         raise
 
 
+def open_within(path: str | os.PathLike, max_bytes: int):
+    """open_regular(path), refused from its size before anything is read when over ``max_bytes``."""
+    f = open_regular(path)
+    size = os.fstat(f.fileno()).st_size
+    if size > max_bytes:
+        f.close()
+        raise UnsafeFileError(f"{path}: {size} bytes, more than the limit of {max_bytes} (a damaged or hostile "
+                              "file, or raise the limit)")
+    return f
+
+
 def read_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
     """The bytes of a regular file no bigger than ``max_bytes`` (refused from its size before reading)."""
-    with open_regular(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > max_bytes:
-            raise UnsafeFileError(f"{path}: {size} bytes, more than the limit of {max_bytes} (a damaged or hostile "
-                                  "file, or raise the limit)")
+    with open_within(path, max_bytes) as f:
         return f.read(max_bytes + 1)[:max_bytes]
 
 

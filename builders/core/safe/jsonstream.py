@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from builders.core import safe
-from common.safefiles import UnsafeFileError, open_regular
+from common.safefiles import UnsafeFileError, open_within
 
 _TYPES = {"start_array": "list", "string": "str", "number": "number", "boolean": "bool", "null": "NoneType"}
 
@@ -37,13 +37,7 @@ class StreamedObject:
         self._scan(field)
 
     def _open(self):
-        f = open_regular(self.path)
-        size, limit = os.fstat(f.fileno()).st_size, safe.current().max_json_bytes
-        if size > limit:
-            f.close()
-            raise UnsafeFileError(f"{self.path}: {size} bytes, more than the limit of {limit} (a damaged or hostile "
-                                  "file, or raise the limit)")
-        return f
+        return open_within(self.path, safe.current().max_json_bytes)
 
     def _scan(self, field: str | None) -> None:
         import ijson
